@@ -1,0 +1,67 @@
+"""The database: SQLite in WAL mode with immediate write transactions, one session per use."""
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine
+
+import models  # noqa: F401  (registers the tables)
+
+
+def make_engine(db_path: Path) -> Engine:
+    """An engine on a SQLite file, tuned for several writer threads and processes."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite:///{db_path}", connect_args={"check_same_thread": False, "timeout": 30}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not the driver, open transactions so they can be IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Read-then-write in a deferred transaction fails with "database is locked".
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+_engine: Engine | None = None
+
+
+def init_db(db_path: Path) -> Engine:
+    """Open (and create if needed) the process's database."""
+    global _engine
+    if _engine is not None:
+        _engine.dispose()
+    _engine = make_engine(db_path)
+    return _engine
+
+
+def get_engine() -> Engine:
+    if _engine is None:
+        raise RuntimeError("database not initialised: call engine.db.init_db() first")
+    return _engine
+
+
+@contextmanager
+def session_scope():
+    """A session that commits on success and rolls back on error."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

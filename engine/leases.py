@@ -1,0 +1,88 @@
+"""Leases: a worker renews its jobs' leases; the sweeper fails jobs whose lease ran out."""
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from engine import events
+from engine.db import session_scope
+from engine.transitions import transition_job, TransitionRefused
+from models import ErrorKind, Job, JobStatus, StepRun, StepStatus, utcnow
+
+log = logging.getLogger(__name__)
+ACTIVE = (JobStatus.running, JobStatus.waiting_for_approval, JobStatus.paused)
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Heartbeat:
+    """One thread per process renewing the leases of the jobs this process runs."""
+
+    def __init__(self, lease_seconds: float):
+        self.lease_seconds = lease_seconds
+        self.held: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, job_id: int) -> None:
+        with self._lock:
+            self.held.add(job_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="jobdeck-heartbeat",
+                                                daemon=True)
+                self._thread.start()
+
+    def release(self, job_id: int) -> None:
+        with self._lock:
+            self.held.discard(job_id)
+
+    def expiry(self):
+        return utcnow() + timedelta(seconds=self.lease_seconds)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.lease_seconds / 3):
+            with self._lock:
+                held = list(self.held)
+            if not held:
+                continue
+            try:
+                with session_scope() as session:
+                    session.exec(update(Job).where(Job.id.in_(held), Job.worker_id == WORKER_ID)
+                                 .values(lease_expires_at=self.expiry()))
+            except Exception:
+                log.exception("renewing leases failed")
+
+
+def sweep_lost_jobs(bus: events.EventBus) -> list[int]:
+    """Fail every active job whose lease expired: its worker died. Returns their ids."""
+    now = utcnow()
+    lost = []
+    with session_scope() as session:
+        jobs = session.exec(select(Job).where(Job.status.in_(ACTIVE),
+                                              Job.lease_expires_at < now)).all()
+        for job in jobs:
+            where = f" during step {job.current_step!r}" if job.current_step else ""
+            message = (f"the worker {job.worker_id} stopped{where} (crashed or was killed) and "
+                       f"its lease expired; artifacts recorded so far are kept. Re-run the job")
+            try:
+                transition_job(session, job.id, JobStatus.failed, only_from=set(ACTIVE),
+                               error_kind=ErrorKind.worker_lost.value, error_message=message,
+                               finished_at=now, lease_expires_at=None, current_step=None)
+            except TransitionRefused:
+                continue
+            session.exec(update(StepRun).where(StepRun.job_id == job.id,
+                                               StepRun.status == StepStatus.running)
+                         .values(status=StepStatus.failed, finished_at=now,
+                                 error_kind=ErrorKind.worker_lost.value,
+                                 error_message="the worker stopped while this step ran"))
+            lost.append(job.id)
+    for job_id in lost:
+        log.warning("job %s failed: worker lost", job_id)
+        bus.publish(events.Event(events.JOB_STATUS, job_id, {"status": "failed"}))
+    return lost

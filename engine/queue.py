@@ -1,0 +1,61 @@
+"""The Huey queue: it carries only job ids. Its consumer wakes at once for jobs enqueued
+in this process and polls (up to JOBDECK_QUEUE_POLL_SECONDS) for jobs from others."""
+
+import threading
+
+from huey import SqliteHuey
+from huey.consumer import Consumer, Worker
+
+_wake = threading.Condition()
+_huey: SqliteHuey | None = None
+_run_job = None  # the Huey task, bound to the current instance
+
+
+def wake_workers() -> None:
+    with _wake:
+        _wake.notify_all()
+
+
+class WakeableWorker(Worker):
+    """Sleeps on a condition instead of a plain timer, so an enqueue wakes it (~1 ms)."""
+
+    def sleep(self) -> None:
+        if self.delay > self.max_delay:
+            self.delay = self.max_delay
+        with _wake:
+            _wake.wait(self.delay)
+        self.delay *= self.backoff
+
+
+class WakeableConsumer(Consumer):
+    worker_class = WakeableWorker
+
+
+def init_queue(queue_path, run_job) -> SqliteHuey:
+    """Create the process's queue on a SQLite file and register the job task."""
+    global _huey, _run_job
+    queue_path.parent.mkdir(parents=True, exist_ok=True)
+    _huey = SqliteHuey("jobdeck", filename=str(queue_path), results=False)
+    _run_job = _huey.task(name="run_job")(run_job)
+    return _huey
+
+
+def get_huey() -> SqliteHuey:
+    if _huey is None:
+        raise RuntimeError("queue not initialised: call engine.queue.init_queue() first")
+    return _huey
+
+
+def enqueue_job(job_id: int) -> None:
+    """Put a job id on the queue and wake this process's idle workers."""
+    if _run_job is None:
+        raise RuntimeError("queue not initialised: call engine.queue.init_queue() first")
+    _run_job(job_id)
+    wake_workers()
+
+
+def create_consumer(workers: int, poll_seconds: float) -> WakeableConsumer:
+    """A thread consumer; start it with .start() (never .run() outside the main thread)."""
+    return WakeableConsumer(get_huey(), workers=workers, worker_type="thread",
+                            initial_delay=0.05, backoff=1.5, max_delay=poll_seconds,
+                            periodic=False, check_worker_health=True)

@@ -1,0 +1,211 @@
+"""Load a runbook from YAML and report every problem at once, with line and column."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from engine.runbook.actions import ACTIONS, COMMON_KEYS
+from engine.runbook.model import Param, Runbook, RunbookSettings, Step, default_step_name
+from engine.runbook.parts import PartChecker, suggest
+from engine.runbook.references import check_references
+
+NAME_RE = re.compile(r"^[a-z0-9-]+$")
+TOP_KEYS = ("version", "name", "title", "description", "settings", "params", "secrets", "steps")
+SETTING_TYPES = {
+    "base_url": (str, type(None)), "timeout_ms": int, "retries": int, "step_delay_ms": int,
+    "stop_on_error": bool, "viewport": dict, "screenshots": str, "video": bool, "trace": bool,
+    "allowed_hosts": list, "approval_timeout_s": int,
+}
+
+
+class RunbookInvalid(Exception):
+    """A runbook with problems; `errors` lists each as `file:line:col: message`."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+class _Loader(PartChecker):
+    def __init__(self, path: str):
+        self.path = path
+        self.errors: list[tuple[int, int, str]] = []
+
+    def error(self, pos: tuple[int, int], msg: str, step: str | None = None) -> None:
+        where = f'step "{step}": ' if step else ""
+        self.errors.append((pos[0] + 1, pos[1] + 1, f"{where}{msg}"))
+
+    # -- top level ---------------------------------------------------------------------
+    def load(self, doc: Any, source: str) -> Runbook | None:
+        if not isinstance(doc, CommentedMap):
+            self.error((0, 0), "a runbook is a YAML mapping with version, name, title and steps")
+            return None
+        for key in doc:
+            if key not in TOP_KEYS:
+                self.error(doc.lc.key(key), f'unknown key "{key}"{suggest(key, TOP_KEYS)}')
+        for key in ("version", "name", "title", "steps"):
+            if key not in doc:
+                self.error((doc.lc.line, doc.lc.col), f'missing required key "{key}"')
+        if "version" in doc and doc["version"] != 1:
+            self.error(doc.lc.value("version"), "version must be 1")
+        name = doc.get("name")
+        if "name" in doc and not (isinstance(name, str) and NAME_RE.match(name)):
+            self.error(doc.lc.value("name"), "name must be a slug of a-z, 0-9 and -")
+        title = doc.get("title")
+        if "title" in doc and not (isinstance(title, str) and title.strip()):
+            self.error(doc.lc.value("title"), "title must be a non-empty string")
+        settings = self.settings(doc)
+        params = self.params(doc)
+        secrets = self.secrets(doc)
+        steps = self.steps_of(doc, "steps", set())
+        if "steps" in doc and isinstance(doc["steps"], list) and not doc["steps"]:
+            self.error(doc.lc.value("steps"), "steps must list at least one step")
+        runbook = Runbook(
+            name=name if isinstance(name, str) else "", title=str(title or ""),
+            description=str(doc.get("description") or ""), settings=settings, params=params,
+            secrets=secrets, steps=steps, source=source, path=self.path,
+        )
+        for pos, step, msg in check_references(runbook, doc):
+            self.error(pos, msg, step)
+        return runbook
+
+    def settings(self, doc: CommentedMap) -> RunbookSettings:
+        result = RunbookSettings()
+        raw = doc.get("settings")
+        if raw is None:
+            return result
+        if not isinstance(raw, CommentedMap):
+            self.error(doc.lc.value("settings"), "settings must be a mapping")
+            return result
+        for key, value in raw.items():
+            pos = raw.lc.value(key)
+            if key not in SETTING_TYPES:
+                self.error(raw.lc.key(key), f'unknown setting "{key}"{suggest(key, SETTING_TYPES)}')
+            elif not isinstance(value, SETTING_TYPES[key]) or (
+                    isinstance(value, bool) and SETTING_TYPES[key] is int):
+                self.error(pos, f'setting "{key}" has the wrong type')
+            elif key == "screenshots" and value not in ("each_step", "on_failure", "off"):
+                self.error(pos, "screenshots must be each_step, on_failure or off")
+            elif key == "viewport" and not (set(value) == {"width", "height"} and all(
+                    isinstance(v, int) and v > 0 for v in value.values())):
+                self.error(pos, "viewport must be {width: N, height: N}")
+            elif key in ("timeout_ms", "retries", "step_delay_ms",
+                         "approval_timeout_s") and value < 0:
+                self.error(pos, f"{key} must not be negative")
+            else:
+                setattr(result, key, dict(value) if key == "viewport" else
+                        [str(h) for h in value] if key == "allowed_hosts" else value)
+        return result
+
+    def params(self, doc: CommentedMap) -> dict[str, Param]:
+        raw = doc.get("params")
+        result: dict[str, Param] = {}
+        if raw is None:
+            return result
+        if not isinstance(raw, CommentedMap):
+            self.error(doc.lc.value("params"), "params must be a mapping of name: {...}")
+            return result
+        for pname, spec in raw.items():
+            spec = spec if spec is not None else CommentedMap()
+            if not isinstance(spec, CommentedMap):
+                self.error(raw.lc.value(pname), f'param "{pname}" must be a mapping')
+                continue
+            for key in spec:
+                if key not in ("description", "default", "required"):
+                    self.error(spec.lc.key(key), f'param "{pname}": unknown key "{key}"')
+            default = spec.get("default")
+            result[str(pname)] = Param(
+                name=str(pname), description=str(spec.get("description") or ""),
+                default=None if default is None else str(default),
+                required=bool(spec.get("required", False)))
+        return result
+
+    def secrets(self, doc: CommentedMap) -> list[str]:
+        raw = doc.get("secrets")
+        if raw is None:
+            return []
+        if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+            self.error(doc.lc.value("secrets"), "secrets must be a list of names")
+            return []
+        return list(raw)
+
+    # -- steps -------------------------------------------------------------------------
+    def steps_of(self, parent: CommentedMap, key: str, names: set,
+                 prefix: str = "") -> list[Step]:
+        raw = parent.get(key)
+        if raw is None:
+            return []
+        if not isinstance(raw, CommentedSeq):
+            self.error(parent.lc.value(key), f"{key} must be a list of steps")
+            return []
+        steps = []
+        for i, item in enumerate(raw):
+            step = self.step(raw, i, item, names, prefix)
+            if step:
+                steps.append(step)
+        return steps
+
+    def step(self, seq: CommentedSeq, i: int, raw: Any, names: set, prefix: str) -> Step | None:
+        pos = seq.lc.item(i)
+        if not isinstance(raw, CommentedMap):
+            self.error(pos, f"step {i + 1} must be a mapping with an action")
+            return None
+        name = raw.get("name", default_step_name(prefix, i))
+        if not isinstance(name, str) or not name:
+            self.error(raw.lc.value("name"), "a step name must be a non-empty string")
+            name = default_step_name(prefix, i)
+        if name in names:
+            self.error(raw.lc.value("name") if "name" in raw else pos,
+                       f'duplicate step name "{name}"', name)
+        names.add(name)
+        action = raw.get("action")
+        if action is None:
+            self.error(pos, 'missing "action"', name)
+            return None
+        if action not in ACTIONS:
+            self.error(raw.lc.value("action"),
+                       f'unknown action "{action}"{suggest(action, ACTIONS)}', name)
+            return None
+        spec = ACTIONS[action]
+        allowed = set(COMMON_KEYS) | set(spec.keys)
+        for key in raw:
+            if key not in allowed:
+                self.error(raw.lc.key(key), f'unknown key "{key}" for action "{action}"'
+                           f"{suggest(key, allowed)}", name)
+        step = Step(ordinal=i + 1, name=name, action=action, args={}, line=pos[0] + 1)
+        self.common(step, raw)
+        self.action_args(step, raw, spec)
+        if action == "repeat":
+            step.steps = self.steps_of(raw, "steps", names, prefix=f"{name}.")
+        return step
+
+
+def load_runbook(source: str, path: str = "<runbook>") -> Runbook:
+    """Parse and validate a runbook's YAML; raise RunbookInvalid listing every problem."""
+    yaml = YAML(typ="rt")
+    try:
+        doc = yaml.load(source)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise RunbookInvalid([f"{path}:{line}:{col}: YAML syntax error: {exc.problem}"]) from None
+    loader = _Loader(path)
+    runbook = loader.load(doc, source)
+    if loader.errors:
+        raise RunbookInvalid([f"{path}:{line}:{col}: {msg}"
+                              for line, col, msg in sorted(loader.errors)])
+    return runbook
+
+
+def load_runbook_file(path: str | Path) -> Runbook:
+    """Read and validate a runbook file."""
+    p = Path(path)
+    try:
+        source = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RunbookInvalid([f"{p}: cannot read the file: {exc.strerror}"]) from None
+    return load_runbook(source, str(p))

@@ -1,0 +1,101 @@
+"""A validated runbook as plain data; the loader builds it, the executor reads it."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# A selector candidate is one of these keys (`role` may carry `name`); a plain string
+# selector becomes {"selector": "..."}.
+CANDIDATE_KEYS = ("test_id", "role", "label", "placeholder", "text", "css", "selector")
+
+
+def default_step_name(prefix: str, index: int) -> str:
+    """`step-3` at the top, `<repeat name>.step-1` inside a repeat."""
+    return f"{prefix}step-{index + 1}"
+
+
+@dataclass
+class RunbookSettings:
+    base_url: str | None = None
+    timeout_ms: int = 10000
+    retries: int = 3
+    step_delay_ms: int = 0
+    stop_on_error: bool = True
+    viewport: dict = field(default_factory=lambda: {"width": 1280, "height": 720})
+    screenshots: str = "each_step"  # each_step | on_failure | off
+    video: bool = False
+    trace: bool = False
+    allowed_hosts: list[str] = field(default_factory=list)
+    approval_timeout_s: int = 300
+
+
+@dataclass
+class Param:
+    name: str
+    description: str = ""
+    default: str | None = None
+    required: bool = False
+
+
+@dataclass
+class Condition:
+    kind: str  # exists | visible | url | equals | not
+    value: Any  # candidates, a glob, [a, b], or a Condition
+
+
+@dataclass
+class Capture:
+    name: str
+    selector: list[dict] | None = None
+    attr: str | None = None
+    url: bool = False
+    pattern: str | None = None
+    js: str | None = None
+    required: bool = False
+
+
+@dataclass
+class Step:
+    ordinal: int  # 1-based position among its siblings
+    name: str
+    action: str
+    args: dict[str, Any]  # the action's parameters; selectors as candidate lists
+    description: str | None = None
+    timeout_ms: int | None = None
+    retries: int | None = None
+    when: Condition | None = None
+    approval: dict | None = None  # {"message": str|None, "risk": str}
+    captures: list[Capture] = field(default_factory=list)
+    continue_on_error: bool = False
+    # repeat only
+    steps: list["Step"] = field(default_factory=list)
+    while_: Condition | None = None
+    until: Condition | None = None
+    max: int | None = None
+    line: int = 0
+
+
+@dataclass
+class Runbook:
+    name: str
+    title: str
+    settings: RunbookSettings
+    params: dict[str, Param]
+    secrets: list[str]
+    steps: list[Step]
+    description: str = ""
+    source: str = ""
+    path: str = "<runbook>"
+
+    def summary(self) -> dict:
+        """What the UI lists without parsing the YAML again."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "steps": [{"name": s.name, "action": s.action} for s in self.steps],
+            "params": {
+                p.name: {"description": p.description, "default": p.default,
+                         "required": p.required}
+                for p in self.params.values()
+            },
+            "secrets": list(self.secrets),
+        }

@@ -1,0 +1,59 @@
+"""Validation of `{{name}}` references: defined before use, and no name clashes."""
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from engine.runbook.model import Runbook, default_step_name
+from engine.runbook.templating import Pos, collect_refs
+
+Problem = tuple[Pos, str | None, str]
+
+
+def check_references(runbook: Runbook, doc: CommentedMap) -> list[Problem]:
+    """Problems with names: each (position, step name or None, message)."""
+    problems: list[Problem] = []
+    inputs = set(runbook.params) | set(runbook.secrets)
+    for name in sorted(set(runbook.params) & set(runbook.secrets)):
+        problems.append((doc.lc.value("secrets"), None, f'"{name}" is both a param and a secret'))
+    settings = doc.get("settings")
+    if isinstance(settings, CommentedMap) and "base_url" in settings:
+        refs = collect_refs(settings["base_url"], settings.lc.value("base_url"))
+        problems += _undefined(refs, inputs, None, "params and secrets")
+    if isinstance(doc.get("steps"), CommentedSeq):
+        _walk(doc["steps"], set(inputs), inputs, problems, "")
+    return problems
+
+
+def _walk(seq: CommentedSeq, defined: set, inputs: set, problems: list[Problem],
+          prefix: str) -> None:
+    for i, raw in enumerate(seq):
+        if not isinstance(raw, CommentedMap):
+            continue
+        step = str(raw.get("name", default_step_name(prefix, i)))
+        own = collect_refs(raw, seq.lc.item(i), skip=("steps", "until", "capture"))
+        problems += _undefined(own, defined, step)
+        captures = raw.get("capture")
+        captures = captures if isinstance(captures, CommentedMap) else {}
+        if captures:
+            problems += _undefined(collect_refs(captures, raw.lc.value("capture")), defined, step)
+        if raw.get("action") == "repeat":
+            if isinstance(raw.get("steps"), CommentedSeq):
+                _walk(raw["steps"], defined, inputs, problems, f"{step}.")
+            if "until" in raw:
+                problems += _undefined(collect_refs(raw["until"], raw.lc.value("until")),
+                                       defined, step)
+        for cname in captures:
+            if cname in inputs:
+                problems.append((captures.lc.key(cname), step,
+                                 f'capture "{cname}" has the name of a param or secret'))
+            defined.add(cname)
+
+
+def _undefined(refs, defined: set, step: str | None, what: str = "") -> list[Problem]:
+    out = []
+    for name, pos in refs:
+        if name is None:
+            out.append((pos, step, "{{ }} holds a name only, no expressions"))
+        elif name not in defined:
+            source = what or "an earlier step's capture, a param or a secret"
+            out.append((pos, step, f'"{{{{{name}}}}}" is not defined: it must be {source}'))
+    return out

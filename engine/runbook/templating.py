@@ -1,0 +1,46 @@
+"""`{{name}}` templating: find references (for validation) and fill them in (at run time)."""
+
+import re
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}")
+NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*$")
+
+Pos = tuple[int, int]
+
+
+def references(text: str) -> list[str | None]:
+    """Names used in `text`; None for a `{{ }}` that holds no plain name."""
+    found = []
+    for m in TEMPLATE_RE.finditer(text):
+        nm = NAME_RE.match(m.group(1))
+        found.append(nm.group(1) if nm else None)
+    return found
+
+
+def collect_refs(node: Any, pos: Pos, skip: tuple = ()) -> list[tuple[str | None, Pos]]:
+    """Every `{{ }}` in the string values under a YAML node, with its position."""
+    out: list[tuple[str | None, Pos]] = []
+    if isinstance(node, str):
+        out += [(name, pos) for name in references(node)]
+    elif isinstance(node, CommentedMap):
+        for k, v in node.items():
+            if k not in skip:
+                out += collect_refs(v, node.lc.value(k))
+    elif isinstance(node, CommentedSeq):
+        for i, v in enumerate(node):
+            out += collect_refs(v, node.lc.item(i))
+    return out
+
+
+def render(value: Any, values: dict[str, str]) -> Any:
+    """Fill `{{name}}` in every string inside `value`; a name never set becomes ''."""
+    if isinstance(value, str):
+        return TEMPLATE_RE.sub(lambda m: values.get(m.group(1).strip(), ""), value)
+    if isinstance(value, list):
+        return [render(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: render(v, values) for k, v in value.items()}
+    return value

@@ -1,0 +1,62 @@
+"""Everything a Jobdeck process needs besides its UI: database, queue, workers, sweeper."""
+
+import logging
+import threading
+
+from engine import events
+from engine.browser import ensure_ffmpeg
+from engine.db import init_db
+from engine.leases import Heartbeat, sweep_lost_jobs
+from engine.queue import create_consumer, get_huey, init_queue
+from engine.settings import Settings
+from engine.worker import close_thread_browser, execute_job
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Composes the engine for one process; main.py and the tests build one."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        init_db(settings.db_path)
+        self.heartbeat = Heartbeat(settings.lease_seconds)
+        init_queue(settings.queue_path, self.run_queued_job)
+        self.consumer = None
+        self._stop = threading.Event()
+
+    def run_queued_job(self, job_id: int) -> None:
+        execute_job(job_id, settings=self.settings, bus=events.get_bus(),
+                    heartbeat=self.heartbeat)
+
+    def make_consumer(self, workers: int):
+        """A Huey consumer whose worker threads each own one browser."""
+        ensure_ffmpeg()
+        huey = get_huey()
+        huey.on_shutdown(name="close_browser")(close_thread_browser)
+        return create_consumer(workers, self.settings.queue_poll_seconds)
+
+    def start_workers(self, workers: int) -> None:
+        """Worker threads inside this process (call from the main thread)."""
+        self.consumer = self.make_consumer(workers)
+        self.consumer.start()
+
+    def start_sweeper(self) -> None:
+        """Fail lost jobs now and every sweep interval."""
+        def loop():
+            while True:
+                try:
+                    sweep_lost_jobs(events.get_bus())
+                except Exception:
+                    log.exception("sweeping lost jobs failed")
+                if self._stop.wait(self.settings.sweep_interval_seconds):
+                    return
+
+        threading.Thread(target=loop, name="jobdeck-sweeper", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.consumer is not None:
+            self.consumer.stop(graceful=True)
+            self.consumer = None

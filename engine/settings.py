@@ -1,0 +1,56 @@
+"""Jobdeck's settings: every one is an environment variable JOBDECK_<NAME> with a default."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JOBDECK_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Worker threads inside the web process (0: none, e.g. with separate worker processes).
+    workers: int = 2
+    # Hosts that may be reached although they are loopback/private: host, host:port or CIDR,
+    # comma-separated. Unset: the console's own address, so the demo site works out of the box.
+    allow_private_hosts: str | None = None
+    # An explicit browser binary; unset: Playwright's Chromium, else a system Chromium/Chrome.
+    browser_path: str | None = None
+    lease_seconds: float = 30.0
+    sweep_interval_seconds: float = 15.0
+    # A worker's browser is replaced after this many jobs so memory stays flat.
+    browser_recycle_jobs: int = 50
+    max_download_mb: float = 100.0
+    # Longest idle wait of a queue worker polling for jobs enqueued by another process.
+    queue_poll_seconds: float = 0.5
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "jobdeck.db"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "queue.db"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def runbooks_dir(self) -> Path:
+        return self.data_dir / "runbooks"
+
+    @property
+    def private_host_allowlist(self) -> list[str]:
+        if self.allow_private_hosts is None:
+            return [f"127.0.0.1:{self.port}", f"localhost:{self.port}"]
+        return [h.strip() for h in self.allow_private_hosts.split(",") if h.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

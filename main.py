@@ -1,0 +1,85 @@
+"""Jobdeck's composition root: settings, database, pages, scheduler, workers, ui.run."""
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=False,
+                  help="Jobdeck: run browser runbooks as jobs and watch them live.")
+
+
+def _settings(**overrides):
+    from engine.settings import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@app.callback(invoke_without_command=True)
+def serve(ctx: typer.Context,
+          host: Optional[str] = typer.Option(None, help="Address to listen on (JOBDECK_HOST)."),
+          port: Optional[int] = typer.Option(None, help="Port to listen on (JOBDECK_PORT)."),
+          no_workers: bool = typer.Option(False, "--no-workers",
+                                          help="Run no worker threads in this process.")):
+    """Start the console (UI, API) with worker threads, unless a command is given."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pages.server import run_server
+
+    settings = _settings(host=host, port=port)
+    if no_workers:
+        settings.workers = 0
+    run_server(settings)
+
+
+@app.command()
+def validate(runbook: Path):
+    """Check a runbook; print every problem with file:line:column. Exit 0 valid, 2 invalid."""
+    from engine.runbook import RunbookInvalid, load_runbook_file
+
+    try:
+        spec = load_runbook_file(runbook)
+    except RunbookInvalid as exc:
+        for line in exc.errors:
+            typer.echo(line, err=True)
+        typer.echo(f"{len(exc.errors)} problem(s) in {runbook}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{runbook}: valid ({spec.name}, {len(spec.steps)} steps)")
+
+
+@app.command()
+def run(runbook: Path,
+        param: list[str] = typer.Option([], "-p", "--param", help="name=value, repeatable."),
+        report_json: Optional[Path] = typer.Option(None, "--report-json",
+                                                   help="Write the report as JSON here.")):
+    """Run a runbook here with progress; exit 0 completed, 1 failed, 2 invalid input."""
+    from engine.cli_run import run_file
+
+    params = {}
+    for item in param:
+        if "=" not in item:
+            typer.echo(f"invalid parameter {item!r}: write it as name=value", err=True)
+            raise typer.Exit(2)
+        key, value = item.split("=", 1)
+        params[key] = value
+    raise typer.Exit(run_file(runbook, params, _settings(), report_json))
+
+
+@app.command()
+def worker(concurrency: int = typer.Option(1, help="Jobs this process runs at once.")):
+    """Run a queue worker: takes jobs from the queue and runs them in Chromium."""
+    from engine.runtime import Runtime
+
+    runtime = Runtime(_settings())
+    runtime.start_sweeper()
+    consumer = runtime.make_consumer(concurrency)
+    consumer.run()  # installs signal handlers: main thread only
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=os.environ.get("JOBDECK_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.exit(app())

@@ -1,0 +1,12 @@
+"""Jobdeck's tables and the schemas that cross the API boundary."""
+
+from models.artifact import Artifact, ArtifactKind
+from models.common import ErrorKind, JobStatus, StepStatus, Trigger, utcnow
+from models.job import Job
+from models.runbook import Runbook
+from models.step_run import StepRun
+
+__all__ = [
+    "Artifact", "ArtifactKind", "ErrorKind", "Job", "JobStatus", "Runbook", "StepRun",
+    "StepStatus", "Trigger", "utcnow",
+]

@@ -1,0 +1,74 @@
+"""Status values, error kinds and the timezone-aware datetime column shared by the tables."""
+
+from datetime import datetime, timezone
+from enum import Enum
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC and always gives back an aware datetime (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: use an aware UTC datetime")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class JobStatus(str, Enum):
+    scheduled = "scheduled"
+    queued = "queued"
+    running = "running"
+    waiting_for_approval = "waiting_for_approval"
+    paused = "paused"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.completed, JobStatus.failed, JobStatus.cancelled)
+
+
+class StepStatus(str, Enum):
+    running = "running"
+    success = "success"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class Trigger(str, Enum):
+    manual = "manual"
+    schedule = "schedule"
+    api = "api"
+    rerun = "rerun"
+    cli = "cli"
+
+
+class ErrorKind(str, Enum):
+    element_not_found = "element_not_found"
+    element_ambiguous = "element_ambiguous"
+    navigation_timeout = "navigation_timeout"
+    action_failed = "action_failed"
+    assertion_failed = "assertion_failed"
+    capture_missing = "capture_missing"
+    blocked_url = "blocked_url"
+    approval_rejected = "approval_rejected"
+    approval_timeout = "approval_timeout"
+    cancelled = "cancelled"
+    browser_crashed = "browser_crashed"
+    worker_lost = "worker_lost"
+    unknown = "unknown"

@@ -1,0 +1,45 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from models.common import JobStatus, Trigger, UTCDateTime, utcnow
+
+
+class Job(SQLModel, table=True):
+    """One execution of one runbook version with one set of parameter values."""
+
+    __table_args__ = (
+        Index("ix_job_status_created", "status", "created_at"),
+        Index("ix_job_created", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    runbook_id: int = Field(foreign_key="runbook.id", index=True)
+    runbook_name: str
+    runbook_title: str
+    runbook_version: int
+    # The YAML the job runs, so a later edit of the runbook never changes a queued job.
+    source: str
+    status: JobStatus = JobStatus.queued
+    trigger: Trigger = Trigger.manual
+    started_by: str | None = None
+    # Parameter values; secrets are never stored here.
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    step_count: int = 0
+    current_step: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    requested_action: str | None = None
+    worker_id: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    duration_ms: int | None = None
+    steps_succeeded: int = 0
+    steps_failed: int = 0
+    steps_skipped: int = 0
+    retry_count: int = 0

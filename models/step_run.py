@@ -1,0 +1,29 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from models.common import StepStatus, UTCDateTime
+
+
+class StepRun(SQLModel, table=True):
+    """One execution of one step; steps inside a repeat point at the repeat's row."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="job.id", index=True)
+    ordinal: int  # order of execution within the job, from 1
+    parent_id: int | None = Field(default=None, foreign_key="steprun.id")
+    iteration: int | None = None  # 1-based repeat iteration of a nested step
+    name: str
+    action: str
+    description: str | None = None
+    status: StepStatus = StepStatus.running
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_ms: int | None = None
+    retries: int = 0
+    selector_used: str | None = None
+    captures: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error_kind: str | None = None
+    error_message: str | None = None
+    diagnostics: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
