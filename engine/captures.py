@@ -1,9 +1,9 @@
 """Conditions (`when`, `while`, `until`) and captures, read from the page without waiting."""
 
-import fnmatch
 import re
 
 from engine.errors import StepFailed
+from engine.globs import glob_match
 from engine.locate import describe, to_locator
 from engine.runbook import Capture, Condition
 from engine.runbook.templating import render
@@ -19,7 +19,7 @@ def holds(ctx: JobContext, cond: Condition) -> bool:
         left, right = render(cond.value, ctx.values)
         return left == right
     if cond.kind == "url":
-        return fnmatch.fnmatchcase(ctx.page.url, render(cond.value, ctx.values))
+        return glob_match(render(cond.value, ctx.values), ctx.page.url)
     for cand in render(cond.value, ctx.values):
         locator = to_locator(ctx.page, cand)
         if cond.kind == "exists" and locator.count() > 0:

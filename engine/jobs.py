@@ -56,6 +56,11 @@ def load_runbook_dir(directory: Path) -> dict[str, list[str]]:
     return problems
 
 
+def list_runbooks() -> list[Runbook]:
+    with session_scope() as session:
+        return list(session.exec(select(Runbook).order_by(Runbook.name)))
+
+
 def resolve_params(spec: RunbookSpec, given: dict[str, str]) -> dict[str, str]:
     """Given values plus defaults; InvalidParams for unknown or missing ones."""
     problems = [f'unknown parameter "{k}" (this runbook takes: '

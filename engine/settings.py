@@ -6,6 +6,9 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "runbooks"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JOBDECK_", extra="ignore")
 
@@ -40,8 +43,10 @@ class Settings(BaseSettings):
         return self.data_dir / "artifacts"
 
     @property
-    def runbooks_dir(self) -> Path:
-        return self.data_dir / "runbooks"
+    def runbook_dirs(self) -> list[Path]:
+        """The shipped examples, then the data directory's own runbooks."""
+        dirs = [EXAMPLES_DIR, self.data_dir / "runbooks"]
+        return list(dict.fromkeys(d.resolve() for d in dirs))
 
     @property
     def private_host_allowlist(self) -> list[str]:

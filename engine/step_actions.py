@@ -1,7 +1,6 @@
 """One function per runbook action; each gets the step's arguments already templated."""
 
 import csv
-import fnmatch
 import io
 import json
 import re
@@ -12,6 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from engine.errors import StepFailed
+from engine.globs import glob_regex
 from engine.locate import resolve, to_locator
 from engine.step_context import JobContext, StepRunState
 from models import ArtifactKind, ErrorKind
@@ -27,6 +27,7 @@ EXTRACT_JS = """(rows, fields) => rows.map(row => Object.fromEntries(
 
 
 def _element(ctx: JobContext, st: StepRunState, args: dict):
+    st.used_retries = st.retries  # if it fails, every round was used
     found = resolve(ctx.page, args["selector"], st.timeout_ms, st.retries)
     st.used_retries, st.selector_used = found.retries, found.candidate
     return found.locator
@@ -107,7 +108,7 @@ def wait(ctx, st, args):
         if "ms" in args:
             page.wait_for_timeout(args["ms"])
         elif "url" in args:
-            page.wait_for_url(args["url"], timeout=st.timeout_ms)
+            page.wait_for_url(glob_regex(args["url"]), timeout=st.timeout_ms)
         elif "load" in args:
             page.wait_for_load_state(args["load"], timeout=st.timeout_ms)
         else:
@@ -124,6 +125,7 @@ def wait(ctx, st, args):
 
 
 def extract(ctx, st, args):
+    st.used_retries = st.retries
     found = resolve(ctx.page, args["selector"], st.timeout_ms, st.retries, many=True)
     st.used_retries, st.selector_used = found.retries, found.candidate
     records = found.locator.evaluate_all(EXTRACT_JS, args["fields"])
@@ -134,8 +136,7 @@ def assert_(ctx, st, args):
     page = ctx.page
     try:
         if "url" in args:
-            expect(page).to_have_url(re.compile(fnmatch.translate(args["url"])),
-                                     timeout=st.timeout_ms)
+            expect(page).to_have_url(glob_regex(args["url"]), timeout=st.timeout_ms)
         elif "title" in args:
             expect(page).to_have_title(args["title"], timeout=st.timeout_ms)
         else:

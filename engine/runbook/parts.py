@@ -4,7 +4,7 @@ import difflib
 import re
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from engine.runbook.actions import BOOL_KEYS, CHOICES, INT_KEYS, TEXT_KEYS, ActionSpec
 from engine.runbook.model import CANDIDATE_KEYS, Capture, Condition, Step
@@ -109,6 +109,10 @@ class PartChecker:
         value = raw[key]
         if isinstance(value, str) and value.strip():
             return [{"selector": value}]
+        if isinstance(value, CommentedMap):  # one candidate on its own
+            value = CommentedSeq([value])
+            value._yaml_set_line_col(*raw.lc.value(key))
+            value.lc.data = [raw.lc.value(key)]
         if not isinstance(value, list) or not value:
             self.error(_pos(raw, key), "a selector is a string or a list of candidates", n)
             return []

@@ -1,0 +1,87 @@
+"""Shared fixtures: the demo site served on 127.0.0.1, a fresh data directory with a real
+SQLite file per test, and a helper that runs a runbook as a job in real Chromium."""
+
+import socket
+import textwrap
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from engine.events import get_bus
+from engine.jobs import JobDetail, create_job, get_job, save_runbook
+from engine.runbook import load_runbook
+from engine.runtime import Runtime
+from engine.settings import Settings
+from engine.worker import close_thread_browser, execute_job
+from pages.demo_site import create_demo_app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def site_port() -> int:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_demo_app(), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield port
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def site(site_port) -> str:
+    """The base URL of the demo site the tests drive."""
+    return f"http://127.0.0.1:{site_port}"
+
+
+@pytest.fixture
+def settings(tmp_path, site_port) -> Settings:
+    return Settings(data_dir=tmp_path / "data", allow_private_hosts=f"127.0.0.1:{site_port}",
+                    workers=1, lease_seconds=30, sweep_interval_seconds=3600)
+
+
+@pytest.fixture
+def runtime(settings):
+    rt = Runtime(settings)
+    yield rt
+    rt.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_browser():
+    yield
+    close_thread_browser()
+
+
+@pytest.fixture
+def run_runbook(runtime, settings, site):
+    """Run YAML (with SITE standing for the demo site's URL) as a job; return its record."""
+
+    def run(yaml_text: str, params: dict | None = None, approver=None) -> JobDetail:
+        spec = load_runbook(textwrap.dedent(yaml_text).replace("SITE", site), "test.yaml")
+        save_runbook(spec)
+        job = create_job(spec.name, params)
+        execute_job(job.id, settings=settings, bus=get_bus(), heartbeat=runtime.heartbeat,
+                    approver=approver)
+        return get_job(job.id)
+
+    return run
+
+
+def step(detail: JobDetail, name: str, iteration: int | None = None):
+    """The step run with this name (and repeat iteration)."""
+    found = [s for s in detail.steps if s.name == name
+             and (iteration is None or s.iteration == iteration)]
+    assert found, f"no step {name!r} in {[s.name for s in detail.steps]}"
+    return found[0]
