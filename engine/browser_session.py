@@ -4,7 +4,8 @@ import base64
 import time
 from urllib.parse import urljoin
 
-from playwright.sync_api import Browser, Error as PlaywrightError, Page, Route
+from playwright.sync_api import Browser, CDPSession, Page, Route
+from playwright.sync_api import Error as PlaywrightError
 
 from engine import events
 from engine.step_context import JobContext
@@ -16,6 +17,12 @@ def guard_requests(ctx: JobContext) -> None:
     """Check every request against the URL policy; navigations also after each redirect."""
 
     def on_route(route: Route) -> None:
+        try:
+            check(route)
+        except PlaywrightError:  # the page moved on (stopped, closed) meanwhile
+            pass
+
+    def check(route: Route) -> None:
         request = route.request
         navigation = request.is_navigation_request()
         reason = ctx.policy.blocked_reason(request.url, navigation=navigation)
@@ -62,12 +69,12 @@ class LiveView:
     Playwright call, which is exactly when a step is busy.
     """
 
-    def __init__(self, page: Page, job_id: int, bus: events.EventBus):
+    def __init__(self, cdp: CDPSession, job_id: int, bus: events.EventBus):
         self.job_id, self.bus = job_id, bus
         self.current_step: str | None = None
         self.suspended = False
         self._last = 0.0
-        self._cdp = page.context.new_cdp_session(page)
+        self._cdp = cdp
         self._cdp.on("Page.screencastFrame", self._on_frame)
         self._cdp.send("Page.startScreencast", {"format": "jpeg", "quality": 60,
                                                 "maxWidth": 1280, "maxHeight": 720})
@@ -95,4 +102,5 @@ def new_job_context(browser: Browser, ctx_settings, video_dir) -> tuple:
     if video_dir is not None:
         kwargs.update(record_video_dir=str(video_dir), record_video_size=ctx_settings.viewport)
     context = browser.new_context(**kwargs)
-    return context, context.new_page()
+    page = context.new_page()
+    return context, page, context.new_cdp_session(page)

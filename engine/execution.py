@@ -49,9 +49,9 @@ class JobExecution:
         rb = self.runbook.settings
         store = ArtifactStore(self.settings.data_dir, self.job_id)
         video_dir = store.dir / "video-tmp" if rb.video else None
-        context, page = new_job_context(self.browser, rb, video_dir)
+        context, page, cdp = new_job_context(self.browser, rb, video_dir)
         self.ctx = JobContext(
-            runbook=self.runbook, page=page, context=context,
+            runbook=self.runbook, page=page, context=context, cdp=cdp,
             policy=UrlPolicy(self.settings.private_host_allowlist, rb.allowed_hosts),
             artifacts=store, redactor=self.redactor, values=self.values,
             max_download_bytes=int(self.settings.max_download_mb * 1024 * 1024))
@@ -63,7 +63,7 @@ class JobExecution:
             if rb.trace:
                 context.tracing.start(screenshots=True, snapshots=True)
             if getattr(self.bus, "has_subscribers", True):
-                self.live = LiveView(page, self.job_id, self.bus)
+                self.live = LiveView(cdp, self.job_id, self.bus)
             self.run_steps(self.runbook.steps)
         except JobCancelled:
             self.stopped = True
@@ -188,7 +188,7 @@ class JobExecution:
             return
         try:
             data = self.ctx.page.screenshot(type="jpeg", quality=60, mask=self.ctx.masked,
-                                            timeout=5000)
+                                            timeout=3000)
         except PlaywrightError:
             return
         self.ctx.artifacts.save(ArtifactKind.screenshot, f"after {step.name}", data, "jpg",

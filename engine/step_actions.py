@@ -44,6 +44,7 @@ def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
     try:
         ctx.page.goto(url, timeout=st.timeout_ms)
     except PlaywrightTimeout:
+        ctx.cdp.send("Page.stopLoading")  # else the page stays busy (screenshots hang)
         raise StepFailed(ErrorKind.navigation_timeout,
                          f"{url} did not finish loading within {st.timeout_ms} ms; check the "
                          "site is up or raise timeout_ms") from None

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from playwright.sync_api import BrowserContext, Locator, Page
+from playwright.sync_api import BrowserContext, CDPSession, Locator, Page
 
 from engine.artifacts import ArtifactStore
 from engine.runbook import Runbook, Step
@@ -17,6 +17,7 @@ class JobContext:
     runbook: Runbook
     page: Page
     context: BrowserContext
+    cdp: CDPSession  # for what Playwright has no call for: stop loading, screencast
     policy: UrlPolicy
     artifacts: ArtifactStore
     redactor: Redactor

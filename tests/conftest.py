@@ -28,7 +28,7 @@ def free_port() -> int:
 def site_port() -> int:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_demo_app(), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+                                           log_level="warning", timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
