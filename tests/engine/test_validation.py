@@ -1,0 +1,122 @@
+"""Validation reports every problem at once with line, column and step name."""
+
+from pathlib import Path
+
+import pytest
+
+from engine.runbook import RunbookInvalid, load_runbook, load_runbook_file
+
+EXAMPLES = sorted(Path(__file__).resolve().parents[2].joinpath("data", "runbooks").glob("*.yaml"))
+
+MANY_MISTAKES = """\
+version: 2
+name: Bad Name
+title: Many mistakes
+settings:
+  timeot_ms: 5
+  screenshots: sometimes
+params:
+  tag: {default: x}
+secrets: [tag]
+steps:
+  - action: goto
+    url: /start
+  - name: login
+    action: clik
+    selector: "#x"
+  - name: fill-it
+    action: fill
+    selector: "#user"
+    value: "{{who}}"
+    colour: red
+  - name: login
+    action: wait
+  - action: repeat
+    max: 5000
+    while: {exsts: ".next"}
+    steps:
+      - action: click
+        selector: []
+  - action: extract
+    selector: .row
+    fields: {a: .a}
+    into: rows
+    capture:
+      bad: {selector: .x, pattern: "(unclosed"}
+  - action: goto
+    url: "{{ a + b }}"
+"""
+
+
+def test_many_mistakes_are_all_reported_with_positions():
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook(MANY_MISTAKES, "bad.yaml")
+    got = err.value.errors
+    expected = [
+        "bad.yaml:1:10: version must be 1",
+        "bad.yaml:2:7: name must be a slug of a-z, 0-9 and -",
+        'bad.yaml:5:3: unknown setting "timeot_ms" (did you mean "timeout_ms"?)',
+        "bad.yaml:6:16: screenshots must be each_step, on_failure or off",
+        'bad.yaml:9:10: "tag" is both a param and a secret',
+        'bad.yaml:14:13: step "login": unknown action "clik" (did you mean "click"?)',
+        'bad.yaml:19:12: step "fill-it": "{{who}}" is not defined: it must be an earlier '
+        "step's capture, a param or a secret",
+        'bad.yaml:20:5: step "fill-it": unknown key "colour" for action "fill"',
+        'bad.yaml:21:5: step "login": action "wait" needs exactly one of "ms", "selector", '
+        '"url", "load"',
+        'bad.yaml:21:11: step "login": duplicate step name "login"',
+        'bad.yaml:24:10: step "step-5": max must be a whole number from 1 to 1000',
+        'bad.yaml:25:13: step "step-5": unknown condition "exsts" (did you mean "exists"?)',
+        'bad.yaml:28:19: step "step-5.step-1": a selector is a string or a list of candidates',
+        'bad.yaml:34:36: step "step-6": pattern is not a valid regex: missing ), unterminated '
+        "subpattern at position 0",
+        'bad.yaml:36:10: step "step-7": {{ }} holds a name only, no expressions',
+    ]
+    assert got == expected
+
+
+def test_yaml_syntax_error_has_a_position():
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook("version: 1\nname: x\nsteps: [\n", "broken.yaml")
+    [message] = err.value.errors
+    assert message.startswith("broken.yaml:4:1: YAML syntax error")
+
+
+def test_missing_top_level_keys_and_empty_steps():
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook("version: 1\nsteps: []\n", "empty.yaml")
+    assert err.value.errors == [
+        'empty.yaml:1:1: missing required key "name"',
+        'empty.yaml:1:1: missing required key "title"',
+        "empty.yaml:2:8: steps must list at least one step",
+    ]
+
+
+def test_capture_defined_later_is_not_available_earlier():
+    source = """\
+version: 1
+name: order
+title: Order
+steps:
+  - {action: goto, url: "{{next}}"}
+  - action: goto
+    url: https://example.com
+    capture:
+      next: {url: true}
+  - {action: goto, url: "{{next}}"}
+"""
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook(source, "order.yaml")
+    assert len(err.value.errors) == 1 and err.value.errors[0].startswith("order.yaml:5:")
+
+
+def test_unreadable_file_is_one_clear_error(tmp_path):
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook_file(tmp_path / "nope.yaml")
+    assert "cannot read the file" in err.value.errors[0]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_examples_are_valid(path):
+    runbook = load_runbook_file(path)
+    assert runbook.steps and runbook.title

@@ -1,0 +1,114 @@
+"""The command line as a user runs it: exit codes, printed steps and the JSON report."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RUNBOOK = """
+version: 1
+name: cli-quotes
+title: CLI quotes
+settings: {base_url: SITE, timeout_ms: 2000, retries: 0}
+params:
+  page: {default: "1"}
+  tag: {required: true}
+secrets: [token]
+steps:
+  - name: open
+    action: goto
+    url: "/quotes/page/{{page}}"
+    capture:
+      author: {selector: ".quote .author"}
+      token_seen: {js: "'{{token}}'"}
+  - {name: rows, action: extract, selector: .quote, fields: {text: .text}, into: quotes}
+  - {name: save, action: export, collection: quotes, format: csv}
+"""
+
+
+def cli(tmp_path, *args, site_port=None, env=None):
+    full_env = {**os.environ, "JOBDECK_DATA_DIR": str(tmp_path / "data"),
+                "JOBDECK_SECRET_TOKEN": "tok-123", **(env or {})}
+    if site_port:
+        full_env["JOBDECK_ALLOW_PRIVATE_HOSTS"] = f"127.0.0.1:{site_port}"
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=tmp_path,
+                          env=full_env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def runbook_file(tmp_path, site):
+    path = tmp_path / "quotes.yaml"
+    path.write_text(RUNBOOK.replace("SITE", site))
+    return path
+
+
+def test_validate_exit_codes(tmp_path, runbook_file):
+    ok = cli(tmp_path, "validate", str(runbook_file))
+    assert ok.returncode == 0 and "valid" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: bad\ntitle: Bad\nsteps:\n  - action: clik\n")
+    result = cli(tmp_path, "validate", str(bad))
+    assert result.returncode == 2
+    assert f'{bad}:5:13: step "step-1": unknown action "clik" (did you mean "click"?)' \
+        in result.stderr
+
+
+def test_run_prints_steps_and_writes_the_report(tmp_path, runbook_file, site_port):
+    report_path = tmp_path / "report.json"
+    result = cli(tmp_path, "run", str(runbook_file), "-p", "tag=love", "-p", "page=2",
+                 "--report-json", str(report_path), site_port=site_port)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "success  open (goto)" in result.stdout
+    assert "token_seen='••••'" in result.stdout and "tok-123" not in result.stdout
+    report = json.loads(report_path.read_text())
+    assert report["status"] == "completed"
+    assert report["params"] == {"page": "2", "tag": "love"}
+    assert [s["name"] for s in report["steps"]] == ["open", "rows", "save"]
+    assert report["steps"][0]["captures"]["token_seen"] == "••••"
+    assert report["metrics"]["steps_succeeded"] == 3
+    export = [a for a in report["artifacts"] if a["kind"] == "export"][0]
+    assert Path(export["path"]).read_bytes().startswith(b"text\r\n")
+    assert "tok-123" not in report_path.read_text()
+    # Recorded like any queued job: the same database the console reads.
+    listed = cli(tmp_path, "run", str(runbook_file), "-p", "tag=x", site_port=site_port)
+    assert "job 2:" in listed.stdout
+
+
+def test_run_failed_job_exits_1(tmp_path, runbook_file, site_port):
+    result = cli(tmp_path, "run", str(runbook_file), "-p", "tag=x", "-p", "page=99",
+                 site_port=site_port)
+    assert result.returncode == 1
+    assert "job 1 failed" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "nope=1"], 'unknown parameter "nope"'),
+    ([], 'missing required parameter "tag"'),
+    (["-p", "tag"], "write it as name=value"),
+])
+def test_run_bad_parameters_exit_2(tmp_path, runbook_file, args, message):
+    result = cli(tmp_path, "run", str(runbook_file), *args)
+    assert result.returncode == 2
+    assert message in result.stdout + result.stderr
+
+
+def test_run_missing_secret_exits_2(tmp_path, runbook_file):
+    env = {k: v for k, v in os.environ.items() if k != "JOBDECK_SECRET_TOKEN"}
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "run", str(runbook_file),
+                             "-p", "tag=x"], cwd=tmp_path, capture_output=True, text=True,
+                            env={**env, "JOBDECK_DATA_DIR": str(tmp_path / "d")}, timeout=60)
+    assert result.returncode == 2
+    assert "JOBDECK_SECRET_TOKEN" in result.stdout
+
+
+def test_run_invalid_runbook_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: bad\n")
+    result = cli(tmp_path, "run", str(bad))
+    assert result.returncode == 2
+    assert 'missing required key "title"' in result.stdout
