@@ -7,7 +7,7 @@ from engine import events
 from engine.browser import ensure_ffmpeg
 from engine.db import init_db
 from engine.leases import Heartbeat, sweep_lost_jobs
-from engine.queue import create_consumer, get_huey, init_queue
+from engine.queue import create_consumer, get_huey, init_queue, wake_workers
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job
 
@@ -58,5 +58,7 @@ class Runtime:
     def stop(self) -> None:
         self._stop.set()
         if self.consumer is not None:
+            self.consumer.stop_flag.set()
+            wake_workers()  # idle workers notice the stop at once
             self.consumer.stop(graceful=True)
             self.consumer = None
