@@ -7,23 +7,33 @@ from huey import SqliteHuey
 from huey.consumer import Consumer, Worker
 
 _wake = threading.Condition()
+_wakes = 0  # counts enqueues, so a wake between an empty dequeue and the wait is not lost
 _huey: SqliteHuey | None = None
 _run_job = None  # the Huey task, bound to the current instance
 
 
 def wake_workers() -> None:
+    global _wakes
     with _wake:
+        _wakes += 1
         _wake.notify_all()
 
 
 class WakeableWorker(Worker):
     """Sleeps on a condition instead of a plain timer, so an enqueue wakes it (~1 ms)."""
 
+    seen_wakes = 0
+
+    def loop(self, now=None):
+        self.seen_wakes = _wakes  # before the dequeue: later enqueues will be noticed
+        super().loop(now)
+
     def sleep(self) -> None:
         if self.delay > self.max_delay:
             self.delay = self.max_delay
         with _wake:
-            _wake.wait(self.delay)
+            if _wakes == self.seen_wakes:
+                _wake.wait(self.delay)
         self.delay *= self.backoff
 
 
