@@ -12,6 +12,7 @@ from engine.db import session_scope
 from engine.execution import JobExecution
 from engine.leases import WORKER_ID, Heartbeat
 from engine.records import JobRecorder
+from engine.report import build_report
 from engine.runbook import load_runbook
 from engine.secrets import resolve_secrets
 from engine.settings import Settings
@@ -66,6 +67,14 @@ def execute_job(job_id: int, *, settings: Settings, bus: events.EventBus,
     job = claim(job_id, heartbeat)
     if job is None:
         return None
+    status = _run_claimed(job, settings=settings, bus=bus, heartbeat=heartbeat, approver=approver)
+    bus.publish(events.Event(events.JOB_FINISHED, job_id, build_report(job_id, settings.data_dir)))
+    return status
+
+
+def _run_claimed(job, *, settings: Settings, bus: events.EventBus, heartbeat: Heartbeat,
+                 approver=None) -> JobStatus:
+    job_id = job.id
     bus.publish(events.Event(events.JOB_STATUS, job_id, {"status": "running"}))
     heartbeat.hold(job_id)
     try:

@@ -57,6 +57,8 @@ def test_secret_is_masked_everywhere(run_runbook, settings, monkeypatch):
             assert SECRET.encode() not in path.read_bytes(), f"secret found in {path}"
     report = json.dumps(build_report(detail.job.id, settings.data_dir))
     assert SECRET not in report
+    finished = [e for e in seen if e.kind == "job_finished"]
+    assert finished and finished[0].data["status"] == "completed"
     for event in seen:
         text = repr({k: v for k, v in event.data.items() if k != "jpeg"})
         assert SECRET not in text
