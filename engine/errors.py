@@ -11,7 +11,3 @@ class StepFailed(Exception):
         self.kind = kind
         self.message = message
         self.diagnostics = diagnostics or {}
-
-
-class JobCancelled(Exception):
-    """The job was cancelled while a step ran."""

@@ -11,7 +11,7 @@ from engine.artifacts import ArtifactStore
 from engine.browser_session import (LiveView, collect_console_errors, guard_requests,
                                     new_job_context)
 from engine.captures import holds, read_capture
-from engine.errors import JobCancelled, StepFailed
+from engine.errors import StepFailed
 from engine.records import JobRecorder
 from engine.runbook import Runbook, Step
 from engine.runbook.templating import render
@@ -40,7 +40,7 @@ class JobExecution:
         self.redactor = Redactor(secret_values)
         self.values = values
         self.failure: StepFailed | None = None  # what ends the job as failed
-        self.stopped = False  # no further steps run (stop_on_error, cancel)
+        self.stopped = False  # no further steps run (stop_on_error, a crash)
         self.live: LiveView | None = None
         self.crashed = False  # the worker then replaces its browser
         self.approver = None  # optional callable(step) -> "approve" | "reject"
@@ -65,8 +65,6 @@ class JobExecution:
             if getattr(self.bus, "has_subscribers", True):
                 self.live = LiveView(cdp, self.job_id, self.bus)
             self.run_steps(self.runbook.steps)
-        except JobCancelled:
-            self.stopped = True
         except BrowserCrashed:
             self.crashed = True
         finally:

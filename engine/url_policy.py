@@ -49,7 +49,7 @@ class UrlPolicy:
         if host in self.hosts or f"{host}:{port}" in self.hosts:
             return None
         try:
-            addresses = (host.strip("[]"),) if ipaddress.ip_address(host.strip("[]")) else ()
+            addresses = (str(ipaddress.ip_address(host.strip("[]"))),)
         except ValueError:
             addresses = _resolve(host)
         for addr in addresses:
