@@ -32,31 +32,33 @@ def request_decision(job_id: int, decision: str) -> None:
 def wait_for_approval(execution, step: Step) -> None:
     """Block until a decision; a rejection or a timeout fails the job at this step."""
     job_id, bus = execution.job_id, execution.bus
-    with session_scope() as session:
-        transition_job(session, job_id, JobStatus.waiting_for_approval, requested_action=None)
     try:
         shot = execution.ctx.page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masked)
     except PlaywrightError:
         shot = None
-    bus.publish(events.Event(events.JOB_STATUS, job_id,
-                             {"status": JobStatus.waiting_for_approval.value}))
-    bus.publish(events.Event(events.APPROVAL_REQUESTED, job_id, {
-        "step": step.name, "description": step.description,
-        "message": step.approval.get("message"), "risk": step.approval.get("risk"),
-        "jpeg": shot}))
+    with session_scope() as session:
+        transition_job(session, job_id, JobStatus.waiting_for_approval, requested_action=None)
+        waiting = events.record(session, events.JOB_STATUS, job_id,
+                                status=JobStatus.waiting_for_approval.value)
+        request = events.record(
+            session, events.APPROVAL_REQUESTED, job_id, step=step.name,
+            description=step.description, message=step.approval.get("message"),
+            risk=step.approval.get("risk"), jpeg=shot)
+    bus.publish(waiting)
+    bus.publish(request)
     decide = getattr(execution, "approver", None)
     decision = decide(step) if decide else _poll(job_id, execution.runbook.settings)
+    with session_scope() as session:
+        transition_job(session, job_id, JobStatus.running, requested_action=None)
+        event = events.record(session, events.JOB_STATUS, job_id, status="running",
+                              decision=decision)
+    bus.publish(event)
     if decision == "approve":
-        with session_scope() as session:
-            transition_job(session, job_id, JobStatus.running, requested_action=None)
-        bus.publish(events.Event(events.JOB_STATUS, job_id, {"status": "running"}))
         return
     kind = ErrorKind.approval_rejected if decision == "reject" else ErrorKind.approval_timeout
     message = (f'step "{step.name}" was rejected' if decision == "reject" else
                f'no one approved step "{step.name}" within '
                f"{execution.runbook.settings.approval_timeout_s} s (approval_timeout_s)")
-    with session_scope() as session:
-        transition_job(session, job_id, JobStatus.running, requested_action=None)
     row = execution.recorder.step_started(step.name, step.action, step.description)
     execution.recorder.step_finished(row, StepStatus.failed, error_kind=kind.value,
                                      error_message=message)

@@ -30,8 +30,10 @@ def make_engine(db_path: Path) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Read-then-write in a deferred transaction fails with "database is locked".
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-then-write in a deferred transaction fails with "database is locked";
+        # plain reads (the console's) stay deferred so they never wait for a writer.
+        read_only = conn.get_execution_options().get("read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     SQLModel.metadata.create_all(engine)
     return engine
@@ -65,3 +67,11 @@ def session_scope():
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope():
+    """A session for reads only: it never takes SQLite's write lock."""
+    with Session(get_engine().execution_options(read_only=True),
+                 expire_on_commit=False) as session:
+        yield session

@@ -9,6 +9,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from sqlmodel import select
+
+from engine.db import read_scope
+from models import JobEvent
+
 log = logging.getLogger(__name__)
 
 JOB_STATUS = "job_status"
@@ -24,6 +29,30 @@ class Event:
     kind: str
     job_id: int
     data: dict = field(default_factory=dict)
+    # The JobEvent row id of a recorded event (None for live-only screenshot frames);
+    # SSE clients resume after it with Last-Event-ID.
+    id: int | None = None
+
+
+def record(session, kind: str, job_id: int, /, **data) -> Event:
+    """Record an event in the caller's transaction; publish it after the commit.
+
+    Binary payloads (JPEG frames) stay out of the record; the live event keeps them.
+    """
+    stored = {k: v for k, v in data.items() if not isinstance(v, bytes)}
+    row = JobEvent(job_id=job_id, kind=kind, data=stored)
+    session.add(row)
+    session.flush()
+    return Event(kind, job_id, data, row.id)
+
+
+def recorded_after(job_id: int, after_id: int = 0) -> list[Event]:
+    """The job's recorded events with ids above `after_id`, oldest first."""
+    with read_scope() as session:
+        rows = session.exec(select(JobEvent).where(JobEvent.job_id == job_id,
+                                                   JobEvent.id > after_id)
+                            .order_by(JobEvent.id)).all()
+        return [Event(r.kind, r.job_id, r.data, r.id) for r in rows]
 
 
 Subscriber = Callable[[Event], None]

@@ -97,7 +97,9 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
                   trigger=trigger, started_by=started_by, params=values, created_at=now,
                   queued_at=now, step_count=len(spec.steps))
         session.add(job)
-    events.get_bus().publish(events.Event(events.JOB_STATUS, job.id, {"status": "queued"}))
+        session.flush()
+        event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
+    events.get_bus().publish(event)
     return job
 
 

@@ -6,12 +6,14 @@ import socket
 import threading
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import update
 from sqlmodel import select
 
 from engine import events
 from engine.db import session_scope
+from engine.report import publish_report
 from engine.transitions import transition_job, TransitionRefused
 from models import ErrorKind, Job, JobStatus, StepRun, StepStatus, utcnow
 
@@ -59,7 +61,7 @@ class Heartbeat:
                 log.exception("renewing leases failed")
 
 
-def sweep_lost_jobs(bus: events.EventBus) -> list[int]:
+def sweep_lost_jobs(bus: events.EventBus, data_dir: Path) -> list[int]:
     """Fail every active job whose lease expired: its worker died. Returns their ids."""
     now = utcnow()
     lost = []
@@ -81,8 +83,9 @@ def sweep_lost_jobs(bus: events.EventBus) -> list[int]:
                          .values(status=StepStatus.failed, finished_at=now,
                                  error_kind=ErrorKind.worker_lost.value,
                                  error_message="the worker stopped while this step ran"))
-            lost.append(job.id)
-    for job_id in lost:
-        log.warning("job %s failed: worker lost", job_id)
-        bus.publish(events.Event(events.JOB_STATUS, job_id, {"status": "failed"}))
-    return lost
+            lost.append(events.record(session, events.JOB_STATUS, job.id, status="failed"))
+    for event in lost:
+        log.warning("job %s failed: worker lost", event.job_id)
+        bus.publish(event)
+        publish_report(event.job_id, bus, data_dir)
+    return [event.job_id for event in lost]

@@ -18,8 +18,8 @@ class JobRecorder:
         self.bus = bus
         self.ordinal = 0
 
-    def publish(self, kind: str, **data) -> None:
-        self.bus.publish(events.Event(kind, self.job_id, data))
+    def record(self, session, kind: str, /, **data) -> events.Event:
+        return events.record(session, kind, self.job_id, **data)
 
     def step_started(self, name: str, action: str, description: str | None,
                      parent_id: int | None = None, iteration: int | None = None,
@@ -31,10 +31,14 @@ class JobRecorder:
                        status=status, started_at=now)
         with session_scope() as session:
             session.add(step)
-            if status == StepStatus.running and parent_id is None:
+            session.flush()
+            if status != StepStatus.running:
+                return step
+            if parent_id is None:
                 session.get(Job, self.job_id).current_step = name
-        if status == StepStatus.running:
-            self.publish(events.STEP_STARTED, step_run_id=step.id, name=name)
+            event = self.record(session, events.STEP_STARTED, step_run_id=step.id, name=name,
+                                ordinal=step.ordinal)
+        self.bus.publish(event)
         return step
 
     def step_finished(self, step: StepRun, status: StepStatus, **fields) -> StepRun:
@@ -47,8 +51,10 @@ class JobRecorder:
             for key, value in fields.items():
                 setattr(row, key, value)
             session.add(row)
-        self.publish(events.STEP_FINISHED, step_run_id=step.id, name=step.name,
-                     status=status.value)
+            event = self.record(session, events.STEP_FINISHED, step_run_id=step.id,
+                                name=step.name, ordinal=row.ordinal, status=status.value,
+                                duration_ms=row.duration_ms)
+        self.bus.publish(event)
         return row
 
     def step_skipped(self, name: str, action: str, description: str | None,
@@ -74,7 +80,8 @@ class JobRecorder:
                 steps_failed=sum(s.status == StepStatus.failed for s in leaves),
                 steps_skipped=sum(s.status == StepStatus.skipped for s in leaves),
                 retry_count=sum(s.retries for s in steps))
-        self.publish(events.JOB_STATUS, status=status.value)
+            event = self.record(session, events.JOB_STATUS, status=status.value)
+        self.bus.publish(event)
         return job
 
 

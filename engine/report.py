@@ -1,5 +1,7 @@
 """The execution report of a job: what the CLI prints and `--report-json` writes."""
 
+from engine import events
+from engine.db import session_scope
 from engine.jobs import get_job
 
 
@@ -33,3 +35,11 @@ def build_report(job_id: int, data_dir) -> dict:
             "path": str((data_dir / a.path).resolve()),
         } for a in detail.artifacts],
     }
+
+
+def publish_report(job_id: int, bus: events.EventBus, data_dir) -> None:
+    """Record and publish job_finished with the report: the last event of every job."""
+    report = build_report(job_id, data_dir)
+    with session_scope() as session:
+        event = events.record(session, events.JOB_FINISHED, job_id, **report)
+    bus.publish(event)

@@ -47,7 +47,7 @@ class Runtime:
         def loop():
             while True:
                 try:
-                    sweep_lost_jobs(events.get_bus())
+                    sweep_lost_jobs(events.get_bus(), self.settings.data_dir)
                 except Exception:
                     log.exception("sweeping lost jobs failed")
                 if self._stop.wait(self.settings.sweep_interval_seconds):

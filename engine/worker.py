@@ -12,7 +12,7 @@ from engine.db import session_scope
 from engine.execution import JobExecution
 from engine.leases import WORKER_ID, Heartbeat
 from engine.records import JobRecorder
-from engine.report import build_report
+from engine.report import publish_report
 from engine.runbook import load_runbook
 from engine.secrets import resolve_secrets
 from engine.settings import Settings
@@ -49,33 +49,35 @@ def close_thread_browser() -> None:
             setattr(_local, attr, None)
 
 
-def claim(job_id: int, heartbeat: Heartbeat):
+def claim(job_id: int, heartbeat: Heartbeat, bus: events.EventBus):
     """queued → running for this worker, or None when someone else has it or it was cancelled."""
     try:
         with session_scope() as session:
-            return transition_job(session, job_id, JobStatus.running,
-                                  only_from={JobStatus.queued}, started_at=utcnow(),
-                                  worker_id=WORKER_ID, lease_expires_at=heartbeat.expiry())
+            job = transition_job(session, job_id, JobStatus.running,
+                                 only_from={JobStatus.queued}, started_at=utcnow(),
+                                 worker_id=WORKER_ID, lease_expires_at=heartbeat.expiry())
+            event = events.record(session, events.JOB_STATUS, job_id, status="running")
     except TransitionRefused as exc:
         log.info("not running job %s: %s", job_id, exc)
         return None
+    bus.publish(event)
+    return job
 
 
 def execute_job(job_id: int, *, settings: Settings, bus: events.EventBus,
                 heartbeat: Heartbeat, approver=None) -> JobStatus | None:
     """Claim and run one job to its end. Returns its final status (None: not claimed)."""
-    job = claim(job_id, heartbeat)
+    job = claim(job_id, heartbeat, bus)
     if job is None:
         return None
     status = _run_claimed(job, settings=settings, bus=bus, heartbeat=heartbeat, approver=approver)
-    bus.publish(events.Event(events.JOB_FINISHED, job_id, build_report(job_id, settings.data_dir)))
+    publish_report(job_id, bus, settings.data_dir)
     return status
 
 
 def _run_claimed(job, *, settings: Settings, bus: events.EventBus, heartbeat: Heartbeat,
                  approver=None) -> JobStatus:
     job_id = job.id
-    bus.publish(events.Event(events.JOB_STATUS, job_id, {"status": "running"}))
     heartbeat.hold(job_id)
     try:
         runbook = load_runbook(job.source, f"{job.runbook_name}.yaml")

@@ -3,10 +3,11 @@
 from models.artifact import Artifact, ArtifactKind
 from models.common import ErrorKind, JobStatus, StepStatus, Trigger, utcnow
 from models.job import Job
+from models.job_event import JobEvent
 from models.runbook import Runbook
 from models.step_run import StepRun
 
 __all__ = [
-    "Artifact", "ArtifactKind", "ErrorKind", "Job", "JobStatus", "Runbook", "StepRun",
+    "Artifact", "ArtifactKind", "ErrorKind", "Job", "JobEvent", "JobStatus", "Runbook", "StepRun",
     "StepStatus", "Trigger", "utcnow",
 ]

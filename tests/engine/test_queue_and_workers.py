@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import events
 from engine.jobs import create_job, get_job, save_runbook, start_job
 from engine.leases import Heartbeat
 from engine.runbook import load_runbook
@@ -57,8 +58,8 @@ def test_a_job_is_claimed_once(runtime, site):
     name = store(site, "  - {action: goto, url: /}")
     job = create_job(name)
     heartbeat = Heartbeat(30)
-    assert claim(job.id, heartbeat).status == JobStatus.running
-    assert claim(job.id, heartbeat) is None
+    assert claim(job.id, heartbeat, events.get_bus()).status == JobStatus.running
+    assert claim(job.id, heartbeat, events.get_bus()) is None
 
 
 def test_transitions_outside_the_table_are_refused(runtime, site):
