@@ -38,7 +38,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from engine import events
 from engine.browser import find_browser, launch
-from engine.jobs import create_job, get_job, save_runbook, start_job
+from engine.jobs import create_job, get_job, start_job
+from engine.runbooks import save_runbook
 from engine.runbook import load_runbook
 from engine.runtime import Runtime
 from engine.settings import Settings

@@ -9,7 +9,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine import events
 from engine.db import session_scope
-from engine.jobs import InvalidParams, create_job, save_runbook
+from engine.jobs import InvalidParams, create_job
+from engine.runbooks import save_runbook
 from engine.report import build_report
 from engine.runbook import RunbookInvalid, load_runbook_file
 from engine.runtime import Runtime

@@ -2,16 +2,15 @@
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import select
 
 from engine import events
-from engine.db import session_scope
+from engine.db import read_scope, session_scope
 from engine.queue import enqueue_job
 from engine.runbook import Runbook as RunbookSpec
-from engine.runbook import RunbookInvalid, load_runbook, load_runbook_file
+from engine.runbook import load_runbook
 from engine.secrets import missing_secrets, secret_env_name
 from models import Artifact, Job, JobStatus, Runbook, StepRun, Trigger, utcnow
 
@@ -27,38 +26,6 @@ class JobDetail:
     job: Job
     steps: list[StepRun]
     artifacts: list[Artifact]
-
-
-def save_runbook(spec: RunbookSpec) -> Runbook:
-    """Store a validated runbook; its version rises when the source changed."""
-    with session_scope() as session:
-        row = session.exec(select(Runbook).where(Runbook.name == spec.name)).first()
-        if row is None:
-            row = Runbook(name=spec.name, title=spec.title, source=spec.source,
-                          summary=spec.summary())
-        elif row.source != spec.source:
-            row.version += 1
-            row.title, row.source, row.summary = spec.title, spec.source, spec.summary()
-            row.updated_at = utcnow()
-        session.add(row)
-    return row
-
-
-def load_runbook_dir(directory: Path) -> dict[str, list[str]]:
-    """Store every valid *.yaml runbook in a directory; returns the errors of invalid ones."""
-    problems: dict[str, list[str]] = {}
-    for path in sorted(directory.glob("*.y*ml")):
-        try:
-            save_runbook(load_runbook_file(path))
-        except RunbookInvalid as exc:
-            problems[str(path)] = exc.errors
-            log.warning("runbook %s is invalid and was not loaded:\n%s", path, exc)
-    return problems
-
-
-def list_runbooks() -> list[Runbook]:
-    with session_scope() as session:
-        return list(session.exec(select(Runbook).order_by(Runbook.name)))
 
 
 def resolve_params(spec: RunbookSpec, given: dict[str, str]) -> dict[str, str]:
@@ -113,7 +80,7 @@ def start_job(runbook_name: str, params: dict[str, str] | None = None,
 
 def get_job(job_id: int) -> JobDetail | None:
     """A job with its step runs (in order) and artifacts."""
-    with session_scope() as session:
+    with read_scope() as session:
         job = session.get(Job, job_id)
         if job is None:
             return None
@@ -124,18 +91,40 @@ def get_job(job_id: int) -> JobDetail | None:
         return JobDetail(job, list(steps), list(artifacts))
 
 
-def list_jobs(status: list[JobStatus] | None = None, search: str | None = None,
-              limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
-    """Newest first, with the total count for pagination."""
-    query = select(Job)
-    count = select(func.count()).select_from(Job)
+def _filtered(query, status: list[JobStatus] | None, search: str | None,
+              runbook: str | None):
     if status:
-        query, count = query.where(Job.status.in_(status)), count.where(Job.status.in_(status))
+        query = query.where(Job.status.in_(status))
+    if runbook:
+        query = query.where(Job.runbook_name == runbook)
     if search:
         like = f"%{search}%"
         query = query.where(Job.runbook_name.like(like) | Job.runbook_title.like(like))
-        count = count.where(Job.runbook_name.like(like) | Job.runbook_title.like(like))
-    with session_scope() as session:
+    return query
+
+
+def list_jobs(status: list[JobStatus] | None = None, search: str | None = None,
+              limit: int = 50, offset: int = 0, runbook: str | None = None
+              ) -> tuple[list[Job], int]:
+    """Newest first, with the total count for pagination."""
+    query = _filtered(select(Job), status, search, runbook)
+    count = _filtered(select(func.count()).select_from(Job), status, search, runbook)
+    with read_scope() as session:
         jobs = session.exec(query.order_by(Job.created_at.desc(), Job.id.desc())
                             .offset(offset).limit(limit)).all()
         return list(jobs), session.exec(count).one()
+
+
+def count_jobs_by_status(search: str | None = None, runbook: str | None = None
+                         ) -> dict[JobStatus, int]:
+    """How many jobs have each status (the list's tab counts); absent statuses count 0."""
+    query = _filtered(select(Job.status, func.count()).group_by(Job.status), None, search,
+                      runbook)
+    with read_scope() as session:
+        counts = dict(session.exec(query).all())
+    return {status: counts.get(status, 0) for status in JobStatus}
+
+
+def get_artifact(artifact_id: int) -> Artifact | None:
+    with read_scope() as session:
+        return session.get(Artifact, artifact_id)

@@ -51,6 +51,8 @@ class JobRecorder:
             for key, value in fields.items():
                 setattr(row, key, value)
             session.add(row)
+            if row.parent_id is None:
+                session.get(Job, self.job_id).steps_done += 1
             event = self.record(session, events.STEP_FINISHED, step_run_id=step.id,
                                 name=step.name, ordinal=row.ordinal, status=status.value,
                                 duration_ms=row.duration_ms)

@@ -1,22 +1,32 @@
-"""The execution report of a job: what the CLI prints and `--report-json` writes."""
+"""A job as plain data: the list entry, and the execution report that the CLI prints,
+`--report-json` writes, the API returns and the final event carries."""
 
 from engine import events
 from engine.db import session_scope
 from engine.jobs import get_job
+from models import Job
 
 
-def build_report(job_id: int, data_dir) -> dict:
-    detail = get_job(job_id)
-    job = detail.job
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def job_summary(job: Job) -> dict:
+    """What a list of jobs shows for one job."""
     return {
-        "job_id": job.id,
+        "id": job.id,
         "runbook": job.runbook_name,
+        "runbook_title": job.runbook_title,
         "runbook_version": job.runbook_version,
         "status": job.status.value,
         "trigger": job.trigger.value,
-        "params": job.params,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "started_by": job.started_by,
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "step_count": job.step_count,
+        "steps_done": job.steps_done,
+        "current_step": job.current_step,
         "error": {"kind": job.error_kind, "message": job.error_message}
         if job.error_kind else None,
         "metrics": {
@@ -24,14 +34,29 @@ def build_report(job_id: int, data_dir) -> dict:
             "steps_failed": job.steps_failed, "steps_skipped": job.steps_skipped,
             "retry_count": job.retry_count,
         },
+    }
+
+
+def build_report(job_id: int, data_dir) -> dict:
+    """The whole job: summary, params, every step run and every artifact."""
+    detail = get_job(job_id)
+    job = detail.job
+    return {
+        "job_id": job.id,
+        **job_summary(job),
+        "params": job.params,
         "steps": [{
-            "ordinal": s.ordinal, "name": s.name, "action": s.action, "status": s.status.value,
-            "iteration": s.iteration, "duration_ms": s.duration_ms, "retries": s.retries,
+            "id": s.id, "ordinal": s.ordinal, "parent_id": s.parent_id, "name": s.name,
+            "action": s.action, "description": s.description, "status": s.status.value,
+            "iteration": s.iteration, "started_at": _iso(s.started_at),
+            "duration_ms": s.duration_ms, "retries": s.retries,
             "selector_used": s.selector_used, "captures": s.captures,
             "error_kind": s.error_kind, "error_message": s.error_message,
+            "diagnostics": s.diagnostics,
         } for s in detail.steps],
         "artifacts": [{
-            "kind": a.kind.value, "name": a.name, "size": a.size, "media_type": a.media_type,
+            "id": a.id, "kind": a.kind.value, "name": a.name, "size": a.size,
+            "media_type": a.media_type, "step_run_id": a.step_run_id,
             "path": str((data_dir / a.path).resolve()),
         } for a in detail.artifacts],
     }

@@ -31,7 +31,8 @@ class Job(SQLModel, table=True):
     queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    step_count: int = 0
+    step_count: int = 0  # top-level steps in the runbook
+    steps_done: int = 0  # top-level steps finished so far: "step k of n" while running
     current_step: str | None = None
     error_kind: str | None = None
     error_message: str | None = None

@@ -10,7 +10,8 @@ import pytest
 import uvicorn
 
 from engine.events import get_bus
-from engine.jobs import JobDetail, create_job, get_job, save_runbook
+from engine.jobs import JobDetail, create_job, get_job
+from engine.runbooks import save_runbook
 from engine.runbook import load_runbook
 from engine.runtime import Runtime
 from engine.settings import Settings

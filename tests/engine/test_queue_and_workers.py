@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from engine import events
-from engine.jobs import create_job, get_job, save_runbook, start_job
+from engine.jobs import create_job, get_job, start_job
+from engine.runbooks import save_runbook
 from engine.leases import Heartbeat
 from engine.runbook import load_runbook
 from engine.transitions import TransitionRefused, transition_job
