@@ -10,7 +10,7 @@ from engine.db import session_scope
 from engine.errors import StepFailed
 from engine.runbook import Step
 from engine.transitions import transition_job
-from models import ErrorKind, Job, JobStatus, StepStatus
+from models import ArtifactKind, ErrorKind, Job, JobStatus, StepStatus
 
 POLL_S = 0.25
 
@@ -34,8 +34,10 @@ def wait_for_approval(execution, step: Step) -> None:
     job_id, bus = execution.job_id, execution.bus
     try:
         shot = execution.ctx.page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masked)
+        artifact_id = execution.ctx.artifacts.save(ArtifactKind.screenshot,
+                                                   f"approval {step.name}", shot, "jpg", None).id
     except PlaywrightError:
-        shot = None
+        shot = artifact_id = None
     with session_scope() as session:
         transition_job(session, job_id, JobStatus.waiting_for_approval, requested_action=None)
         waiting = events.record(session, events.JOB_STATUS, job_id,
@@ -43,7 +45,7 @@ def wait_for_approval(execution, step: Step) -> None:
         request = events.record(
             session, events.APPROVAL_REQUESTED, job_id, step=step.name,
             description=step.description, message=step.approval.get("message"),
-            risk=step.approval.get("risk"), jpeg=shot)
+            risk=step.approval.get("risk"), jpeg=shot, artifact_id=artifact_id)
     bus.publish(waiting)
     bus.publish(request)
     decide = getattr(execution, "approver", None)

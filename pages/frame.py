@@ -2,16 +2,28 @@
 
 from contextlib import contextmanager
 
-from nicegui import ui
+from nicegui import app, ui
+
+NAV = [("Jobs", "/jobs"), ("Runbooks", "/runbooks"), ("API", "/docs"), ("Demo site", "/demo/")]
 
 
 @contextmanager
 def frame(title: str):
     ui.colors(primary="#3b5bdb")
-    with ui.header().classes("items-center px-6 py-2"):
-        ui.link("Jobdeck", "/").classes("text-xl font-bold text-white no-underline")
-        ui.link("Jobs", "/").classes("text-white no-underline ml-6")
-        ui.link("Demo site", "/demo/").classes("text-white no-underline ml-4")
-    with ui.column().classes("w-full max-w-6xl mx-auto p-6 gap-4"):
-        ui.label(title).classes("text-2xl font-semibold")
+    ui.page_title(f"{title} · Jobdeck")
+    dark = ui.dark_mode(app.storage.browser.get("dark"))  # None: follow the system
+    with ui.header().classes("items-center px-4 py-1 gap-1 flex-wrap"):
+        ui.link("Jobdeck", "/jobs").classes("text-lg font-bold text-white no-underline mr-4")
+        for label, target in NAV:
+            ui.link(label, target).classes("text-white no-underline px-2 py-1 rounded "
+                                           "hover:bg-white/20")
+        ui.space()
+        ui.button(icon="dark_mode", on_click=lambda: _toggle(dark)).props(
+            "flat round dense color=white").tooltip("Dark mode")
+    with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4"):
         yield
+
+
+def _toggle(dark) -> None:
+    dark.set_value(not dark.value)
+    app.storage.browser["dark"] = dark.value

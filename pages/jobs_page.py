@@ -1,13 +1,28 @@
-"""The jobs list: runbooks to start and the newest jobs, refreshed live."""
+"""The jobs list: status tabs with counts, search, server-side pages, live refresh."""
+
+from urllib.parse import urlencode
 
 from nicegui import run, ui
 
 from engine import events, jobs
-from models import JobStatus
+from models import Job, JobStatus
+from pages import live
+from pages.display import duration, exact_time, job_status_look, relative_time
 from pages.frame import frame
 
+PAGE_SIZE = 25
+S = JobStatus
+# tab → (label, statuses). "Running" is every job that is under way, including those
+# that wait for a person or are paused; "Needs approval" picks out those someone must act on.
+TABS: dict[str, tuple[str, list[JobStatus]]] = {
+    "all": ("All", []),
+    "running": ("Running", [S.running, S.waiting_for_approval, S.paused]),
+    "approval": ("Needs approval", [S.waiting_for_approval]),
+    "completed": ("Completed", [S.completed]),
+    "failed": ("Failed", [S.failed]),
+}
+
 COLUMNS = [
-    {"name": "id", "label": "Job", "field": "id", "align": "left"},
     {"name": "runbook", "label": "Runbook", "field": "runbook", "align": "left"},
     {"name": "status", "label": "Status", "field": "status", "align": "left"},
     {"name": "trigger", "label": "Trigger", "field": "trigger", "align": "left"},
@@ -17,53 +32,127 @@ COLUMNS = [
     {"name": "retries", "label": "Retries", "field": "retries", "align": "right"},
 ]
 
+# Vue templates interpolate with {{ }}, which escapes: scraped or user text stays text.
+SLOTS = {
+    "body-cell-runbook": """<q-td :props="props">
+  <a :href="'/jobs/' + props.row.id" class="text-primary no-underline font-medium"
+     @click.stop>{{ props.row.runbook }}</a>
+  <div class="text-xs text-grey-7">#{{ props.row.id }}</div></q-td>""",
+    "body-cell-status": """<q-td :props="props">
+  <q-badge :color="props.row.color" class="q-py-xs q-px-sm" :data-status="props.row.status">
+    <q-icon :name="props.row.icon" size="14px" class="q-mr-xs"/>{{ props.row.status_label }}
+  </q-badge></q-td>""",
+    "body-cell-progress": """<q-td :props="props" style="min-width: 9rem">
+  <div class="text-xs">{{ props.row.progress }}</div>
+  <q-linear-progress v-if="props.row.active" :value="props.row.fraction" rounded
+    size="6px" color="primary" class="q-mt-xs"/></q-td>""",
+    "body-cell-started": """<q-td :props="props"><span :title="props.row.started_exact">
+  {{ props.row.started }}</span></q-td>""",
+}
 
-def _rows() -> list[dict]:
-    listed, _total = jobs.list_jobs(limit=50)
-    return [{
-        "id": j.id, "runbook": j.runbook_title, "status": j.status.value.replace("_", " "),
-        "trigger": j.trigger.value,
-        "progress": (f"step {j.current_step}" if j.status == JobStatus.running else
-                     f"{j.steps_succeeded + j.steps_failed + j.steps_skipped} steps"),
-        "started": j.started_at.strftime("%Y-%m-%d %H:%M:%S") if j.started_at else "",
-        "duration": f"{j.duration_ms / 1000:.1f} s" if j.duration_ms is not None else "",
-        "retries": j.retry_count,
-    } for j in listed]
+
+def job_row(job: Job) -> dict:
+    label, color, icon = job_status_look(job.status)
+    active = job.status in (S.running, S.waiting_for_approval, S.paused)
+    total = max(job.step_count, 1)
+    if active:
+        progress = f"step {min(job.steps_done + 1, job.step_count)} of {job.step_count}"
+    else:
+        progress = f"{job.steps_done} of {job.step_count} steps"
+    return {
+        "id": job.id, "runbook": job.runbook_title, "status": job.status.value,
+        "status_label": label, "color": color, "icon": icon, "trigger": job.trigger.value,
+        "progress": progress, "active": active, "fraction": job.steps_done / total,
+        "started": relative_time(job.started_at or job.created_at),
+        "started_exact": exact_time(job.started_at or job.created_at),
+        "duration": duration(job.duration_ms), "retries": job.retry_count,
+    }
 
 
-@ui.page("/")
-async def jobs_page():
+def load_view(tab: str, page: int, search: str) -> dict:
+    """One read for everything the list shows: rows, total and tab counts."""
+    statuses = TABS[tab][1]
+    found, total = jobs.list_jobs(statuses or None, search or None, limit=PAGE_SIZE,
+                                  offset=(page - 1) * PAGE_SIZE)
+    counts = jobs.count_jobs_by_status(search or None)
+    return {"rows": [job_row(j) for j in found], "total": total,
+            "counts": {name: sum(counts[s] for s in (sts or list(S)))
+                       for name, (_, sts) in TABS.items()}}
+
+
+async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
+    live.connect()
+    state = {"tab": tab if tab in TABS else "all", "page": max(page, 1), "q": q,
+             "dirty": False, "busy": False}
     with frame("Jobs"):
-        with ui.row().classes("gap-2") as runbook_row:
-            pass
-        table = ui.table(columns=COLUMNS, rows=[], row_key="id").classes("w-full")
+        with ui.row().classes("w-full items-center gap-3"):
+            ui.label("Jobs").classes("text-2xl font-semibold")
+            ui.space()
+            search = ui.input(placeholder="Search runbooks", value=q).props(
+                'dense outlined clearable debounce=300 aria-label="Search runbooks"').classes(
+                "w-64").on_value_change(lambda e: change(q=e.value or "", page=1))
+            with search.add_slot("prepend"):
+                ui.icon("search")
+            ui.button("New job", icon="add", on_click=lambda: ui.navigate.to("/runbooks"))
+        approval_banner = ui.button(on_click=lambda: change(tab="approval", page=1)).props(
+            "color=deep-orange-7 icon=front_hand no-caps unelevated").classes("w-full")
+        approval_banner.set_visibility(False)
+        with ui.tabs(value=state["tab"], on_change=lambda e: change(tab=e.value, page=1)
+                     ).props("align=left no-caps inline-label").classes("w-full") as tabs:
+            badges = {}
+            for name, (label, _) in TABS.items():
+                with ui.tab(name, label):
+                    color = "deep-orange-7" if name == "approval" else "grey-6"
+                    badges[name] = ui.badge("0", color=color).props("rounded").classes("ml-2")
+        table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=0).classes(
+            "w-full").props("flat bordered hide-bottom wrap-cells")
+        for slot, template in SLOTS.items():
+            table.add_slot(slot, template)
+        table.on("rowClick", lambda e: ui.navigate.to(f"/jobs/{e.args[1]['id']}"))
+        empty = ui.label("No jobs here yet. Start one from the Runbooks page.").classes(
+            "text-grey-7")
+        pager = ui.pagination(1, 1, direction_links=True, value=state["page"],
+                              on_change=lambda e: change(page=e.value))
 
     async def refresh() -> None:
-        table.rows = await run.io_bound(_rows)
-
-    async def start(name: str) -> None:
+        state["busy"] = True
         try:
-            job = await run.io_bound(jobs.start_job, name)
-        except (jobs.InvalidParams, LookupError) as exc:
-            ui.notify(str(exc), type="negative")
+            view = await run.io_bound(load_view, state["tab"], state["page"], state["q"])
+        finally:
+            state["busy"] = False
+        pages = max(1, -(-view["total"] // PAGE_SIZE))
+        if state["page"] > pages:  # the page emptied out; show the last one that has jobs
+            state["page"] = pages
+            return await refresh()
+        table.rows = view["rows"]
+        empty.set_visibility(not view["rows"])
+        pager.max, pager.value = pages, state["page"]
+        pager.set_visibility(pages > 1)
+        for name, badge in badges.items():
+            badge.text = str(view["counts"][name])
+        waiting = view["counts"]["approval"]
+        approval_banner.text = (f"{waiting} job{'s' if waiting != 1 else ''} waiting for "
+                                "approval: someone has to act")
+        approval_banner.set_visibility(waiting > 0 and state["tab"] != "approval")
+
+    async def change(**values) -> None:
+        if all(state[k] == v for k, v in values.items()):
             return
-        ui.notify(f"Job {job.id} queued")
+        state.update(values)
+        tabs.value = state["tab"]
+        query = {k: v for k, v in (("tab", state["tab"]), ("page", state["page"]),
+                                   ("q", state["q"])) if v not in ("all", 1, "")}
+        ui.navigate.history.replace("/jobs" + (f"?{urlencode(query)}" if query else ""))
         await refresh()
 
-    for rb in await run.io_bound(jobs.list_runbooks):
-        with runbook_row:
-            ui.button(f"Run {rb.title}", on_click=lambda _, n=rb.name: start(n)).props("outline")
+    async def on_event(event: events.Event) -> None:
+        if event.kind in (events.JOB_STATUS, events.STEP_FINISHED):
+            state["dirty"] = True
+            if not state["busy"]:
+                while state["dirty"]:
+                    state["dirty"] = False
+                    await refresh()
 
-    pending = {"changed": False}
-    unsubscribe = events.get_bus().subscribe(
-        lambda e: pending.update(changed=True) if e.kind == events.JOB_STATUS else None)
-    ui.context.client.on_disconnect(unsubscribe)
-
-    async def tick() -> None:
-        if pending["changed"]:
-            pending["changed"] = False
-            await refresh()
-
-    ui.timer(0.5, tick)  # applies bus events promptly, from the page's own loop
-    ui.timer(10, refresh)  # the safety net: converges even if an event was missed
+    live.job_events.subscribe(on_event)
+    ui.timer(10, refresh)  # the seed's rule, and the safety net for a missed event
     await refresh()

@@ -1,17 +1,27 @@
-"""Starts the console: engine runtime, example runbooks, demo site, then NiceGUI."""
+"""Starts the console: engine runtime, example runbooks, the console's routes, then NiceGUI."""
 
 import logging
+import secrets
+from pathlib import Path
 
 from nicegui import app, ui
 
 from engine.browser import BrowserNotFound, find_browser
-from engine.jobs import load_runbook_dir
+from engine.runbooks import load_runbook_dir
 from engine.runtime import Runtime
 from engine.settings import Settings
-from pages import jobs_page  # noqa: F401  (registers the page)
-from pages.demo_site import create_demo_app
+from pages.console import build_console
 
 log = logging.getLogger("jobdeck")
+
+
+def session_secret(data_dir: Path) -> str:
+    """Signs browser sessions: made on first start, kept in the data directory, never a default."""
+    path = data_dir / "session-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def run_server(settings: Settings) -> None:
@@ -22,7 +32,7 @@ def run_server(settings: Settings) -> None:
         find_browser(settings.browser_path)
     except BrowserNotFound as exc:
         log.error("%s Jobs will fail until a browser is installed.", exc)
-    app.mount("/demo", create_demo_app())
+    build_console(settings)
 
     def on_startup() -> None:
         runtime.start_sweeper()
@@ -34,4 +44,4 @@ def run_server(settings: Settings) -> None:
     app.on_startup(on_startup)
     app.on_shutdown(runtime.stop)
     ui.run(host=settings.host, port=settings.port, title="Jobdeck", reload=False, show=False,
-           favicon="🗂️")
+           favicon="🗂️", storage_secret=session_secret(settings.data_dir))

@@ -1,0 +1,26 @@
+"""Builds the console on NiceGUI's app: pages, REST and SSE API, and the demo site."""
+
+from nicegui import app, ui
+
+from engine.settings import Settings
+from pages import api, api_events
+from pages.console_settings import set_console_settings
+from pages.demo_site import create_demo_app
+from pages.job_page import job_page
+from pages.jobs_page import jobs_page
+from pages.runbook_page import runbook_page
+from pages.runbooks_page import runbooks_page
+
+
+def build_console(settings: Settings, with_demo: bool = True) -> None:
+    """Register every route; called once per process (and once per page test)."""
+    set_console_settings(settings)
+    ui.page("/")(jobs_page)
+    ui.page("/jobs")(jobs_page)
+    ui.page("/jobs/{job_id}")(job_page)
+    ui.page("/runbooks")(runbooks_page)
+    ui.page("/runbooks/{name}")(runbook_page)
+    app.include_router(api.router)
+    app.include_router(api_events.router)
+    if with_demo:
+        app.mount("/demo", create_demo_app())
