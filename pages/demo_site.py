@@ -113,7 +113,7 @@ async def index(request: Request) -> HTMLResponse:
         ("late", "Late content"), ("download", "Download"), ("form", "Form"),
         ("ambiguous", "Ambiguous buttons"), ("slow?seconds=5", "Slow page"),
         ("redirect?to=table", "Redirect"), ("console-error", "Console error"),
-        ("long", "Long page"),
+        ("long", "Long page"), ("comments", "Comments"),
     ]
     items = "".join(
         f'<li><a data-testid="nav-{_e(p.split("?")[0].split("/")[0])}" '
@@ -278,6 +278,19 @@ async def long_page(request: Request) -> HTMLResponse:
                  '<div id="bottom" data-testid="bottom">Bottom</div>')
 
 
+COMMENTS = [
+    "Great service, will order again.",
+    "<img src=x onerror=alert(1)> <b>bold?</b>",
+    "<script>alert('hi')</script>",
+]
+
+
+async def comments(request: Request) -> HTMLResponse:
+    """User-written text that looks like markup: it must stay text wherever it is shown."""
+    items = "".join(f'<li class="comment">{_e(c)}</li>' for c in COMMENTS)
+    return _page("Comments", f'<ul id="comments">{items}</ul>')
+
+
 async def _on_404(request: Request, exc: Exception) -> HTMLResponse:
     return _not_found(request)
 
@@ -298,5 +311,6 @@ def create_demo_app() -> Starlette:
         Route("/redirect", redirect),
         Route("/console-error", console_error),
         Route("/long", long_page),
+        Route("/comments", comments),
     ]
     return Starlette(routes=routes, exception_handlers={404: _on_404})

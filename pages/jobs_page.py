@@ -90,7 +90,7 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
             ui.space()
             search = ui.input(placeholder="Search runbooks", value=q).props(
                 'dense outlined clearable debounce=300 aria-label="Search runbooks"').classes(
-                "w-64").on_value_change(lambda e: change(q=e.value or "", page=1))
+                "w-64").mark("search").on_value_change(lambda e: change(q=e.value or "", page=1))
             with search.add_slot("prepend"):
                 ui.icon("search")
             ui.button("New job", icon="add", on_click=lambda: ui.navigate.to("/runbooks"))
@@ -101,18 +101,19 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
                      ).props("align=left no-caps inline-label").classes("w-full") as tabs:
             badges = {}
             for name, (label, _) in TABS.items():
-                with ui.tab(name, label):
+                with ui.tab(name, label).mark(f"tab-{name}"):
                     color = "deep-orange-7" if name == "approval" else "grey-6"
-                    badges[name] = ui.badge("0", color=color).props("rounded").classes("ml-2")
+                    badges[name] = ui.badge("0", color=color).props("rounded").classes(
+                        "ml-2").mark(f"count-{name}")
         table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=0).classes(
-            "w-full").props("flat bordered hide-bottom wrap-cells")
+            "w-full").props("flat bordered hide-bottom wrap-cells").mark("jobs")
         for slot, template in SLOTS.items():
             table.add_slot(slot, template)
         table.on("rowClick", lambda e: ui.navigate.to(f"/jobs/{e.args[1]['id']}"))
         empty = ui.label("No jobs here yet. Start one from the Runbooks page.").classes(
             "text-grey-7")
         pager = ui.pagination(1, 1, direction_links=True, value=state["page"],
-                              on_change=lambda e: change(page=e.value))
+                              on_change=lambda e: change(page=e.value)).mark("pager")
 
     async def refresh() -> None:
         state["busy"] = True
@@ -120,6 +121,8 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
             view = await run.io_bound(load_view, state["tab"], state["page"], state["q"])
         finally:
             state["busy"] = False
+        if view is None:  # the server is shutting down
+            return
         pages = max(1, -(-view["total"] // PAGE_SIZE))
         if state["page"] > pages:  # the page emptied out; show the last one that has jobs
             state["page"] = pages

@@ -27,7 +27,7 @@ async def runbooks_page() -> None:
         listing = ui.column().classes("w-full gap-2")
 
     async def refresh() -> None:
-        rows = await run.io_bound(runbooks.list_runbooks)
+        rows = await run.io_bound(runbooks.list_runbooks) or []
         listing.clear()
         with listing:
             if not rows:

@@ -5,6 +5,7 @@ import socket
 import textwrap
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import uvicorn
@@ -17,6 +18,16 @@ from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job
 from pages.demo_site import create_demo_app
+
+
+# Playwright's sync API leaves an event loop in the thread that starts it, which would
+# break the asyncio page tests; so jobs in tests run on one thread of their own, like a worker.
+_BROWSER_THREAD = ThreadPoolExecutor(1, thread_name_prefix="test-worker")
+
+
+def in_browser_thread(function, *args, **kwargs):
+    """Run `function` on the tests' worker thread (the one that owns the browser)."""
+    return _BROWSER_THREAD.submit(function, *args, **kwargs).result()
 
 
 def free_port() -> int:
@@ -62,7 +73,7 @@ def runtime(settings):
 @pytest.fixture(scope="session", autouse=True)
 def _close_browser():
     yield
-    close_thread_browser()
+    in_browser_thread(close_thread_browser)
 
 
 @pytest.fixture
@@ -73,8 +84,8 @@ def run_runbook(runtime, settings, site):
         spec = load_runbook(textwrap.dedent(yaml_text).replace("SITE", site), "test.yaml")
         save_runbook(spec)
         job = create_job(spec.name, params)
-        execute_job(job.id, settings=settings, bus=get_bus(), heartbeat=runtime.heartbeat,
-                    approver=approver)
+        in_browser_thread(execute_job, job.id, settings=settings, bus=get_bus(),
+                          heartbeat=runtime.heartbeat, approver=approver)
         return get_job(job.id)
 
     return run

@@ -4,6 +4,7 @@ import zipfile
 
 import pytest
 
+from conftest import in_browser_thread
 from engine.browser import INSTALL_HINT, BrowserNotFound, find_browser
 from models import ArtifactKind, JobStatus
 
@@ -32,7 +33,7 @@ def test_job_without_a_browser_fails_with_the_hint(run_runbook, monkeypatch, set
     settings.browser_path = "/nope/chrome"
     from engine.worker import close_thread_browser
 
-    close_thread_browser()  # the next job must look for a browser again
+    in_browser_thread(close_thread_browser)  # the next job must look for a browser again
     detail = run_runbook("""
         version: 1
         name: nobrowser

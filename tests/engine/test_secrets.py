@@ -3,7 +3,7 @@
 import base64
 import json
 
-from conftest import step
+from conftest import in_browser_thread, step
 from engine.events import get_bus
 from engine.report import build_report
 from engine.worker import thread_browser
@@ -66,7 +66,7 @@ def test_secret_is_masked_everywhere(run_runbook, settings, monkeypatch):
     # The field that held the secret is painted over in that step's screenshot.
     box = json.loads(typed.captures["box"])
     [shot] = [a for a in detail.artifacts if a.step_run_id == typed.id]
-    pixel = _pixel(settings, (settings.data_dir / shot.path).read_bytes(),
+    pixel = in_browser_thread(_pixel, settings, (settings.data_dir / shot.path).read_bytes(),
                    box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     red, green, blue = pixel
     assert red > 200 and green < 80 and blue > 200, f"field not masked: {pixel}"

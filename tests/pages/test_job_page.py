@@ -1,0 +1,137 @@
+"""The job page: timeline, captured values, failures, artifacts, masked secrets."""
+
+import pytest
+from nicegui import ui
+
+from models import JobStatus
+from pages.job_artifacts import preview_table
+from pages.job_timeline import timeline_rows
+from waiting import eventually
+
+SECRET = "hunter2-very-secret"
+MARKUP = "<img src=x onerror=alert(1)> <b>bold?</b>"
+RUNBOOK = """
+version: 1
+name: page-check
+title: Page check
+settings: {base_url: SITE, timeout_ms: 400, retries: 1, screenshots: each_step}
+params:
+  who: {default: Ada}
+secrets: [api_token]
+steps:
+  - name: open
+    action: goto
+    url: /comments
+    capture:
+      second: {selector: "li.comment >> nth=1"}
+  - name: rows
+    action: extract
+    selector: li.comment
+    fields: {text: ""}
+    into: comments
+  - {name: save, action: export, collection: comments, format: csv}
+  - {name: login-form, action: goto, url: /form}
+  - {name: type-token, action: fill, selector: "#name", value: "{{api_token}}"}
+  - name: missing-banner
+    action: click
+    selector: "#cookie-banner button"
+    continue_on_error: true
+  - name: never
+    action: click
+    selector: "#nothing"
+    when: {url: "*nowhere-at-all*"}
+"""
+
+
+@pytest.fixture
+def finished_job(run_runbook, monkeypatch):
+    """A real job run in real Chromium before the page is opened."""
+    monkeypatch.setenv("JOBDECK_SECRET_API_TOKEN", SECRET)
+    detail = run_runbook(RUNBOOK)
+    assert detail.job.status == JobStatus.completed, detail.job.error_message
+    return detail
+
+
+@pytest.mark.asyncio
+async def test_timeline_shows_each_step_with_its_outcome(finished_job, user):
+    await user.open(f"/jobs/{finished_job.job.id}")
+    await user.should_see("Page check")
+    for name in ("open", "rows", "save", "login-form", "type-token", "missing-banner",
+                 "never"):
+        await user.should_see(name)
+    await user.should_see("Completed")
+    # the failed-but-allowed step is open with its error kind, message and candidates
+    await user.should_see("element_not_found")
+    await user.should_see("#cookie-banner button → no element matched")
+    await user.should_see("1 retry")
+    # metrics cards
+    await user.should_see("Steps failed")
+    await user.should_see("skipped")
+
+
+@pytest.mark.asyncio
+async def test_captured_markup_is_shown_as_text(finished_job, user):
+    await user.open(f"/jobs/{finished_job.job.id}")
+    await user.should_see("open")
+    expansion = next(e for e in user.find(ui.expansion).elements
+                     if e.props.get("data-step") == "open")
+    expansion.value = True
+    await eventually(lambda: _labels_with(user, MARKUP))
+    # labels reach the browser as textContent; nothing on the page renders HTML
+    with pytest.raises(AssertionError):
+        user.find(ui.html)
+
+
+def _labels_with(user, text: str) -> list:
+    found = [e for e in user.find(ui.label).elements if e.text == text]
+    assert found, f"no label shows {text!r}"
+    return found
+
+
+@pytest.mark.asyncio
+async def test_artifacts_are_listed_and_the_export_previews(finished_job, user, settings):
+    await user.open(f"/jobs/{finished_job.job.id}")
+    await user.should_see("comments.csv")
+    await user.should_see("after open")  # a per-step screenshot
+    export = next(a for a in finished_job.artifacts if a.name == "comments.csv")
+    header, rows, total = preview_table(settings.data_dir / export.path, export.media_type)
+    assert header == ["text"] and total == 3
+    assert rows[1] == [MARKUP]
+
+
+@pytest.mark.asyncio
+async def test_secrets_are_masked_and_never_shown(finished_job, user):
+    await user.open(f"/jobs/{finished_job.job.id}")
+    await user.should_see("api_token = ••••")
+    await user.should_see("who = Ada")
+    await user.should_not_see(SECRET)
+
+
+def test_repeat_iterations_are_grouped_under_their_step(run_runbook):
+    detail = run_runbook("""
+        version: 1
+        name: pages
+        title: Pages
+        settings: {base_url: SITE, timeout_ms: 1000, retries: 0}
+        steps:
+          - {name: first, action: goto, url: /quotes/page/1}
+          - name: every-page
+            action: repeat
+            max: 3
+            while: {exists: ".quote"}
+            steps:
+              - {name: read, action: extract, selector: .quote, fields: {text: .text}, into: q}
+              - name: next
+                action: click
+                selector: li.next a
+                when: {exists: "li.next a"}
+        """)
+    rows = timeline_rows([{"name": "first", "action": "goto"},
+                          {"name": "every-page", "action": "repeat"},
+                          {"name": "later", "action": "goto"}], detail.steps)
+    assert [r["name"] for r in rows] == ["first", "every-page", "later"]
+    assert rows[2]["run"] is None  # planned but not run: a pending row
+    iterations = rows[1]["iterations"]
+    assert sorted(iterations) == [1, 2, 3]
+    assert [s.name for s in iterations[1]] == ["read", "next"]
+    assert iterations[3][-1].status.value == "skipped"  # no next link on the last page
