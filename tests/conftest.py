@@ -97,3 +97,47 @@ def step(detail: JobDetail, name: str, iteration: int | None = None):
              and (iteration is None or s.iteration == iteration)]
     assert found, f"no step {name!r} in {[s.name for s in detail.steps]}"
     return found[0]
+
+
+@pytest.fixture(scope="session")
+def console(tmp_path_factory, site_port) -> str:
+    """A real Jobdeck server (`python main.py`) in a subprocess with its own data; its URL."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    port = free_port()
+    data = tmp_path_factory.mktemp("console") / "data"
+    # NiceGUI changes how it runs under pytest; the console must run as a user runs it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env = {**env, "JOBDECK_DATA_DIR": str(data), "JOBDECK_WORKERS": "1",
+           "JOBDECK_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{port},127.0.0.1:{site_port}",
+           "JOBDECK_SECRET_DEMO_PASSWORD": "demo-password"}
+    root = Path(__file__).resolve().parent.parent
+    log = open(data.parent / "console.log", "w")
+    process = subprocess.Popen([sys.executable, "main.py", "--port", str(port)], cwd=root,
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/runbooks", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"the console exited: {(data.parent / 'console.log').read_text()}")
+        time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("the console did not answer within 60 s")
+    yield url
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
