@@ -155,7 +155,12 @@ def get_artifact(artifact_id: int, download: bool = False) -> FileResponse:
         raise HTTPException(404, f"there is no artifact {artifact_id}")
     media_type = artifact.media_type
     inline = not download and media_type in INLINE_TYPES
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"job-{artifact.job_id}-{path.name}")
-    return FileResponse(path, media_type=media_type, filename=name,
+    return FileResponse(path, media_type=media_type, filename=download_name(artifact, path),
                         content_disposition_type="inline" if inline else "attachment",
                         headers={"X-Content-Type-Options": "nosniff"})
+
+
+def download_name(artifact, path) -> str:
+    """`job-<id>-<artifact name>` in safe characters, keeping the file's real extension."""
+    name = artifact.name if artifact.name.endswith(path.suffix) else artifact.name + path.suffix
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"job-{artifact.job_id}-{name}").strip("._")

@@ -99,7 +99,7 @@ async def _table_preview(artifact: Artifact, data_dir: Path) -> None:
     table_rows = [{"_row": n, **{f"c{i}": v for i, v in enumerate(row)}}
                   for n, row in enumerate(rows)]
     ui.table(columns=columns, rows=table_rows, row_key="_row", pagination=0).classes(
-        "w-full max-h-[60vh]").props("flat bordered dense virtual-scroll hide-bottom "
+        "w-full max-h-[60vh]").props("flat bordered dense hide-bottom "
                                      "data-preview")
     shown = f"first {len(rows)} of {total} rows" if total > len(rows) else f"{total} rows"
     ui.label(shown).classes("text-xs text-grey-7")

@@ -57,8 +57,10 @@ async def job_page(job_id: int) -> None:
                 timeline = ui.column().classes("w-full")
             with ui.card().classes("w-full lg:w-[28rem] shrink-0"):
                 ui.label("Live view").classes("text-lg font-medium")
-                live_image = ui.image().classes("w-full border rounded bg-grey-2").props(
-                    'fit=contain ratio=1.7778 alt="latest browser frame" data-live')
+                # a plain <img> without transitions: frames replace each other at once
+                live_image = ui.interactive_image().classes(
+                    "w-full border rounded bg-grey-2 min-h-[8rem]").props(
+                    'alt="latest browser frame" data-live')
                 live_caption = ui.label().classes("text-xs text-grey-7")
                 strip = ui.row().classes("w-full gap-1 flex-nowrap overflow-x-auto")
         with ui.card().classes("w-full"):

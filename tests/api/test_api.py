@@ -91,7 +91,7 @@ def test_start_a_job_and_fetch_it_with_its_artifacts(api, site):
     assert len(rows) == 12 and rows[0]["number"] == "INV-1001"
     assert inline.headers["x-content-type-options"] == "nosniff"
     assert inline.headers["content-disposition"].startswith("attachment")  # CSV never inline
-    assert f"job-{job['id']}-" in inline.headers["content-disposition"]
+    assert f"job-{job['id']}-invoices.csv" in inline.headers["content-disposition"]
 
     listed = api.get("/api/jobs", params={"runbook": "api-invoices", "status": "completed"})
     assert job["id"] in [j["id"] for j in listed.json()["items"]]

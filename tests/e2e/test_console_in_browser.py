@@ -1,0 +1,149 @@
+"""End to end: a real console in a subprocess, driven by real Chromium as a user drives it."""
+
+import csv
+import io
+import time
+
+import httpx
+import pytest
+
+from conftest import in_browser_thread
+from engine.worker import thread_browser
+from pages.demo_site import COMMENTS
+
+pytestmark = pytest.mark.slow
+
+LIVE_RUNBOOK = """
+version: 1
+name: e2e-live
+title: Watch me live
+settings: {base_url: SITE, timeout_ms: 8000, retries: 0, screenshots: each_step}
+params:
+  delay: {default: "300"}
+steps:
+  - {name: open, action: goto, url: "/late?delay_ms={{delay}}"}
+  - {name: wait-items, action: wait, selector: .late-item}
+  - {name: quotes, action: goto, url: /quotes/page/1}
+  - {name: slow, action: goto, url: "/slow?seconds=1"}
+  - {name: table, action: goto, url: /table}
+"""
+
+COMMENTS_RUNBOOK = """
+version: 1
+name: e2e-comments
+title: Export comments
+settings: {base_url: SITE, timeout_ms: 4000, retries: 0, screenshots: off}
+steps:
+  - name: open
+    action: goto
+    url: /comments
+    capture:
+      second: {selector: "li.comment >> nth=1"}
+  - {name: rows, action: extract, selector: li.comment, fields: {text: ""}, into: comments}
+  - {name: save, action: export, collection: comments, format: csv, filename: comments.csv}
+"""
+
+
+def add(console: str, site: str, yaml_text: str) -> None:
+    response = httpx.post(f"{console}/api/runbooks", content=yaml_text.replace("SITE", site),
+                          headers={"Content-Type": "application/x-yaml"})
+    assert response.status_code in (200, 201), response.text
+
+
+def in_browser(settings, scenario):
+    """Run a scenario with a fresh browser context on the tests' browser thread."""
+    def run():
+        context = thread_browser(settings).new_context(viewport={"width": 1280, "height": 900},
+                                                       accept_downloads=True)
+        try:
+            return scenario(context.new_page())
+        finally:
+            context.close()
+    return in_browser_thread(run)
+
+
+def test_start_from_the_runbooks_page_and_watch_it_live(console, site, settings):
+    add(console, site, LIVE_RUNBOOK)
+
+    def scenario(page):
+        page.goto(f"{console}/runbooks")
+        page.locator('[data-runbook="e2e-live"]').get_by_role("button", name="Run").click()
+        page.locator('[data-param="delay"]').fill("1200")
+        page.get_by_role("button", name="Start job").click()
+        page.wait_for_url("**/jobs/*")
+        page.evaluate("window.stayedOnPage = true")  # a reload would drop it
+        seen_succeeded, seen_frames, seen_running = set(), set(), set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            seen_succeeded.add(page.locator('[data-metric="metric-succeeded"] .text-2xl')
+                               .inner_text())
+            source = page.locator("[data-live] img").get_attribute("src") or ""
+            if source:
+                seen_frames.add(source[-64:])
+            for row in page.locator('[data-step] [data-status="running"]').all():
+                seen_running.add(row.is_visible())
+            if page.locator('[data-job-status="completed"]').count():
+                break
+            page.wait_for_timeout(100)
+        final = page.locator('[data-metric="metric-succeeded"] .text-2xl').inner_text()
+        statuses = [page.locator(f'[data-step="{n}"] [data-status]').first
+                    .get_attribute("data-status")
+                    for n in ("open", "wait-items", "quotes", "slow", "table")]
+        return (seen_succeeded, seen_frames, seen_running, final, statuses,
+                page.evaluate("window.stayedOnPage === true"))
+
+    succeeded, frames, running, final, statuses, stayed = in_browser(settings, scenario)
+    assert final == "5" and statuses == ["success"] * 5
+    assert len(succeeded) >= 3, f"the metric did not move live: {succeeded}"
+    assert running, "no step was ever shown running"
+    assert len(frames) >= 3, "the live view did not change"
+    assert stayed, "the page reloaded"
+
+
+def test_the_list_picks_up_a_job_started_through_the_api(console, site, settings):
+    add(console, site, COMMENTS_RUNBOOK)
+
+    def scenario(page):
+        page.goto(f"{console}/jobs")
+        page.wait_for_selector("text=Needs approval")
+        page.evaluate("window.stayedOnPage = true")
+        job = httpx.post(f"{console}/api/runbooks/e2e-comments/jobs", json={}).json()
+        link = page.locator(f'a[href="/jobs/{job["id"]}"]')
+        link.wait_for(timeout=12_000)  # events, or at worst the 10-second refresh
+        return page.evaluate("window.stayedOnPage === true"), link.inner_text()
+
+    stayed, text = in_browser(settings, scenario)
+    assert stayed and text == "Export comments"
+
+
+def test_an_export_previews_as_text_and_downloads(console, site, settings):
+    add(console, site, COMMENTS_RUNBOOK)
+    job = httpx.post(f"{console}/api/runbooks/e2e-comments/jobs", json={}).json()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{console}/api/jobs/{job['id']}").json()["status"] != "completed":
+        assert time.monotonic() < deadline, "the job did not complete"
+        time.sleep(0.2)
+
+    def scenario(page):
+        alerts = []
+        page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+        page.goto(f"{console}/jobs/{job['id']}")
+        row = page.locator("[data-artifact]").filter(has_text="comments.csv")
+        row.get_by_role("button", name="View").click()
+        preview = page.locator("[data-preview]")
+        preview.wait_for()
+        cells = preview.locator("tbody td").all_inner_texts()
+        page.keyboard.press("Escape")
+        page.locator('[data-step="open"]').click()  # open the step with the captured value
+        page.get_by_text(COMMENTS[1], exact=True).first.wait_for()
+        with page.expect_download() as download:
+            row.get_by_role("button", name="Download").click()
+        content = open(download.value.path(), encoding="utf-8").read()
+        injected = page.locator('img[src="x"]').count() + page.locator("b:text('bold?')").count()
+        return cells, content, alerts, injected, download.value.suggested_filename
+
+    cells, content, alerts, injected, name = in_browser(settings, scenario)
+    assert cells == COMMENTS
+    assert [r["text"] for r in csv.DictReader(io.StringIO(content))] == COMMENTS
+    assert name == f"job-{job['id']}-comments.csv"
+    assert alerts == [] and injected == 0, "scraped markup was rendered as HTML"
