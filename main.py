@@ -27,12 +27,16 @@ def serve(ctx: typer.Context,
     """Start the console (UI, API) with worker threads, unless a command is given."""
     if ctx.invoked_subcommand is not None:
         return
-    from pages.server import run_server
+    from pages.server import PortInUse, run_server
 
     settings = _settings(host=host, port=port)
     if no_workers:
         settings.workers = 0
-    run_server(settings)
+    try:
+        run_server(settings)
+    except PortInUse as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -63,19 +63,39 @@ class Heartbeat:
 
 def sweep_lost_jobs(bus: events.EventBus, data_dir: Path) -> list[int]:
     """Fail every active job whose lease expired: its worker died. Returns their ids."""
+    def reason(job: Job) -> str:
+        where = f" during step {job.current_step!r}" if job.current_step else ""
+        return (f"the worker {job.worker_id} stopped{where} (crashed or was killed) and its "
+                "lease expired; artifacts recorded so far are kept. Re-run the job")
+
+    return _fail_jobs(Job.lease_expires_at < utcnow(), reason, bus, data_dir)
+
+
+def fail_held_jobs(heartbeat: Heartbeat, bus: events.EventBus, data_dir: Path) -> list[int]:
+    """At shutdown: fail the jobs this process still runs, instead of leaving them running."""
+    held = list(heartbeat.held)
+    if not held:
+        return []
+
+    def reason(job: Job) -> str:
+        where = f" during step {job.current_step!r}" if job.current_step else ""
+        return (f"Jobdeck was stopped{where} before the job finished; artifacts recorded so "
+                "far are kept. Re-run the job")
+
+    return _fail_jobs(Job.id.in_(held) & (Job.worker_id == WORKER_ID), reason, bus, data_dir)
+
+
+def _fail_jobs(which, reason, bus: events.EventBus, data_dir: Path) -> list[int]:
     now = utcnow()
     lost = []
     with session_scope() as session:
-        jobs = session.exec(select(Job).where(Job.status.in_(ACTIVE),
-                                              Job.lease_expires_at < now)).all()
-        for job in jobs:
-            where = f" during step {job.current_step!r}" if job.current_step else ""
-            message = (f"the worker {job.worker_id} stopped{where} (crashed or was killed) and "
-                       f"its lease expired; artifacts recorded so far are kept. Re-run the job")
+        for job in session.exec(select(Job).where(Job.status.in_(ACTIVE), which)).all():
             try:
                 transition_job(session, job.id, JobStatus.failed, only_from=set(ACTIVE),
-                               error_kind=ErrorKind.worker_lost.value, error_message=message,
-                               finished_at=now, lease_expires_at=None, current_step=None)
+                               error_kind=ErrorKind.worker_lost.value, error_message=reason(job),
+                               finished_at=now, lease_expires_at=None, current_step=None,
+                               duration_ms=int((now - job.started_at).total_seconds() * 1000)
+                               if job.started_at else None)
             except TransitionRefused:
                 continue
             session.exec(update(StepRun).where(StepRun.job_id == job.id,

@@ -1,12 +1,13 @@
 """Everything a Jobdeck process needs besides its UI: database, queue, workers, sweeper."""
 
 import logging
+import signal
 import threading
 
 from engine import events
 from engine.browser import ensure_ffmpeg
 from engine.db import init_db
-from engine.leases import Heartbeat, sweep_lost_jobs
+from engine.leases import Heartbeat, fail_held_jobs, sweep_lost_jobs
 from engine.queue import create_consumer, get_huey, init_queue, wake_workers
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job
@@ -40,7 +41,14 @@ class Runtime:
     def start_workers(self, workers: int) -> None:
         """Worker threads inside this process (call from the main thread)."""
         self.consumer = self.make_consumer(workers)
+        # Huey's start() takes over SIGINT/SIGTERM/SIGHUP for a loop we do not run; the web
+        # server must keep them, or the process ignores a request to stop.
+        signals = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+                   if s is not None]
+        handlers = {s: signal.getsignal(s) for s in signals}
         self.consumer.start()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
     def start_sweeper(self) -> None:
         """Fail lost jobs now and every sweep interval."""
@@ -56,9 +64,12 @@ class Runtime:
         threading.Thread(target=loop, name="jobdeck-sweeper", daemon=True).start()
 
     def stop(self) -> None:
+        """Take no new job, give running ones a grace period, then fail what still runs."""
         self._stop.set()
         if self.consumer is not None:
             self.consumer.stop_flag.set()
             wake_workers()  # idle workers notice the stop at once
+            self.consumer.shutdown_timeout = self.settings.shutdown_grace_seconds
             self.consumer.stop(graceful=True)
             self.consumer = None
+        fail_held_jobs(self.heartbeat, events.get_bus(), self.settings.data_dir)

@@ -200,8 +200,9 @@ def _metrics(job, steps) -> None:
     leaves = [s for s in steps if s.action != "repeat"]
     if job.duration_ms is not None:
         total = job.duration_ms
-    elif job.started_at:
-        total = int((utcnow() - job.started_at).total_seconds() * 1000)
+    elif job.started_at:  # still running: it keeps counting
+        end = job.finished_at or utcnow()
+        total = int((end - job.started_at).total_seconds() * 1000)
     else:
         total = None
     cards = [

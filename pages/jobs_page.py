@@ -22,14 +22,18 @@ TABS: dict[str, tuple[str, list[JobStatus]]] = {
     "failed": ("Failed", [S.failed]),
 }
 
+HIDE_ON_PHONE = {"classes": "gt-xs", "headerClasses": "gt-xs"}
 COLUMNS = [
     {"name": "runbook", "label": "Runbook", "field": "runbook", "align": "left"},
     {"name": "status", "label": "Status", "field": "status", "align": "left"},
-    {"name": "trigger", "label": "Trigger", "field": "trigger", "align": "left"},
+    {"name": "trigger", "label": "Trigger", "field": "trigger", "align": "left",
+     **HIDE_ON_PHONE},
     {"name": "progress", "label": "Progress", "field": "progress", "align": "left"},
     {"name": "started", "label": "Started", "field": "started", "align": "left"},
-    {"name": "duration", "label": "Duration", "field": "duration", "align": "right"},
-    {"name": "retries", "label": "Retries", "field": "retries", "align": "right"},
+    {"name": "duration", "label": "Duration", "field": "duration", "align": "right",
+     **HIDE_ON_PHONE},
+    {"name": "retries", "label": "Retries", "field": "retries", "align": "right",
+     **HIDE_ON_PHONE},
 ]
 
 # Vue templates interpolate with {{ }}, which escapes: scraped or user text stays text.

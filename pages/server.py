@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+import socket
 from pathlib import Path
 
 from nicegui import app, ui
@@ -24,7 +25,24 @@ def session_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+class PortInUse(RuntimeError):
+    pass
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail before any worker starts when another program (or Jobdeck) holds the port."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"cannot listen on {host}:{port} ({exc.strerror}): is Jobdeck "
+                            "already running? Stop it, or choose another port with --port "
+                            "or JOBDECK_PORT") from None
+
+
 def run_server(settings: Settings) -> None:
+    check_port(settings.host, settings.port)
     runtime = Runtime(settings)
     for directory in settings.runbook_dirs:
         load_runbook_dir(directory)

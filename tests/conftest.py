@@ -1,12 +1,17 @@
 """Shared fixtures: the demo site served on 127.0.0.1, a fresh data directory with a real
 SQLite file per test, and a helper that runs a runbook as a job in real Chromium."""
 
+import os
 import socket
+import subprocess
+import sys
 import textwrap
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -99,45 +104,41 @@ def step(detail: JobDetail, name: str, iteration: int | None = None):
     return found[0]
 
 
-@pytest.fixture(scope="session")
-def console(tmp_path_factory, site_port) -> str:
-    """A real Jobdeck server (`python main.py`) in a subprocess with its own data; its URL."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import httpx
-
+def start_console(data: Path, site_port: int, **env_overrides: str):
+    """Start `python main.py` as a user would, with its own data; returns (process, url)."""
     port = free_port()
-    data = tmp_path_factory.mktemp("console") / "data"
     # NiceGUI changes how it runs under pytest; the console must run as a user runs it.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env = {**env, "JOBDECK_DATA_DIR": str(data), "JOBDECK_WORKERS": "1",
-           "JOBDECK_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{port},127.0.0.1:{site_port}",
-           "JOBDECK_SECRET_DEMO_PASSWORD": "demo-password"}
-    root = Path(__file__).resolve().parent.parent
+    env.update({"JOBDECK_DATA_DIR": str(data), "JOBDECK_WORKERS": "1",
+                "JOBDECK_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{port},127.0.0.1:{site_port}",
+                "JOBDECK_SECRET_DEMO_PASSWORD": "demo-password", **env_overrides})
+    data.mkdir(parents=True, exist_ok=True)
     log = open(data.parent / "console.log", "w")
-    process = subprocess.Popen([sys.executable, "main.py", "--port", str(port)], cwd=root,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, "main.py", "--port", str(port)],
+                               cwd=Path(__file__).resolve().parent.parent, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/api/runbooks", timeout=2).status_code == 200:
-                break
+                return process, url
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise RuntimeError(f"the console exited: {(data.parent / 'console.log').read_text()}")
+            break
         time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("the console did not answer within 60 s")
+    process.kill()
+    raise RuntimeError(f"the console did not start: {(data.parent / 'console.log').read_text()}")
+
+
+@pytest.fixture(scope="session")
+def console(tmp_path_factory, site_port) -> str:
+    """A real Jobdeck server in a subprocess with its own data, shared by a session; its URL."""
+    process, url = start_console(tmp_path_factory.mktemp("console") / "data", site_port)
     yield url
     process.terminate()
     try:
-        process.wait(15)
+        process.wait(30)
     except subprocess.TimeoutExpired:
         process.kill()
-    log.close()
