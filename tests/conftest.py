@@ -1,17 +1,10 @@
 """Shared fixtures: the demo site served on 127.0.0.1, a fresh data directory with a real
 SQLite file per test, and a helper that runs a runbook as a job in real Chromium."""
 
-import os
-import socket
-import subprocess
-import sys
 import textwrap
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
 
@@ -23,22 +16,7 @@ from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job
 from pages.demo_site import create_demo_app
-
-
-# Playwright's sync API leaves an event loop in the thread that starts it, which would
-# break the asyncio page tests; so jobs in tests run on one thread of their own, like a worker.
-_BROWSER_THREAD = ThreadPoolExecutor(1, thread_name_prefix="test-worker")
-
-
-def in_browser_thread(function, *args, **kwargs):
-    """Run `function` on the tests' worker thread (the one that owns the browser)."""
-    return _BROWSER_THREAD.submit(function, *args, **kwargs).result()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from support import free_port, in_browser_thread, start_console
 
 
 @pytest.fixture(scope="session")
@@ -94,42 +72,6 @@ def run_runbook(runtime, settings, site):
         return get_job(job.id)
 
     return run
-
-
-def step(detail: JobDetail, name: str, iteration: int | None = None):
-    """The step run with this name (and repeat iteration)."""
-    found = [s for s in detail.steps if s.name == name
-             and (iteration is None or s.iteration == iteration)]
-    assert found, f"no step {name!r} in {[s.name for s in detail.steps]}"
-    return found[0]
-
-
-def start_console(data: Path, site_port: int, **env_overrides: str):
-    """Start `python main.py` as a user would, with its own data; returns (process, url)."""
-    port = free_port()
-    # NiceGUI changes how it runs under pytest; the console must run as a user runs it.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update({"JOBDECK_DATA_DIR": str(data), "JOBDECK_WORKERS": "1",
-                "JOBDECK_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{port},127.0.0.1:{site_port}",
-                "JOBDECK_SECRET_DEMO_PASSWORD": "demo-password", **env_overrides})
-    data.mkdir(parents=True, exist_ok=True)
-    log = open(data.parent / "console.log", "w")
-    process = subprocess.Popen([sys.executable, "main.py", "--port", str(port)],
-                               cwd=Path(__file__).resolve().parent.parent, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/runbooks", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"the console did not start: {(data.parent / 'console.log').read_text()}")
 
 
 @pytest.fixture(scope="session")

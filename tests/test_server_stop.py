@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from conftest import start_console
+from support import start_console
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from conftest import in_browser_thread
+from support import in_browser_thread
 from engine.worker import thread_browser
 from pages.demo_site import COMMENTS
 

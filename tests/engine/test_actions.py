@@ -4,7 +4,7 @@ import csv
 import io
 import json
 
-from conftest import step
+from support import step
 from pages.demo_site import INVOICES, REPORT_CSV
 
 from models import ArtifactKind, JobStatus

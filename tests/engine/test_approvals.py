@@ -3,7 +3,7 @@
 import threading
 import time
 
-from conftest import step
+from support import step
 
 from engine import events
 from engine.approvals import request_decision

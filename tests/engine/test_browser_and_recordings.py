@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from conftest import in_browser_thread
+from support import in_browser_thread
 from engine.browser import INSTALL_HINT, BrowserNotFound, find_browser
 from models import ArtifactKind, JobStatus
 

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import step
+from support import step
 from pages.demo_site import QUOTES
 
 from models import ArtifactKind, ErrorKind, JobStatus, StepStatus

@@ -3,7 +3,7 @@
 import base64
 import json
 
-from conftest import in_browser_thread, step
+from support import in_browser_thread, step
 from engine.events import get_bus
 from engine.report import build_report
 from engine.worker import thread_browser

@@ -1,6 +1,6 @@
 """Selector candidates, rounds and retries, conditions and captures."""
 
-from conftest import step
+from support import step
 
 from models import ErrorKind, JobStatus, StepStatus
 

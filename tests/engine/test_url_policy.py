@@ -1,7 +1,7 @@
 """The URL policy: http(s) only, private addresses only when the server allows them."""
 
 import pytest
-from conftest import step
+from support import step
 
 from engine.url_policy import UrlPolicy
 from models import ErrorKind, JobStatus, StepStatus
