@@ -51,7 +51,8 @@ def _runbook_card(row) -> None:
                 if summary.get("description"):
                     ui.label(summary["description"]).classes("text-sm")
             ui.button("Run", icon="play_arrow",
-                      on_click=lambda r=row: open_start_dialog(r)).props("outline")
+                      on_click=lambda r=row: open_start_dialog(r)).props("outline").mark(
+                f"run-{row.name}")
 
 
 def add_dialog(on_added) -> None:

@@ -6,7 +6,7 @@ from engine import jobs
 from models import Runbook
 
 
-async def open_start_dialog(runbook: Runbook) -> None:
+def open_start_dialog(runbook: Runbook) -> None:
     params = runbook.summary.get("params", {})
     with ui.dialog() as dialog, ui.card().classes("w-full max-w-lg").props("data-start-dialog"):
         ui.label(f"Run {runbook.title}").classes("text-lg font-medium")
@@ -17,7 +17,7 @@ async def open_start_dialog(runbook: Runbook) -> None:
             label = name + (" *" if spec.get("required") and spec.get("default") is None
                             else "")
             inputs[name] = ui.input(label, value=spec.get("default") or "").props(
-                f'outlined dense data-param="{name}"').classes("w-full")
+                f'outlined dense data-param="{name}"').classes("w-full").mark(f"param-{name}")
             if spec.get("description"):
                 inputs[name].props(f'hint="{_attr(spec["description"])}"')
         if not params:
@@ -42,7 +42,7 @@ async def open_start_dialog(runbook: Runbook) -> None:
 
         with ui.row().classes("w-full justify-end"):
             ui.button("Cancel", on_click=dialog.close).props("flat")
-            ui.button("Start job", icon="play_arrow", on_click=start).props("data-start")
+            ui.button("Start job", icon="play_arrow", on_click=start).mark("start-job")
     dialog.open()
 
 
