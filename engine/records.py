@@ -37,7 +37,7 @@ class JobRecorder:
             if parent_id is None:
                 session.get(Job, self.job_id).current_step = name
             event = self.record(session, events.STEP_STARTED, step_run_id=step.id, name=name,
-                                ordinal=step.ordinal)
+                                ordinal=step.ordinal, parent_id=parent_id)
         self.bus.publish(event)
         return step
 
@@ -55,7 +55,7 @@ class JobRecorder:
                 session.get(Job, self.job_id).steps_done += 1
             event = self.record(session, events.STEP_FINISHED, step_run_id=step.id,
                                 name=step.name, ordinal=row.ordinal, status=status.value,
-                                duration_ms=row.duration_ms)
+                                duration_ms=row.duration_ms, parent_id=row.parent_id)
         self.bus.publish(event)
         return row
 

@@ -291,6 +291,24 @@ async def comments(request: Request) -> HTMLResponse:
     return _page("Comments", f'<ul id="comments">{items}</ul>')
 
 
+async def animated(request: Request) -> HTMLResponse:
+    """A page that keeps changing, then shows #done after `ms` (default 3000): a busy step."""
+    try:
+        ms = max(0, min(int(request.query_params.get("ms", "3000")), 60_000))
+    except ValueError:
+        ms = 3000
+    script = f"""<script>const t0 = performance.now();
+(function tick() {{ const left = {ms} - (performance.now() - t0);
+  document.getElementById("clock").textContent = Math.max(0, left).toFixed(0) + " ms left";
+  document.getElementById("bar").style.width = (100 * (1 - Math.max(0, left) / {ms}) || 100) + "%";
+  if (left > 0) requestAnimationFrame(tick);
+  else document.getElementById("done").hidden = false; }})();</script>"""
+    return _page("Working", '<p id="clock" style="font-size:3rem"></p>'
+                 '<div style="background:#ddd;height:2rem"><div id="bar" '
+                 'style="background:#3b5bdb;height:2rem;width:0"></div></div>'
+                 '<p id="done" hidden>Done</p>' + script)
+
+
 async def _on_404(request: Request, exc: Exception) -> HTMLResponse:
     return _not_found(request)
 
@@ -312,5 +330,6 @@ def create_demo_app() -> Starlette:
         Route("/console-error", console_error),
         Route("/long", long_page),
         Route("/comments", comments),
+        Route("/animated", animated),
     ]
     return Starlette(routes=routes, exception_handlers={404: _on_404})

@@ -22,22 +22,28 @@ from pages.job_timeline import render_timeline, timeline_rows
 FRAME_INTERVAL_S = 0.1  # at most 10 live frames a second per viewer
 
 
-def load_job(job_id: int) -> dict | None:
-    """Everything the page shows, read in one go off the UI loop."""
+def load_job(job_id: int, plan: tuple | None = None) -> dict | None:
+    """Everything the page shows, read in one go off the UI loop.
+
+    `plan` (planned steps, secret names) comes from the job's own YAML, which never
+    changes: it is parsed on the first load only.
+    """
     detail = jobs.get_job(job_id)
     if detail is None:
         return None
-    try:
-        spec = load_runbook(detail.job.source, f"{detail.job.runbook_name}.yaml")
-        planned = [{"name": s.name, "action": s.action} for s in spec.steps]
-        secrets = spec.secrets
-    except RunbookInvalid:
-        planned, secrets = [], []
+    if plan is None:
+        try:
+            spec = load_runbook(detail.job.source, f"{detail.job.runbook_name}.yaml")
+            plan = ([{"name": s.name, "action": s.action} for s in spec.steps], spec.secrets)
+        except RunbookInvalid:
+            plan = ([], [])
+    planned, secrets = plan
     approval = None
     if detail.job.status == JobStatus.waiting_for_approval:
         approval = next((e.data for e in reversed(events.recorded_after(job_id))
                          if e.kind == events.APPROVAL_REQUESTED), None)
-    return {"detail": detail, "planned": planned, "secrets": secrets, "approval": approval}
+    return {"detail": detail, "planned": planned, "secrets": secrets, "approval": approval,
+            "plan": plan}
 
 
 async def job_page(job_id: int) -> None:
@@ -68,7 +74,7 @@ async def job_page(job_id: int) -> None:
             artifacts_box = ui.column().classes("w-full")
         report_box = ui.column().classes("w-full")
     state = {"view": view, "open": set(), "last_frame": 0.0, "busy": False, "dirty": False,
-             "approval_shown": False}
+             "approval_shown": False, "badges": {}}
 
     def draw() -> None:
         v = state["view"]
@@ -85,7 +91,8 @@ async def job_page(job_id: int) -> None:
             _metrics(job, detail.steps)
         timeline.clear()
         with timeline:
-            render_timeline(timeline_rows(v["planned"], detail.steps), state["open"], shots)
+            state["badges"] = render_timeline(timeline_rows(v["planned"], detail.steps),
+                                              state["open"], shots)
         artifacts_box.clear()
         with artifacts_box:
             render_artifacts(detail.artifacts, names, data_dir)
@@ -114,7 +121,7 @@ async def job_page(job_id: int) -> None:
     async def reload() -> None:
         state["busy"] = True
         try:
-            fresh = await run.io_bound(load_job, job_id)
+            fresh = await run.io_bound(load_job, job_id, state["view"]["plan"])
         finally:
             state["busy"] = False
         if fresh is not None:
@@ -135,6 +142,12 @@ async def job_page(job_id: int) -> None:
         if event.kind == events.APPROVAL_REQUESTED:
             state["approval_shown"] = True
             _approval_dialog(job_id, event.data)
+        if event.kind in (events.STEP_STARTED, events.STEP_FINISHED) and (
+                event.data.get("parent_id") is None):
+            # show the new status at once; the full reload below fills in the rest
+            badge = state["badges"].get(event.data.get("name"))
+            if badge is not None:
+                badge.show(event.data.get("status", "running"))
         state["dirty"] = True
         if not state["busy"]:
             while state["dirty"]:

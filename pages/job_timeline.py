@@ -35,24 +35,40 @@ def timeline_rows(planned: list[dict], runs: list[StepRun]) -> list[dict]:
     return rows
 
 
-def status_badge(status: str) -> None:
-    label, color, icon = STEP_STATUS_LOOK[status]
-    with ui.badge(color=color).classes("py-1 px-2").props(f'data-status="{status}"'):
-        ui.icon(icon, size="14px").classes("mr-1" + (" animate-spin" if status == "running"
-                                                     else ""))
-        ui.label(label)
+class StatusBadge:
+    """A step's status badge; `show` changes it in place the moment an event arrives."""
+
+    def __init__(self, status: str):
+        with ui.badge().classes("py-1 px-2") as self.badge:
+            self.icon = ui.icon("", size="14px").classes("mr-1")
+            self.label = ui.label()
+        self.show(status)
+
+    def show(self, status: str) -> None:
+        label, color, icon = STEP_STATUS_LOOK[status]
+        self.badge.props(f'color={color} data-status="{status}"')
+        self.icon.name = icon
+        self.icon.classes(add="animate-spin" if status == "running" else "",
+                          remove="" if status == "running" else "animate-spin")
+        self.label.text = label
 
 
-def render_timeline(rows: list[dict], open_ids: set, screenshot_of: dict[int, int]) -> None:
-    """Draw the timeline; `open_ids` keeps which rows the viewer opened across redraws."""
+def render_timeline(rows: list[dict], open_ids: set, screenshot_of: dict[int, int]
+                    ) -> dict[str, StatusBadge]:
+    """Draw the timeline; `open_ids` keeps which rows the viewer opened across redraws.
+
+    Returns the badges of the top-level rows by step name, for updates in place.
+    """
+    badges = {}
     with ui.column().classes("w-full gap-1"):
         for index, row in enumerate(rows, start=1):
-            _step_row(index, row["name"], row["action"], row["run"], open_ids, screenshot_of,
-                      row["iterations"])
+            badges[row["name"]] = _step_row(index, row["name"], row["action"], row["run"],
+                                            open_ids, screenshot_of, row["iterations"])
+    return badges
 
 
 def _step_row(index, name: str, action: str, run: StepRun | None, open_ids: set,
-              screenshot_of: dict[int, int], iterations: dict | None = None) -> None:
+              screenshot_of: dict[int, int], iterations: dict | None = None) -> StatusBadge:
     status = run.status.value if run else "pending"
     key = run.id if run else f"plan-{index}"
     expandable = run is not None and (run.captures or run.error_message or run.selector_used
@@ -68,7 +84,7 @@ def _step_row(index, name: str, action: str, run: StepRun | None, open_ids: set,
     with header.add_slot("header"):
         with ui.row().classes("w-full items-center gap-3 no-wrap"):
             ui.label(f"{index}.").classes("text-grey-6 w-6 text-right")
-            status_badge(status)
+            badge = StatusBadge(status)
             with ui.column().classes("gap-0 grow"):
                 ui.label(name).classes("font-medium")
                 ui.label(action + (f" · {run.description}" if run and run.description
@@ -79,7 +95,7 @@ def _step_row(index, name: str, action: str, run: StepRun | None, open_ids: set,
             ui.label(duration(run.duration_ms) if run else "").classes(
                 "text-sm text-grey-8 w-20 text-right")
     if not expandable:
-        return
+        return badge
     with header:
         _step_details(run, screenshot_of)
         for number, runs in sorted((iterations or {}).items()):
@@ -88,6 +104,7 @@ def _step_row(index, name: str, action: str, run: StepRun | None, open_ids: set,
                 for child_index, child in enumerate(runs, start=1):
                     _step_row(f"{number}.{child_index}", child.name, child.action, child,
                               open_ids, screenshot_of)
+    return badge
 
 
 def _remember(open_ids: set, key, opened: bool) -> None:

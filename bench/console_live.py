@@ -1,0 +1,189 @@
+"""How live the console is: event → DOM latency, live view frame rate and its cost, and
+server memory with many viewers.
+
+Run from the repo root:  python bench/console_live.py [--jobs N] [--pairs N] [--viewers N]
+
+1. event → DOM: a real console (`python main.py`, a subprocess with its own data) runs a
+   job of 12 steps of ~0.25 s each; its job page is open in Chromium, where a
+   MutationObserver notes when each step's row turns "success". The worker records each
+   step_finished event (JobEvent.created_at, just before the commit and the publish); the
+   latency is the browser's time minus that (same machine, same clock).
+2. live view: a job whose step waits 4 s on a page that animates; the job page counts how
+   often its live image changes during that step (frames per second). The job's duration
+   with a viewer and without, alternating, gives the slowdown.
+3. memory: the console's RSS/PSS before and with N job pages open on a running job.
+Writes the "## Console live updates" section of docs/benchmarks.md.
+"""
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from playwright.sync_api import sync_playwright
+
+from console_process import (add_runbook, memory_mb, start_console, start_job, stop_console,
+                             wait_finished)
+from engine.browser import find_browser, launch
+from report import machine, write_section
+
+SECTION = "## Console live updates (bench/console_live.py)"
+STEP_NAMES = [f"s{i:02d}" for i in range(1, 13)]
+EVENTS_RUNBOOK = "\n".join([
+    "version: 1", "name: bench-events", "title: Events to the page",
+    "settings: {base_url: URL/demo, timeout_ms: 10000, retries: 0, screenshots: off}",
+    "steps:", '  - {name: warm-up, action: goto, url: "/slow?seconds=2"}',
+    *[f'  - {{name: {n}, action: goto, url: "/slow?seconds=0.25"}}' for n in STEP_NAMES], ""])
+LIVE_RUNBOOK = """version: 1
+name: bench-live
+title: Busy page
+settings: {base_url: URL/demo, timeout_ms: 20000, retries: 0, screenshots: off}
+steps:
+  - {name: warm-up, action: goto, url: "/slow?seconds=1.5"}
+  - {name: open, action: goto, url: "/animated?ms=4000"}
+  - {name: busy, action: wait, selector: "#done"}
+"""
+WATCH_STEPS = """() => {
+  window.seen = {};
+  const look = () => document.querySelectorAll('[data-step]').forEach(row => {
+    const name = row.getAttribute('data-step');
+    if (!(name in window.seen) && row.querySelector('[data-status="success"]'))
+      window.seen[name] = performance.timeOrigin + performance.now();
+  });
+  new MutationObserver(look).observe(document.body, {subtree: true, childList: true,
+                                                     attributes: true});
+  look();
+}"""
+WATCH_FRAMES = """() => {
+  window.frames_at = [];
+  const img = document.querySelector('[data-live] img');
+  new MutationObserver(() => window.frames_at.push(performance.timeOrigin + performance.now()))
+    .observe(img, {attributes: true, attributeFilter: ['src']});
+}"""
+
+
+def recorded_ms(data: Path, job_id: int, kind: str) -> dict[str, float]:
+    """Step name → when the worker recorded the event (ms since the epoch)."""
+    with sqlite3.connect(data / "jobdeck.db") as db:
+        rows = db.execute("select json_extract(data, '$.name'), created_at from jobevent "
+                          "where job_id = ? and kind = ?", (job_id, kind)).fetchall()
+    return {name: datetime.fromisoformat(at).timestamp() * 1000 for name, at in rows}
+
+
+def open_job_page(browser, url: str, job_id: int, script: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{url}/jobs/{job_id}")
+    page.wait_for_selector("[data-step]")
+    page.evaluate(script)
+    return page
+
+
+def event_to_dom(browser, url: str, data: Path, jobs: int) -> list[float]:
+    latencies = []
+    for _ in range(jobs):
+        job_id = start_job(url, "bench-events")
+        page = open_job_page(browser, url, job_id, WATCH_STEPS)
+        wait_finished(url, job_id)
+        page.wait_for_timeout(300)
+        seen = page.evaluate("window.seen")
+        page.close()
+        recorded = recorded_ms(data, job_id, "step_finished")
+        latencies += [seen[n] - recorded[n] for n in STEP_NAMES if n in seen and n in recorded]
+    return latencies
+
+
+def live_view(browser, url: str, data: Path, pairs: int) -> dict:
+    fps, with_viewer, without = [], [], []
+    for index in range(pairs * 2):
+        watched = index % 2 == 0
+        job_id = start_job(url, "bench-live")
+        page = open_job_page(browser, url, job_id, WATCH_FRAMES) if watched else None
+        job = wait_finished(url, job_id)
+        (with_viewer if watched else without).append(job["metrics"]["duration_ms"])
+        if page is None:
+            continue
+        frames = page.evaluate("window.frames_at")
+        page.close()
+        start = recorded_ms(data, job_id, "step_started")["busy"]
+        end = recorded_ms(data, job_id, "step_finished")["busy"]
+        inside = [t for t in frames if start <= t <= end + 50]
+        fps.append(len(inside) / ((end - start) / 1000))
+    return {"fps": fps, "with": with_viewer, "without": without}
+
+
+def memory(browser, url: str, pid: int, viewers: int) -> tuple:
+    job_id = start_job(url, "bench-live")
+    time.sleep(2)
+    before = memory_mb(pid)
+    contexts = [browser.new_context() for _ in range(viewers)]
+    for context in contexts:
+        context.new_page().goto(f"{url}/jobs/{job_id}")
+    time.sleep(2)
+    during = memory_mb(pid)
+    for context in contexts:
+        context.close()
+    wait_finished(url, job_id)
+    return before, during
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=3, help="jobs for event → DOM (12 steps each)")
+    parser.add_argument("--pairs", type=int, default=3, help="with/without-viewer job pairs")
+    parser.add_argument("--viewers", type=int, default=20, help="open pages for the memory figure")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
+        data = Path(tmp) / "data"
+        process, url = start_console(data)
+        try:
+            add_runbook(url, EVENTS_RUNBOOK.replace("URL", url))
+            add_runbook(url, LIVE_RUNBOOK.replace("URL", url))
+            with sync_playwright() as playwright:
+                browser = launch(playwright, find_browser(None))
+                print("event → DOM …", flush=True)
+                latencies = event_to_dom(browser, url, data, args.jobs)
+                print("live view …", flush=True)
+                live = live_view(browser, url, data, args.pairs)
+                print("memory …", flush=True)
+                before, during = memory(browser, url, process.pid, args.viewers)
+                browser.close()
+        finally:
+            stop_console(process)
+
+    p50 = statistics.median(latencies)
+    p90 = statistics.quantiles(latencies, n=10, method="inclusive")[8]
+    fps = statistics.median(live["fps"])
+    slowdown = statistics.median(live["with"]) / statistics.median(live["without"]) - 1
+    rows = [
+        ("Step finished (recorded by the worker) → row shows success in Chromium, p50 / p90 "
+         f"/ max ({len(latencies)} steps)",
+         f"{p50:.1f} / {p90:.1f} / {max(latencies):.1f} ms", "p50 ≤ 50 ms"),
+        ("Live view frames per second while a step is busy (median of "
+         f"{len(live['fps'])} jobs; min–max)",
+         f"{fps:.1f} ({min(live['fps']):.1f}–{max(live['fps']):.1f})", "≥ 5 fps"),
+        ("Job duration with a viewer / without (median of "
+         f"{len(live['with'])} each, alternating)",
+         f"{statistics.median(live['with']):.0f} / {statistics.median(live['without']):.0f} ms"
+         f" ({slowdown * 100:+.1f} %)", "≤ 10 % slowdown"),
+        (f"Console memory, RSS (PSS): idle with a running job / with {args.viewers} job pages "
+         "open on it", f"{before[0]:.0f} ({before[1]:.0f}) / {during[0]:.0f} ({during[1]:.0f}) "
+         f"MB (+{(during[0] - before[0]) / args.viewers:.1f} MB a viewer)", ""),
+    ]
+    text = "\n".join([
+        SECTION, "", f"Run {machine()}: `python bench/console_live.py --jobs {args.jobs} "
+        f"--pairs {args.pairs} --viewers {args.viewers}`. The console and Chromium share "
+        "the machine's cores.", "", "| Measure | Result | Target |", "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""])
+    print("\n" + text)
+    print(f"written to {write_section(SECTION, text)}")
+
+
+if __name__ == "__main__":
+    main()
