@@ -104,15 +104,15 @@ def _filtered(query, status: list[JobStatus] | None, search: str | None,
 
 
 def list_jobs(status: list[JobStatus] | None = None, search: str | None = None,
-              limit: int = 50, offset: int = 0, runbook: str | None = None
-              ) -> tuple[list[Job], int]:
-    """Newest first, with the total count for pagination."""
+              limit: int = 50, offset: int = 0, runbook: str | None = None,
+              count_total: bool = True) -> tuple[list[Job], int | None]:
+    """Newest first, with the total count for pagination (None when not asked for)."""
     query = _filtered(select(Job), status, search, runbook)
     count = _filtered(select(func.count()).select_from(Job), status, search, runbook)
     with read_scope() as session:
         jobs = session.exec(query.order_by(Job.created_at.desc(), Job.id.desc())
                             .offset(offset).limit(limit)).all()
-        return list(jobs), session.exec(count).one()
+        return list(jobs), session.exec(count).one() if count_total else None
 
 
 def count_jobs_by_status(search: str | None = None, runbook: str | None = None

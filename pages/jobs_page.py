@@ -76,12 +76,11 @@ def job_row(job: Job) -> dict:
 def load_view(tab: str, page: int, search: str) -> dict:
     """One read for everything the list shows: rows, total and tab counts."""
     statuses = TABS[tab][1]
-    found, total = jobs.list_jobs(statuses or None, search or None, limit=PAGE_SIZE,
-                                  offset=(page - 1) * PAGE_SIZE)
-    counts = jobs.count_jobs_by_status(search or None)
-    return {"rows": [job_row(j) for j in found], "total": total,
-            "counts": {name: sum(counts[s] for s in (sts or list(S)))
-                       for name, (_, sts) in TABS.items()}}
+    found, _ = jobs.list_jobs(statuses or None, search or None, limit=PAGE_SIZE,
+                              offset=(page - 1) * PAGE_SIZE, count_total=False)
+    by_status = jobs.count_jobs_by_status(search or None)
+    counts = {name: sum(by_status[s] for s in (sts or list(S))) for name, (_, sts) in TABS.items()}
+    return {"rows": [job_row(j) for j in found], "total": counts[tab], "counts": counts}
 
 
 async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
@@ -117,7 +116,8 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
         empty = ui.label("No jobs here yet. Start one from the Runbooks page.").classes(
             "text-grey-7")
         pager = ui.pagination(1, 1, direction_links=True, value=state["page"],
-                              on_change=lambda e: change(page=e.value)).mark("pager")
+                              on_change=lambda e: change(page=e.value)).props(
+            "max-pages=7 boundary-numbers").mark("pager")  # not one button per page
 
     async def refresh() -> None:
         state["busy"] = True
@@ -160,6 +160,6 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
                     state["dirty"] = False
                     await refresh()
 
+    await refresh()  # before the timer: a timer makes NiceGUI send the page without waiting
     live.job_events.subscribe(on_event)
     ui.timer(10, refresh)  # the seed's rule, and the safety net for a missed event
-    await refresh()

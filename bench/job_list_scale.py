@@ -1,0 +1,140 @@
+"""The job list with many jobs: list query per tab, tab counts, first page in a browser.
+
+Run from the repo root:  python bench/job_list_scale.py [--sizes 100000 1000000] [--repeat N]
+
+For each size, fills a fresh SQLite database (the real schema, made by the engine) with
+that many jobs — mostly completed, some failed and cancelled, a few under way — then
+measures through the engine's public API what the Jobs page asks for: the newest 25 jobs
+of each tab, the counts on the tabs, and a search; then starts a real console on that data
+(`python main.py`, no workers) and times /jobs in Chromium from navigation until the first
+row shows. Writes the "## Job list at scale" section of docs/benchmarks.md.
+"""
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from playwright.sync_api import sync_playwright
+
+from console_process import start_console, stop_console
+from engine import jobs
+from engine.browser import find_browser, launch
+from engine.db import init_db
+from engine.runbooks import add_runbook
+from models import JobStatus
+from report import machine, write_section
+
+SECTION = "## Job list at scale (bench/job_list_scale.py)"
+S = JobStatus
+MIX = [(S.completed, 0.70), (S.failed, 0.20), (S.cancelled, 0.05), (S.queued, 0.02),
+       (S.running, 0.015), (S.waiting_for_approval, 0.01), (S.paused, 0.005)]
+TABS = {"All": None, "Running": [S.running, S.waiting_for_approval, S.paused],
+        "Needs approval": [S.waiting_for_approval], "Completed": [S.completed],
+        "Failed": [S.failed]}
+RUNBOOK = """version: 1
+name: nightly-export
+title: Nightly export
+steps:
+  - {name: open, action: goto, url: "http://127.0.0.1:9/"}
+"""
+
+
+def fill(db_path: Path, count: int) -> float:
+    """Insert `count` jobs; returns seconds taken."""
+    init_db(db_path)
+    add_runbook(RUNBOOK)
+    statuses = random.Random(7).choices([s for s, _ in MIX], [w for _, w in MIX], k=count)
+    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    began = time.perf_counter()
+    with sqlite3.connect(db_path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        rows = ((1, "nightly-export", "Nightly export", 1, RUNBOOK, status.value, "schedule",
+                 json.dumps({}), (at := (start + timedelta(seconds=30 * i)).isoformat(" ")),
+                 at, at, 1, 1, 0, 0, 0, 0, 1200) for i, status in enumerate(statuses))
+        db.executemany(
+            "insert into job (runbook_id, runbook_name, runbook_title, runbook_version, "
+            "source, status, trigger, params, created_at, queued_at, started_at, step_count, "
+            "steps_done, steps_succeeded, steps_failed, steps_skipped, retry_count, "
+            "duration_ms) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    return time.perf_counter() - began
+
+
+def timed(function, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - began) * 1000)
+    return times
+
+
+def page_render(data: Path, repeat: int) -> list[float]:
+    process, url = start_console(data, JOBDECK_WORKERS="0")
+    times = []
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright, find_browser(None))
+            page = browser.new_page()
+            page.goto(f"{url}/jobs")  # warm-up
+            page.wait_for_selector("tbody tr a")
+            for _ in range(repeat):
+                began = time.perf_counter()
+                page.goto(f"{url}/jobs?tab=failed")
+                page.wait_for_selector("tbody tr a")
+                times.append((time.perf_counter() - began) * 1000)
+            browser.close()
+    finally:
+        stop_console(process)
+    return times
+
+
+def fmt(times: list[float]) -> str:
+    return f"{statistics.median(times):.1f} ({min(times):.1f}–{max(times):.1f}) ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    rows = []
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
+            data = Path(tmp) / "data"
+            data.mkdir()
+            seconds = fill(data / "jobdeck.db", size)
+            print(f"{size} jobs written in {seconds:.1f} s", flush=True)
+            label = f"{size:,}".replace(",", " ")
+            for tab, statuses in TABS.items():
+                times = timed(lambda: jobs.list_jobs(statuses, limit=25), args.repeat)
+                rows.append((f"{label} jobs: list query, tab {tab} (newest 25 + total)",
+                             fmt(times), "≤ 20 ms"))
+            rows.append((f"{label} jobs: tab counts", fmt(timed(jobs.count_jobs_by_status,
+                                                                 args.repeat)), "≤ 100 ms"))
+            rows.append((f"{label} jobs: search \"export\" (list + counts)", fmt(timed(
+                lambda: (jobs.list_jobs(None, "export", limit=25),
+                         jobs.count_jobs_by_status("export")), 3)), ""))
+            rows.append((f"{label} jobs: /jobs?tab=failed in Chromium until the first row "
+                         "shows", fmt(page_render(data, 5)), "≤ 300 ms"))
+            print("\n".join(f"  {a}: {b}" for a, b, _ in rows[-8:]), flush=True)
+    text = "\n".join([
+        SECTION, "", f"Run {machine()}: `python bench/job_list_scale.py --sizes "
+        f"{' '.join(map(str, args.sizes))} --repeat {args.repeat}`. Median (min–max).", "",
+        "| Measure | Result | Target |", "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""])
+    print("\n" + text)
+    print(f"written to {write_section(SECTION, text)}")
+
+
+if __name__ == "__main__":
+    main()
