@@ -25,5 +25,8 @@ run: browser
 test: browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Each script also runs alone; together they rewrite docs/benchmarks.md.
 bench: browser
 	$(PY) bench/engine_overhead.py
+	$(PY) bench/console_live.py
+	$(PY) bench/job_list_scale.py

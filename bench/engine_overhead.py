@@ -33,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -45,6 +46,7 @@ from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job
 from models import JobStatus
+from report import write_section
 
 SECTION = "## Engine overhead (bench/engine_overhead.py)"
 TIMEOUT_MS = 10000
@@ -205,21 +207,6 @@ def measure_queue(samples: int, runtime: Runtime) -> dict:
     return {"first_step": first_step, "claimed": claimed, "idle": idle}
 
 
-def write_markdown(text: str) -> Path:
-    """Put the section into docs/benchmarks.md, replacing an earlier run's, keeping others."""
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + ("" if end < 0 else "\n" + old[end + 1:])
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(new, encoding="utf-8")
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="engine/raw pairs (default 7)")
@@ -268,7 +255,7 @@ def main() -> None:
     text = "\n".join([SECTION, "", run, "", "| Measure | Result | Target |", "|---|---|---|",
                       *[f"| {a} | {b} | {c} |" for a, b, c in rows], "", verdict, ""])
     print("\n" + text)
-    print(f"written to {write_markdown(text)}")
+    print(f"written to {write_section(SECTION, text)}")
 
 
 if __name__ == "__main__":
