@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 import models  # noqa: F401  (registers the tables)
+from engine import job_counts
 
 
 def make_engine(db_path: Path) -> Engine:
@@ -36,6 +37,8 @@ def make_engine(db_path: Path) -> Engine:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     SQLModel.metadata.create_all(engine)
+    with engine.begin() as connection:
+        job_counts.install(connection)
     return engine
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import select
 
-from engine import events
+from engine import events, job_counts
 from engine.db import read_scope, session_scope
 from engine.queue import enqueue_job
 from engine.runbook import Runbook as RunbookSpec
@@ -112,17 +112,25 @@ def list_jobs(status: list[JobStatus] | None = None, search: str | None = None,
     with read_scope() as session:
         jobs = session.exec(query.order_by(Job.created_at.desc(), Job.id.desc())
                             .offset(offset).limit(limit)).all()
-        return list(jobs), session.exec(count).one() if count_total else None
+        if not count_total:
+            return list(jobs), None
+        if search or runbook:
+            return list(jobs), session.exec(count).one()
+        counts = job_counts.read(session.connection())
+        return list(jobs), sum(counts.get(s.value, 0) for s in (status or list(JobStatus)))
 
 
 def count_jobs_by_status(search: str | None = None, runbook: str | None = None
                          ) -> dict[JobStatus, int]:
     """How many jobs have each status (the list's tab counts); absent statuses count 0."""
-    query = _filtered(select(Job.status, func.count()).group_by(Job.status), None, search,
-                      runbook)
     with read_scope() as session:
-        counts = dict(session.exec(query).all())
-    return {status: counts.get(status, 0) for status in JobStatus}
+        if search or runbook:
+            query = _filtered(select(Job.status, func.count()).group_by(Job.status), None,
+                              search, runbook)
+            counts = {s.value: n for s, n in session.exec(query).all()}
+        else:
+            counts = job_counts.read(session.connection())
+    return {status: counts.get(status.value, 0) for status in JobStatus}
 
 
 def get_artifact(artifact_id: int) -> Artifact | None:

@@ -1,0 +1,33 @@
+"""Interactive API docs at /docs, served from the package (no CDN: works offline)."""
+
+import swagger_ui_bundle
+from fastapi import APIRouter
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+from nicegui import app
+from starlette.staticfiles import StaticFiles
+
+router = APIRouter(include_in_schema=False)
+ASSETS = "/docs-assets"
+
+
+@router.get("/openapi.json")
+def openapi() -> JSONResponse:
+    routes = [r for r in app.routes if getattr(r, "path", "").startswith("/api/")]
+    return JSONResponse(get_openapi(
+        title="Jobdeck API", version="1", routes=routes,
+        description="Runbooks, jobs, artifacts and live job events. See docs/api.md."))
+
+
+@router.get("/docs")
+def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Jobdeck API",
+                               swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+                               swagger_css_url=f"{ASSETS}/swagger-ui.css",
+                               swagger_favicon_url=f"{ASSETS}/favicon-32x32.png")
+
+
+def mount_docs() -> None:
+    app.include_router(router)
+    app.mount(ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path))

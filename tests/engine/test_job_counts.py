@@ -1,0 +1,43 @@
+"""Tab counts and totals stay right through every status change, also for an existing
+database that had jobs before the counts existed."""
+
+import sqlite3
+
+from engine.db import init_db, session_scope
+from engine.jobs import count_jobs_by_status, create_job, list_jobs
+from engine.runbooks import add_runbook
+from engine.transitions import transition_job
+from models import JobStatus
+
+S = JobStatus
+RUNBOOK = "version: 1\nname: counted\ntitle: Counted\nsteps: [{action: goto, url: 'http://127.0.0.1:9/'}]\n"
+
+
+def test_counts_follow_status_changes(runtime):
+    add_runbook(RUNBOOK)
+    ids = [create_job("counted").id for _ in range(5)]
+    with session_scope() as session:
+        transition_job(session, ids[0], S.running)
+        transition_job(session, ids[0], S.completed)
+        transition_job(session, ids[1], S.running)
+        transition_job(session, ids[1], S.failed)
+        transition_job(session, ids[2], S.cancelled)
+    counts = count_jobs_by_status()
+    assert (counts[S.queued], counts[S.completed], counts[S.failed], counts[S.cancelled],
+            counts[S.running]) == (2, 1, 1, 1, 0)
+    assert list_jobs([S.queued, S.failed])[1] == 3
+    assert list_jobs()[1] == 5
+    assert count_jobs_by_status("count")[S.queued] == 2  # a search counts the rows
+
+
+def test_an_existing_database_is_counted_once(runtime, settings):
+    add_runbook(RUNBOOK)
+    for _ in range(3):
+        create_job("counted")
+    with sqlite3.connect(settings.db_path) as db:  # as if made before the counts existed
+        db.execute("DROP TABLE job_status_count")
+        for trigger in ("insert", "update", "delete"):
+            db.execute(f"DROP TRIGGER job_count_{trigger}")
+    init_db(settings.db_path)
+    init_db(settings.db_path)  # a second start must not count them again
+    assert count_jobs_by_status()[S.queued] == 3
