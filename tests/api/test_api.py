@@ -117,3 +117,14 @@ def test_bad_requests_get_clear_errors(api, site):
     refused = api.post(f"/api/jobs/{job['id']}/approve")
     assert refused.status_code == 409
     assert "only a job waiting for approval" in refused.json()["detail"]
+
+
+def test_api_docs_work_offline(api):
+    page = api.get("/docs")
+    assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()  # no internet needed
+    assert api.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    paths = api.get("/openapi.json").json()["paths"]
+    assert {"/api/jobs", "/api/jobs/{job_id}/events", "/api/runbooks",
+            "/api/runbooks/{name}/jobs", "/api/artifacts/{artifact_id}"} <= set(paths)
+    assert not any(p.startswith("/_nicegui") or p == "/jobs" for p in paths)
