@@ -115,7 +115,8 @@ class JobExecution:
                     captures[cap.name] = read_capture(self.ctx, cap)
                     self.values[cap.name] = captures[cap.name]
         except StepFailed as exc:
-            failure = exc
+            failure = exc if self._browser_alive(exc.message) else StepFailed(
+                ErrorKind.browser_crashed, f"the browser stopped: {exc.message}")
         except PlaywrightError as exc:
             failure = self._classify(exc)
         if self.ctx.masked and self.live:
@@ -161,10 +162,14 @@ class JobExecution:
             return False
 
     # -- recording helpers ---------------------------------------------------------------
+    def _browser_alive(self, text: str) -> bool:
+        """False when an error says the browser (or its page) died under the step."""
+        return self.browser.is_connected() and "Target crashed" not in text and (
+            "has been closed" not in text or self.stopped)
+
     def _classify(self, exc: PlaywrightError) -> StepFailed:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        if not self.browser.is_connected() or "Target crashed" in text or (
-                "has been closed" in text and not self.stopped):
+        if not self._browser_alive(text):
             return StepFailed(ErrorKind.browser_crashed, f"the browser stopped: {text}")
         if "Timeout" in type(exc).__name__ or "Timeout" in text:
             return StepFailed(ErrorKind.action_failed, f"the element was found but the action "
