@@ -8,13 +8,15 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from nicegui import app
 from starlette.staticfiles import StaticFiles
 
+from pages import api, api_events
+
 router = APIRouter(include_in_schema=False)
 ASSETS = "/docs-assets"
 
 
 @router.get("/openapi.json")
 def openapi() -> JSONResponse:
-    routes = [r for r in app.routes if getattr(r, "path", "").startswith("/api/")]
+    routes = [*api.router.routes, *api_events.router.routes]
     return JSONResponse(get_openapi(
         title="Jobdeck API", version="1", routes=routes,
         description="Runbooks, jobs, artifacts and live job events. See docs/api.md."))
