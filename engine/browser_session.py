@@ -96,11 +96,16 @@ class LiveView:
         self.suspended = True
 
 
-def new_job_context(browser: Browser, ctx_settings, video_dir) -> tuple:
-    """A fresh context and page for one job."""
-    kwargs = {"viewport": ctx_settings.viewport, "accept_downloads": True}
+DEFAULT_VIEWPORT = {"width": 1280, "height": 720}
+
+
+def new_job_context(browser: Browser, ctx_settings=None, video_dir=None) -> tuple:
+    """A fresh context, page and CDP session for one job (defaults: a spare for any job
+    with the default viewport and no video)."""
+    viewport = ctx_settings.viewport if ctx_settings else DEFAULT_VIEWPORT
+    kwargs = {"viewport": viewport, "accept_downloads": True}
     if video_dir is not None:
-        kwargs.update(record_video_dir=str(video_dir), record_video_size=ctx_settings.viewport)
+        kwargs.update(record_video_dir=str(video_dir), record_video_size=viewport)
     context = browser.new_context(**kwargs)
     page = context.new_page()
     return context, page, context.new_cdp_session(page)

@@ -8,8 +8,8 @@ from playwright.sync_api import Error as PlaywrightError
 from engine import events
 from engine.approvals import wait_for_approval
 from engine.artifacts import ArtifactStore
-from engine.browser_session import (LiveView, collect_console_errors, guard_requests,
-                                    new_job_context)
+from engine.browser_session import (DEFAULT_VIEWPORT, LiveView, collect_console_errors,
+                                    guard_requests, new_job_context)
 from engine.captures import holds, read_capture
 from engine.errors import StepFailed
 from engine.records import JobRecorder
@@ -33,7 +33,7 @@ class JobExecution:
 
     def __init__(self, job_id: int, runbook: Runbook, values: dict[str, str],
                  secret_values: list[str], browser: Browser, settings,
-                 bus: events.EventBus):
+                 bus: events.EventBus, spare_context: tuple | None = None):
         self.job_id, self.runbook, self.browser, self.settings = job_id, runbook, browser, settings
         self.bus = bus
         self.recorder = JobRecorder(job_id, bus)
@@ -44,12 +44,18 @@ class JobExecution:
         self.live: LiveView | None = None
         self.crashed = False  # the worker then replaces its browser
         self.approver = None  # optional callable(step) -> "approve" | "reject"
+        self.spare_context = spare_context  # (context, page, cdp) opened ahead, or None
+        self.spare_used = False
 
     def run(self) -> JobStatus:
         rb = self.runbook.settings
         store = ArtifactStore(self.settings.data_dir, self.job_id)
         video_dir = store.dir / "video-tmp" if rb.video else None
-        context, page, cdp = new_job_context(self.browser, rb, video_dir)
+        if self.spare_context and video_dir is None and rb.viewport == DEFAULT_VIEWPORT:
+            context, page, cdp = self.spare_context  # opened while the worker was idle
+            self.spare_used = True
+        else:
+            context, page, cdp = new_job_context(self.browser, rb, video_dir)
         self.ctx = JobContext(
             runbook=self.runbook, page=page, context=context, cdp=cdp,
             policy=UrlPolicy(self.settings.private_host_allowlist, rb.allowed_hosts),

@@ -10,7 +10,7 @@ from engine import events, job_counts
 from engine.db import read_scope, session_scope
 from engine.queue import enqueue_job
 from engine.runbook import Runbook as RunbookSpec
-from engine.runbook import load_runbook
+from engine.runbook import stored_runbook
 from engine.secrets import missing_secrets, secret_env_name
 from models import Artifact, Job, JobStatus, Runbook, StepRun, Trigger, utcnow
 
@@ -56,7 +56,7 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
         row = session.exec(select(Runbook).where(Runbook.name == runbook_name)).first()
         if row is None:
             raise LookupError(f'no runbook named "{runbook_name}"')
-        spec = load_runbook(row.source, f"{row.name}.yaml")
+        spec = stored_runbook(row.source, f"{row.name}.yaml")
         values = resolve_params(spec, params or {})
         now = utcnow()
         job = Job(runbook_id=row.id, runbook_name=row.name, runbook_title=row.title,

@@ -10,7 +10,7 @@ from engine.db import init_db
 from engine.leases import Heartbeat, fail_held_jobs, sweep_lost_jobs
 from engine.queue import create_consumer, get_huey, init_queue, wake_workers
 from engine.settings import Settings
-from engine.worker import close_thread_browser, execute_job
+from engine.worker import close_thread_browser, execute_job, prepare_spare_context
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ class Runtime:
         ensure_ffmpeg()
         huey = get_huey()
         huey.on_shutdown(name="close_browser")(close_thread_browser)
+        if self.settings.prepare_contexts:  # each worker starts its browser before any job
+            huey.on_startup(name="prepare_browser")(
+                lambda: prepare_spare_context(self.settings))
         return create_consumer(workers, self.settings.queue_poll_seconds)
 
     def start_workers(self, workers: int) -> None:

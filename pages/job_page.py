@@ -9,7 +9,7 @@ from nicegui import run, ui
 
 from engine import events, jobs
 from engine.report import build_report
-from engine.runbook import RunbookInvalid, load_runbook
+from engine.runbook import RunbookInvalid, stored_runbook
 from engine.secrets import MASK
 from models import ArtifactKind, JobStatus, utcnow
 from pages import live
@@ -33,7 +33,7 @@ def load_job(job_id: int, plan: tuple | None = None) -> dict | None:
         return None
     if plan is None:
         try:
-            spec = load_runbook(detail.job.source, f"{detail.job.runbook_name}.yaml")
+            spec = stored_runbook(detail.job.source, f"{detail.job.runbook_name}.yaml")
             plan = ([{"name": s.name, "action": s.action} for s in spec.steps], spec.secrets)
         except RunbookInvalid:
             plan = ([], [])
