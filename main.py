@@ -50,7 +50,7 @@ def validate(runbook: Path):
         for line in exc.errors:
             typer.echo(line, err=True)
         typer.echo(f"{len(exc.errors)} problem(s) in {runbook}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     typer.echo(f"{runbook}: valid ({spec.name}, {len(spec.steps)} steps)")
 
 

@@ -121,7 +121,7 @@ def main() -> None:
             print(f"{size} jobs written in {seconds:.1f} s", flush=True)
             label = f"{size:,}".replace(",", " ")
             for tab, statuses in TABS.items():
-                times = timed(lambda: jobs.list_jobs(statuses, limit=25), args.repeat)
+                times = timed(lambda s=statuses: jobs.list_jobs(s, limit=25), args.repeat)
                 rows.append((f"{label} jobs: list query, tab {tab} (newest 25 + total)",
                              fmt(times), "≤ 20 ms"))
             rows.append((f"{label} jobs: tab counts", fmt(timed(jobs.count_jobs_by_status,

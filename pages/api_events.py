@@ -46,7 +46,7 @@ async def job_events(job_id: int, request: Request,
     try:
         after = int(last_event_id or request.query_params.get("after", 0))
     except ValueError:
-        raise HTTPException(422, "Last-Event-ID must be an event id from this stream")
+        raise HTTPException(422, "Last-Event-ID must be an event id from this stream") from None
     return EventSourceResponse(_stream(job_id, after), ping=15)
 
 

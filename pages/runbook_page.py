@@ -52,7 +52,7 @@ async def runbook_page(name: str) -> None:
         if not recent:
             ui.label("No jobs yet.").classes("text-grey-7")
         for job in recent:
-            label, color, icon = job_status_look(job.status)
+            label, color, _icon = job_status_look(job.status)
             with ui.row().classes("items-center gap-2"):
                 ui.badge(label, color=color)
                 ui.link(f"#{job.id}", f"/jobs/{job.id}")

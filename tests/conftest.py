@@ -1,6 +1,7 @@
 """Shared fixtures: the demo site served on 127.0.0.1, a fresh data directory with a real
 SQLite file per test, and a helper that runs a runbook as a job in real Chromium."""
 
+import subprocess
 import textwrap
 import threading
 import time

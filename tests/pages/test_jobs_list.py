@@ -1,7 +1,6 @@
 """The jobs list: tabs with counts, the tab in the URL, search, pagination, approvals."""
 
 import pytest
-from nicegui import ui
 
 from engine.db import session_scope
 from engine.jobs import create_job
