@@ -3,34 +3,18 @@
 import time
 
 from playwright.sync_api import Error as PlaywrightError
-from sqlalchemy import update
 
 from engine import events
 from engine.db import session_scope
 from engine.errors import StepFailed
 from engine.runbook import Step
 from engine.transitions import transition_job
-from models import ArtifactKind, ErrorKind, Job, JobStatus, StepStatus
-
-POLL_S = 0.25
-
-
-def request_decision(job_id: int, decision: str) -> None:
-    """Record an approve/reject for a job that waits; refused in any other status."""
-    with session_scope() as session:
-        result = session.exec(update(Job).where(
-            Job.id == job_id, Job.status == JobStatus.waiting_for_approval,
-            Job.requested_action.is_(None)).values(requested_action=decision))
-        if result.rowcount != 1:
-            job = session.get(Job, job_id)
-            if job is None:
-                raise LookupError(f"job {job_id} does not exist")
-            raise ValueError(f"job {job_id} is {job.status.value.replace('_', ' ')}: "
-                             f"only a job waiting for approval can be {decision}d")
+from models import ArtifactKind, ErrorKind, JobStatus, StepStatus
 
 
 def wait_for_approval(execution, step: Step) -> None:
-    """Block until a decision; a rejection or a timeout fails the job at this step."""
+    """Block until a decision; a rejection or a timeout fails the job at this step, a
+    cancel ends it."""
     job_id, bus = execution.job_id, execution.bus
     try:
         shot = execution.ctx.page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masked)
@@ -39,7 +23,7 @@ def wait_for_approval(execution, step: Step) -> None:
     except PlaywrightError:
         shot = artifact_id = None
     with session_scope() as session:
-        transition_job(session, job_id, JobStatus.waiting_for_approval, requested_action=None)
+        transition_job(session, job_id, JobStatus.waiting_for_approval)
         waiting = events.record(session, events.JOB_STATUS, job_id,
                                 status=JobStatus.waiting_for_approval.value)
         request = events.record(
@@ -49,16 +33,15 @@ def wait_for_approval(execution, step: Step) -> None:
     bus.publish(waiting)
     bus.publish(request)
     decide = getattr(execution, "approver", None)
-    decision = decide(step) if decide else _poll(job_id, execution.runbook.settings)
-    with session_scope() as session:
-        transition_job(session, job_id, JobStatus.running, requested_action=None)
-        event = events.record(session, events.JOB_STATUS, job_id, status="running",
-                              decision=decision)
-    bus.publish(event)
+    decision, by = (decide(step), "the terminal") if decide else _await_decision(execution)
+    if decision == "cancel":
+        execution.cancel(by)
+        return
+    execution.recorder.set_status(JobStatus.running, decision=decision, by=by)
     if decision == "approve":
         return
     kind = ErrorKind.approval_rejected if decision == "reject" else ErrorKind.approval_timeout
-    message = (f'step "{step.name}" was rejected' if decision == "reject" else
+    message = (f'step "{step.name}" was rejected by {by}' if decision == "reject" else
                f'no one approved step "{step.name}" within '
                f"{execution.runbook.settings.approval_timeout_s} s (approval_timeout_s)")
     row = execution.recorder.step_started(step.name, step.action, step.description)
@@ -67,12 +50,12 @@ def wait_for_approval(execution, step: Step) -> None:
     execution.failure, execution.stopped = StepFailed(kind, message), True
 
 
-def _poll(job_id: int, rb_settings) -> str:
-    deadline = time.monotonic() + rb_settings.approval_timeout_s
+def _await_decision(execution) -> tuple[str, str | None]:
+    """approve, reject or cancel (with who), or timeout after approval_timeout_s."""
+    deadline = time.monotonic() + execution.runbook.settings.approval_timeout_s
     while time.monotonic() < deadline:
-        with session_scope() as session:
-            action = session.get(Job, job_id).requested_action
-        if action in ("approve", "reject"):
-            return action
-        time.sleep(POLL_S)
-    return "timeout"
+        action, by = execution.control.pending()
+        if action in ("approve", "reject", "cancel"):
+            return action, by
+        execution.control.wait(deadline - time.monotonic())
+    return "timeout", None

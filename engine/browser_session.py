@@ -100,12 +100,13 @@ DEFAULT_VIEWPORT = {"width": 1280, "height": 720}
 
 
 def new_job_context(browser: Browser, ctx_settings=None, video_dir=None) -> tuple:
-    """A fresh context, page and CDP session for one job (defaults: a spare for any job
-    with the default viewport and no video)."""
+    """A fresh context, page, CDP session and ticker page for one job (defaults: a spare
+    for any job with the default viewport and no video)."""
     viewport = ctx_settings.viewport if ctx_settings else DEFAULT_VIEWPORT
     kwargs = {"viewport": viewport, "accept_downloads": True}
     if video_dir is not None:
         kwargs.update(record_video_dir=str(video_dir), record_video_size=viewport)
     context = browser.new_context(**kwargs)
     page = context.new_page()
-    return context, page, context.new_cdp_session(page)
+    ticker = context.new_page()  # lets a cancel interrupt a running step (job_control.py)
+    return context, page, context.new_cdp_session(page), ticker

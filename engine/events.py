@@ -22,6 +22,7 @@ STEP_FINISHED = "step_finished"
 SCREENSHOT = "screenshot"  # data: {"jpeg": bytes, "step": name}
 APPROVAL_REQUESTED = "approval_requested"
 JOB_FINISHED = "job_finished"  # data: the execution report
+CONTROL = "control"  # a person asked for an action: {"action", "by", "comment"}
 
 
 @dataclass(frozen=True)

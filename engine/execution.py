@@ -6,6 +6,7 @@ from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
 
 from engine import events
+from engine.job_control import POLL_S, JobControl
 from engine.approvals import wait_for_approval
 from engine.artifacts import ArtifactStore
 from engine.browser_session import (DEFAULT_VIEWPORT, LiveView, collect_console_errors,
@@ -44,18 +45,20 @@ class JobExecution:
         self.live: LiveView | None = None
         self.crashed = False  # the worker then replaces its browser
         self.approver = None  # optional callable(step) -> "approve" | "reject"
-        self.spare_context = spare_context  # (context, page, cdp) opened ahead, or None
+        self.spare_context = spare_context  # (context, page, cdp, ticker) opened ahead, or None
         self.spare_used = False
+        self.control = JobControl(job_id, bus)
+        self.cancelled_by: str | None = None
 
     def run(self) -> JobStatus:
         rb = self.runbook.settings
         store = ArtifactStore(self.settings.data_dir, self.job_id)
         video_dir = store.dir / "video-tmp" if rb.video else None
         if self.spare_context and video_dir is None and rb.viewport == DEFAULT_VIEWPORT:
-            context, page, cdp = self.spare_context  # opened while the worker was idle
+            context, page, cdp, ticker = self.spare_context  # opened while the worker was idle
             self.spare_used = True
         else:
-            context, page, cdp = new_job_context(self.browser, rb, video_dir)
+            context, page, cdp, ticker = new_job_context(self.browser, rb, video_dir)
         self.ctx = JobContext(
             runbook=self.runbook, page=page, context=context, cdp=cdp,
             policy=UrlPolicy(self.settings.private_host_allowlist, rb.allowed_hosts),
@@ -64,6 +67,7 @@ class JobExecution:
         if rb.base_url:
             self.values["__base_url__"] = render(rb.base_url, self.values)
         try:
+            self.control.watch(ticker, page)
             guard_requests(self.ctx)
             collect_console_errors(self.ctx, page)
             if rb.trace:
@@ -74,7 +78,12 @@ class JobExecution:
         except BrowserCrashed:
             self.crashed = True
         finally:
+            self.control.close()
             self._close(context, page, store, video_dir)
+        if self.cancelled_by:
+            return self.recorder.job_finished(
+                JobStatus.cancelled, ErrorKind.cancelled,
+                f"cancelled by {self.cancelled_by}; artifacts recorded so far are kept").status
         if self.failure:
             return self.recorder.job_finished(JobStatus.failed, self.failure.kind,
                                               self.failure.message).status
@@ -88,6 +97,11 @@ class JobExecution:
                 if parent_id is None:  # the timeline lists what never ran
                     self.recorder.step_skipped(step.name, step.action, step.description)
                 continue
+            self.obey_actions()
+            if self.stopped:
+                if parent_id is None:
+                    self.recorder.step_skipped(step.name, step.action, step.description)
+                continue
             if index and self.runbook.settings.step_delay_ms:
                 self.ctx.page.wait_for_timeout(self.runbook.settings.step_delay_ms)
             if step.when is not None and not self._holds(step.when):
@@ -96,9 +110,33 @@ class JobExecution:
                 continue
             if step.approval is not None:
                 wait_for_approval(self, step)
+                if self.cancelled_by:  # cancelled while waiting: the step never ran
+                    self.recorder.step_skipped(step.name, step.action, step.description,
+                                               parent_id, iteration)
                 if self.stopped:
                     continue
             self.run_step(step, parent_id, iteration)
+
+    # -- actions -------------------------------------------------------------------------
+    def obey_actions(self) -> None:
+        """Between steps: pause (keeping the browser) or cancel, as a person asked."""
+        action, by = self.control.pending()
+        if action == "cancel":
+            self.cancel(by)
+        elif action == "pause":
+            self.recorder.set_status(JobStatus.paused, by=by)
+            while True:
+                self.control.wait(POLL_S)
+                action, by = self.control.pending()
+                if action == "resume":
+                    self.recorder.set_status(JobStatus.running, by=by)
+                    return
+                if action == "cancel":
+                    self.cancel(by)
+                    return
+
+    def cancel(self, by: str | None) -> None:
+        self.cancelled_by, self.stopped = by or "someone", True
 
     def run_step(self, step: Step, parent_id: int | None, iteration: int | None) -> None:
         row = self.recorder.step_started(step.name, step.action, step.description,
@@ -125,6 +163,9 @@ class JobExecution:
                 ErrorKind.browser_crashed, f"the browser stopped: {exc.message}")
         except PlaywrightError as exc:
             failure = self._classify(exc)
+        if failure and self.control.cancel_requested.is_set():
+            self.cancel(self.cancelled_by or self.control.pending()[1])
+            failure = StepFailed(ErrorKind.cancelled, "cancelled while this step ran")
         if self.ctx.masked and self.live:
             self.live.suspend()
         if step.action != "repeat":
@@ -140,6 +181,8 @@ class JobExecution:
             error_kind=failure.kind.value if failure else None,
             error_message=failure.message if failure else None,
             diagnostics=failure.diagnostics if failure else {})
+        if failure and failure.kind == ErrorKind.cancelled:
+            return
         if failure and failure.kind == ErrorKind.browser_crashed:
             self.failure, self.stopped = failure, True
             raise BrowserCrashed(failure.message)

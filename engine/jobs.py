@@ -8,11 +8,12 @@ from sqlmodel import select
 
 from engine import events, job_counts
 from engine.db import read_scope, session_scope
+from engine.job_actions import AVAILABLE, ActionRefused
 from engine.queue import enqueue_job
 from engine.runbook import Runbook as RunbookSpec
 from engine.runbook import stored_runbook
 from engine.secrets import missing_secrets, secret_env_name
-from models import Artifact, Job, JobStatus, Runbook, StepRun, Trigger, utcnow
+from models import Artifact, AuditEvent, Job, JobStatus, Runbook, StepRun, Trigger, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,40 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
         event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
     events.get_bus().publish(event)
     return job
+
+
+def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None) -> Job:
+    """A new job of the same runbook version with the same params (secrets are looked up
+    afresh when it runs), trigger `rerun`, pointing back at the original."""
+    with session_scope() as session:
+        old = session.get(Job, job_id)
+        if old is None:
+            raise LookupError(f"there is no job {job_id}")
+        if old.status not in AVAILABLE["rerun"]:
+            raise ActionRefused(f"job {job_id} is {old.status.value.replace('_', ' ')}: only "
+                                "a finished job can be re-run")
+        spec = stored_runbook(old.source, f"{old.runbook_name}.yaml")
+        resolve_params(spec, old.params)  # secrets must still be set
+        now = utcnow()
+        job = Job(runbook_id=old.runbook_id, runbook_name=old.runbook_name,
+                  runbook_title=old.runbook_title, runbook_version=old.runbook_version,
+                  source=old.source, status=JobStatus.queued, trigger=Trigger.rerun,
+                  started_by=by, params=dict(old.params), created_at=now, queued_at=now,
+                  step_count=old.step_count, rerun_of=old.id)
+        session.add(job)
+        session.flush()
+        session.add(AuditEvent(actor=by, action="rerun", job_id=old.id, comment=comment,
+                               status_before=old.status.value,
+                               status_after=f"re-run as job {job.id}"))
+        event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
+    events.get_bus().publish(event)
+    enqueue_job(job.id)
+    return job
+
+
+def reruns_of(job_id: int) -> list[Job]:
+    with read_scope() as session:
+        return list(session.exec(select(Job).where(Job.rerun_of == job_id).order_by(Job.id)))
 
 
 def start_job(runbook_name: str, params: dict[str, str] | None = None,

@@ -59,6 +59,13 @@ class JobRecorder:
         self.bus.publish(event)
         return row
 
+    def set_status(self, status: JobStatus, **data) -> None:
+        """A status change of the running job (paused, running again, waiting)."""
+        with session_scope() as session:
+            transition_job(session, self.job_id, status)
+            event = self.record(session, events.JOB_STATUS, status=status.value, **data)
+        self.bus.publish(event)
+
     def step_skipped(self, name: str, action: str, description: str | None,
                      parent_id: int | None = None, iteration: int | None = None) -> StepRun:
         step = self.step_started(name, action, description, parent_id, iteration,

@@ -1,6 +1,7 @@
 """Jobdeck's tables and the schemas that cross the API boundary."""
 
 from models.artifact import Artifact, ArtifactKind
+from models.audit_event import AuditEvent
 from models.common import ErrorKind, JobStatus, StepStatus, Trigger, utcnow
 from models.job import Job
 from models.job_event import JobEvent
@@ -8,6 +9,6 @@ from models.runbook import Runbook
 from models.step_run import StepRun
 
 __all__ = [
-    "Artifact", "ArtifactKind", "ErrorKind", "Job", "JobEvent", "JobStatus", "Runbook", "StepRun",
+    "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "Job", "JobEvent", "JobStatus", "Runbook", "StepRun",
     "StepStatus", "Trigger", "utcnow",
 ]

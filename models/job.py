@@ -36,7 +36,9 @@ class Job(SQLModel, table=True):
     current_step: str | None = None
     error_kind: str | None = None
     error_message: str | None = None
-    requested_action: str | None = None
+    requested_action: str | None = None  # approve, reject, pause, resume, cancel: for the worker
+    requested_by: str | None = None
+    rerun_of: int | None = Field(default=None, foreign_key="job.id", index=True)
     worker_id: str | None = None
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     duration_ms: int | None = None

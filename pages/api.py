@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from engine import approvals, jobs, runbooks
+from engine import control, jobs, runbooks
 from engine.artifacts import artifact_file
 from engine.report import build_report, job_summary
 from engine.runbook import RunbookInvalid
@@ -68,24 +68,47 @@ def get_report(job_id: int) -> JSONResponse:
         "Content-Disposition": f'attachment; filename="job-{job_id}-report.json"'})
 
 
-def _decide(job_id: int, decision: str) -> dict:
+def _act(job_id: int, action: str, body: Comment | None) -> dict:
     try:
-        approvals.request_decision(job_id, decision)
+        job = control.act(job_id, action, by="api", comment=body.comment if body else None)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
-    except ValueError as exc:
+    except control.ActionRefused as exc:
         raise HTTPException(409, str(exc)) from exc
-    return job_summary(jobs.get_job(job_id).job)
+    except jobs.InvalidParams as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return job_summary(job)
 
 
 @router.post("/jobs/{job_id}/approve", summary="Approve the step a job waits at")
 def approve(job_id: int, body: Comment | None = None) -> dict:
-    return _decide(job_id, "approve")
+    return _act(job_id, "approve", body)
 
 
 @router.post("/jobs/{job_id}/reject", summary="Reject the step a job waits at")
 def reject(job_id: int, body: Comment | None = None) -> dict:
-    return _decide(job_id, "reject")
+    return _act(job_id, "reject", body)
+
+
+@router.post("/jobs/{job_id}/pause", summary="Pause a running job before its next step")
+def pause(job_id: int, body: Comment | None = None) -> dict:
+    return _act(job_id, "pause", body)
+
+
+@router.post("/jobs/{job_id}/resume", summary="Resume a paused job")
+def resume(job_id: int, body: Comment | None = None) -> dict:
+    return _act(job_id, "resume", body)
+
+
+@router.post("/jobs/{job_id}/cancel", summary="Cancel a job (a running step is interrupted)")
+def cancel(job_id: int, body: Comment | None = None) -> dict:
+    return _act(job_id, "cancel", body)
+
+
+@router.post("/jobs/{job_id}/rerun", summary="Start the same runbook version with the same "
+             "params again", status_code=201)
+def rerun(job_id: int, body: Comment | None = None) -> dict:
+    return _act(job_id, "rerun", body)
 
 
 def _runbook_document(row, with_source: bool = False) -> dict:

@@ -6,7 +6,7 @@ import time
 from support import step
 
 from engine import events
-from engine.approvals import request_decision
+from engine.control import act
 from engine.jobs import get_job
 from models import ErrorKind, JobStatus, StepStatus
 
@@ -49,7 +49,7 @@ def test_approval_from_elsewhere_while_the_job_waits(run_runbook):
         if event.kind == events.APPROVAL_REQUESTED:
             requested.append(event)
             assert get_job(event.job_id).job.status == JobStatus.waiting_for_approval
-            threading.Timer(0.2, request_decision, (event.job_id, "approve")).start()
+            threading.Timer(0.2, act, (event.job_id, "approve")).start()
 
     unsubscribe = events.get_bus().subscribe(on_event)
     try:

@@ -1,0 +1,101 @@
+"""Job actions: approve, reject, pause, resume, cancel and re-run, one function for all.
+
+The console, the API and the CLI call `act`. An action is written to the job's row
+(`requested_action`) with a compare-and-set, so of two racing actions exactly one wins;
+the worker running the job reacts to it between steps (and to cancel at once, see
+`engine/job_control.py`). A queued or scheduled job is cancelled right here.
+"""
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from engine import events
+from engine.db import read_scope, session_scope
+from engine.job_actions import AVAILABLE, PAST, ActionRefused, available_actions
+from engine.jobs import rerun_job
+from engine.report import publish_report
+from engine.settings import get_settings
+from engine.transitions import TransitionRefused, transition_job
+from models import AuditEvent, ErrorKind, Job, JobStatus, utcnow
+
+S = JobStatus
+__all__ = ["ActionRefused", "act", "available_actions", "audit_trail", "take_request"]
+
+def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = None) -> Job:
+    """Request `action` on a job; returns the job. LookupError: no such job;
+    ActionRefused: the job's status does not allow it (nothing changes)."""
+    if action not in AVAILABLE:
+        raise ValueError(f"unknown action {action!r}: use one of {', '.join(AVAILABLE)}")
+    if action == "rerun":
+        return rerun_job(job_id, by=by, comment=comment)
+    published = []
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise LookupError(f"there is no job {job_id}")
+        before = job.status
+        if action == "cancel" and before in (S.queued, S.scheduled):
+            job = _cancel_before_start(session, job_id, by)
+            published.append(events.record(session, events.JOB_STATUS, job_id,
+                                           status=job.status.value))
+        else:
+            result = session.exec(update(Job).where(
+                Job.id == job_id, Job.status.in_(AVAILABLE[action]),
+                Job.requested_action.is_(None)).values(requested_action=action,
+                                                       requested_by=by))
+            if result.rowcount != 1:
+                session.refresh(job)
+                raise ActionRefused(_refusal(job, action))
+            session.refresh(job)
+            published.append(events.record(session, events.CONTROL, job_id, action=action,
+                                           by=by, comment=comment))
+        session.add(AuditEvent(actor=by, action=action, job_id=job_id, comment=comment,
+                               status_before=before.value, status_after=job.status.value))
+    for event in published:
+        events.get_bus().publish(event)
+    if job.status == S.cancelled:
+        publish_report(job_id, events.get_bus(), get_settings().data_dir)
+    return job
+
+
+def _cancel_before_start(session, job_id: int, by: str) -> Job:
+    try:
+        return transition_job(session, job_id, S.cancelled, only_from={S.queued, S.scheduled},
+                              finished_at=utcnow(), error_kind=ErrorKind.cancelled.value,
+                              error_message=f"cancelled by {by} before it started")
+    except TransitionRefused as exc:  # a worker claimed it a moment ago: cancel it running
+        raise ActionRefused(f"{exc}; try again: it has just started") from None
+
+
+def _refusal(job: Job, action: str) -> str:
+    status = job.status.value.replace("_", " ")
+    if job.requested_action and job.status in AVAILABLE[action]:
+        return (f"job {job.id} already has a pending {job.requested_action} (by "
+                f"{job.requested_by}); wait a moment and reload")
+    where = ", ".join(s.value.replace("_", " ") for s in AVAILABLE[action])
+    return f"job {job.id} is {status}: it can be {PAST[action]} only when {where}"
+
+
+def take_request(job_id: int) -> tuple[str | None, str | None]:
+    """The worker's side: the pending action and who asked, cleared from the row."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        action, by = job.requested_action, job.requested_by
+        if action:
+            job.requested_action = job.requested_by = None
+            session.add(job)
+        return action, by
+
+
+def peek_request(job_id: int) -> str | None:
+    """The pending action of a job, left in place."""
+    with read_scope() as session:
+        job = session.get(Job, job_id)
+        return job.requested_action if job else None
+
+
+def audit_trail(job_id: int) -> list[AuditEvent]:
+    """The actions taken on a job, oldest first."""
+    with read_scope() as session:
+        return list(session.exec(select(AuditEvent).where(AuditEvent.job_id == job_id)
+                                 .order_by(AuditEvent.id)))

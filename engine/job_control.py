@@ -1,0 +1,67 @@
+"""The worker's side of job actions: hears them at once on the event bus, and reads the
+job's row too (an action from another process may come without a bus event)."""
+
+import threading
+import time
+
+from engine import events
+from engine.control import peek_request, take_request
+
+POLL_S = 1.0  # the longest an action written by another process waits to be seen
+TICK_SCRIPT = "<script>setInterval(() => console.debug('jobdeck-tick'), 200)</script>"
+
+
+class JobControl:
+    """Actions for one running job: `pending` between steps, `wait` while paused or waiting
+    for approval, and `cancel_requested` for interrupting a step that is still running."""
+
+    def __init__(self, job_id: int, bus: events.EventBus):
+        self.job_id = job_id
+        self.woken = threading.Event()
+        self.cancel_requested = threading.Event()
+        self._last_read = self._last_peek = time.monotonic()
+        self._unsubscribe = bus.subscribe(self._on_event)
+
+    def _on_event(self, event: events.Event) -> None:
+        if event.job_id == self.job_id and event.kind == events.CONTROL:
+            if event.data.get("action") == "cancel":
+                self.cancel_requested.set()
+            self.woken.set()
+
+    def pending(self) -> tuple[str | None, str | None]:
+        """The action to obey now and who asked, if any; taken off the job's row."""
+        now = time.monotonic()
+        if not self.woken.is_set() and now - self._last_read < POLL_S:
+            return None, None
+        self.woken.clear()
+        self._last_read = now
+        action, by = take_request(self.job_id)
+        if action == "cancel":
+            self.cancel_requested.set()
+        return action, by
+
+    def wait(self, timeout: float) -> None:
+        """Sleep until an action arrives or `timeout` seconds pass."""
+        self.woken.wait(min(timeout, POLL_S))
+
+    def watch(self, ticker, page) -> None:
+        """Close `page` as soon as a cancel arrives, even in the middle of a step.
+
+        Playwright's sync API may only be used from the worker's own thread, which is busy
+        inside the step; a helper page logs a tick every 200 ms, and its console handler
+        runs in that thread, where it may close the job's page.
+        """
+        def on_tick(_message) -> None:
+            now = time.monotonic()
+            if not self.cancel_requested.is_set() and now - self._last_peek >= POLL_S:
+                self._last_peek = now  # a cancel from another process comes by the row
+                if peek_request(self.job_id) == "cancel":
+                    self.cancel_requested.set()
+            if self.cancel_requested.is_set() and not page.is_closed():
+                page.close()
+
+        ticker.on("console", on_tick)
+        ticker.set_content(TICK_SCRIPT)
+
+    def close(self) -> None:
+        self._unsubscribe()
