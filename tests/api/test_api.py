@@ -116,7 +116,11 @@ def test_bad_requests_get_clear_errors(api, site):
     wait_finished(api, job["id"])
     refused = api.post(f"/api/jobs/{job['id']}/approve")
     assert refused.status_code == 409
-    assert "only a job waiting for approval" in refused.json()["detail"]
+    assert "can be approved only when waiting for approval" in refused.json()["detail"]
+    assert api.post(f"/api/jobs/{job['id']}/pause").status_code == 409
+    rerun = api.post(f"/api/jobs/{job['id']}/rerun")
+    assert rerun.status_code == 201 and rerun.json()["trigger"] == "rerun"
+    assert api.post("/api/jobs/999999/cancel").status_code == 404
 
 
 def test_api_docs_work_offline(api):
