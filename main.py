@@ -83,6 +83,42 @@ def worker(concurrency: int = typer.Option(1, help="Jobs this process runs at on
     consumer.run()  # installs signal handlers: main thread only
 
 
+jobs_app = typer.Typer(help="List jobs and act on them: approve, reject, pause, resume, "
+                             "cancel, rerun.")
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list(status: Optional[str] = typer.Option(None, help="e.g. running,failed"),
+              limit: int = typer.Option(20, help="How many, newest first.")):
+    """The newest jobs with what can be done to each."""
+    from engine.cli_jobs import list_command
+
+    raise typer.Exit(list_command(_settings(), status, limit))
+
+
+def _action_command(action: str, summary: str):
+    def command(job_id: int = typer.Argument(..., help="The job's id."),
+                comment: Optional[str] = typer.Option(None, "--comment", "-m"),
+                actor: str = typer.Option(os.environ.get("USER", "cli"), "--as",
+                                          help="Who acts (recorded in the audit trail).")):
+        from engine.cli_jobs import act_command
+
+        raise typer.Exit(act_command(_settings(), job_id, action, comment, actor))
+
+    command.__doc__ = summary + " Exit 0 done, 1 not possible now, 2 no such job."
+    jobs_app.command(action)(command)
+
+
+for _action, _summary in (("approve", "Approve the step a job waits at."),
+                          ("reject", "Reject the step a job waits at."),
+                          ("pause", "Pause a running job before its next step."),
+                          ("resume", "Resume a paused job."),
+                          ("cancel", "Cancel a job; a running step is stopped."),
+                          ("rerun", "Run a finished job again, same version and params.")):
+    _action_command(_action, _summary)
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=os.environ.get("JOBDECK_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -7,7 +7,7 @@ import time
 
 from nicegui import run, ui
 
-from engine import events, jobs
+from engine import control, events, jobs
 from engine.report import build_report
 from engine.runbook import RunbookInvalid, stored_runbook
 from engine.secrets import MASK
@@ -16,6 +16,7 @@ from pages import live
 from pages.console_settings import console_settings
 from pages.display import duration, exact_time, job_status_look, relative_time
 from pages.frame import frame
+from pages.job_actions_bar import action_buttons, activity, decision_buttons
 from pages.job_artifacts import render_artifacts, url
 from pages.job_timeline import render_timeline, timeline_rows
 
@@ -43,7 +44,8 @@ def load_job(job_id: int, plan: tuple | None = None) -> dict | None:
         approval = next((e.data for e in reversed(events.recorded_after(job_id))
                          if e.kind == events.APPROVAL_REQUESTED), None)
     return {"detail": detail, "planned": planned, "secrets": secrets, "approval": approval,
-            "plan": plan}
+            "plan": plan, "actions": control.available_actions(detail.job),
+            "activity": control.audit_trail(job_id), "reruns": jobs.reruns_of(job_id)}
 
 
 async def job_page(job_id: int) -> None:
@@ -85,7 +87,11 @@ async def job_page(job_id: int) -> None:
                  if a.kind == ArtifactKind.screenshot and a.step_run_id}
         header.clear()
         with header:
-            _header(job, v["secrets"])
+            _header(job, v["secrets"], v["reruns"])
+            with ui.row().classes("gap-2 items-start w-full"):
+                action_buttons(job.id, v["actions"], reload)
+                ui.space()
+                activity(v["activity"])
         metrics.clear()
         with metrics:
             _metrics(job, detail.steps)
@@ -110,9 +116,12 @@ async def job_page(job_id: int) -> None:
         if job.status.is_final:
             with report_box:
                 _report(job.id, data_dir)
+        if job.status != JobStatus.waiting_for_approval and state.get("dialog"):
+            state["dialog"].close()  # decided, here or elsewhere
+            state["dialog"], state["approval_shown"] = None, False
         if v["approval"] and not state["approval_shown"]:
             state["approval_shown"] = True
-            _approval_dialog(job.id, v["approval"])
+            state["dialog"] = _approval_dialog(job.id, v["approval"], reload)
 
     def _show(shot) -> None:
         live_image.set_source(url(shot))
@@ -141,7 +150,7 @@ async def job_page(job_id: int) -> None:
             return
         if event.kind == events.APPROVAL_REQUESTED:
             state["approval_shown"] = True
-            _approval_dialog(job_id, event.data)
+            state["dialog"] = _approval_dialog(job_id, event.data, reload)
         if event.kind in (events.STEP_STARTED, events.STEP_FINISHED) and (
                 event.data.get("parent_id") is None):
             # show the new status at once; the full reload below fills in the rest
@@ -171,7 +180,7 @@ def _attr(text: str) -> str:
     return text.replace('"', "'")
 
 
-def _header(job, secrets: list[str]) -> None:
+def _header(job, secrets: list[str], reruns: list) -> None:
     label, color, icon = job_status_look(job.status)
     with ui.row().classes("w-full items-center gap-3 flex-wrap"):
         ui.link(job.runbook_title, f"/runbooks/{job.runbook_name}").classes(
@@ -189,6 +198,16 @@ def _header(job, secrets: list[str]) -> None:
         _fact("Finished", relative_time(job.finished_at), exact_time(job.finished_at))
         if job.current_step:
             _fact("Current step", job.current_step)
+        if job.rerun_of:
+            with ui.column().classes("gap-0"):
+                ui.label("Re-run of").classes("text-xs text-grey-7")
+                ui.link(f"#{job.rerun_of}", f"/jobs/{job.rerun_of}")
+        if reruns:
+            with ui.column().classes("gap-0"):
+                ui.label("Re-runs").classes("text-xs text-grey-7")
+                with ui.row().classes("gap-2"):
+                    for rerun in reruns:
+                        ui.link(f"#{rerun.id}", f"/jobs/{rerun.id}")
     params = {**job.params, **{name: MASK for name in secrets}}
     if params:
         with ui.row().classes("gap-2 flex-wrap"):
@@ -249,7 +268,7 @@ def _report(job_id: int, data_dir) -> None:
         box.on_value_change(fill)
 
 
-def _approval_dialog(job_id: int, request: dict) -> None:
+def _approval_dialog(job_id: int, request: dict, on_done) -> None:
     with ui.dialog(value=True) as dialog, ui.card().classes("max-w-xl").props(
             "data-approval"):
         with ui.row().classes("items-center gap-2"):
@@ -263,6 +282,5 @@ def _approval_dialog(job_id: int, request: dict) -> None:
             ui.badge(f"risk: {request['risk']}", color="deep-orange-7")
         if request.get("artifact_id"):
             ui.image(f"/api/artifacts/{request['artifact_id']}").classes("w-full border")
-        ui.label(f"Approve or reject it with POST /api/jobs/{job_id}/approve or /reject."
-                 ).classes("text-xs text-grey-7")
-        ui.button("Close", on_click=dialog.close).props("flat")
+        decision_buttons(job_id, dialog, on_done)
+    return dialog

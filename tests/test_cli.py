@@ -112,3 +112,24 @@ def test_run_invalid_runbook_exits_2(tmp_path):
     result = cli(tmp_path, "run", str(bad))
     assert result.returncode == 2
     assert 'missing required key "title"' in result.stdout
+
+
+def test_jobs_list_and_actions_from_the_terminal(tmp_path, site_port):
+    """A job run from the terminal, then listed, re-run, and the re-run cancelled."""
+    (tmp_path / "rb.yaml").write_text(RUNBOOK.replace("SITE", f"http://127.0.0.1:{site_port}"))
+    assert cli(tmp_path, "run", "rb.yaml", "-p", "tag=love", site_port=site_port).returncode == 0
+
+    listed = cli(tmp_path, "jobs", "list")
+    assert listed.returncode == 0
+    assert "cli-quotes" in listed.stdout and "completed" in listed.stdout
+    assert "rerun" in listed.stdout  # what can be done now
+
+    refused = cli(tmp_path, "jobs", "pause", "1")
+    assert refused.returncode == 1 and "can be paused only when running" in refused.stdout
+
+    rerun = cli(tmp_path, "jobs", "rerun", "1", "-m", "again please", "--as", "ann")
+    assert rerun.returncode == 0 and "re-run as job 2" in rerun.stdout
+    cancelled = cli(tmp_path, "jobs", "cancel", "2")  # queued: no worker runs here
+    assert cancelled.returncode == 0 and "job 2 is cancelled" in cancelled.stdout
+
+    assert cli(tmp_path, "jobs", "cancel", "99").returncode == 2
