@@ -147,3 +147,60 @@ def test_an_export_previews_as_text_and_downloads(console, site, settings):
     assert [r["text"] for r in csv.DictReader(io.StringIO(content))] == COMMENTS
     assert name == f"job-{job['id']}-comments.csv"
     assert alerts == [] and injected == 0, "scraped markup was rendered as HTML"
+
+
+APPROVAL_RUNBOOK = """
+version: 1
+name: e2e-approval
+title: Needs a yes
+settings: {base_url: SITE, timeout_ms: 5000, retries: 0, approval_timeout_s: 120}
+steps:
+  - {name: open, action: goto, url: /table}
+  - name: risky
+    action: goto
+    url: /form
+    description: Open the form
+    approval: {message: "Go ahead?", risk: medium}
+  - {name: after, action: goto, url: /table}
+"""
+
+
+def test_approve_from_the_dialog_on_an_open_job_page(console, site, settings):
+    add(console, site, APPROVAL_RUNBOOK)
+
+    def scenario(page):
+        job = httpx.post(f"{console}/api/runbooks/e2e-approval/jobs", json={}).json()
+        page.goto(f"{console}/jobs/{job['id']}")
+        dialog = page.locator("[data-approval]")
+        dialog.wait_for(timeout=30_000)  # appears on its own when the job starts waiting
+        text = dialog.inner_text()
+        dialog.get_by_label("Comment (optional)").fill("checked the table")
+        dialog.locator('[data-decide="approve"]').click()
+        page.locator('[data-job-status="completed"]').wait_for(timeout=30_000)
+        return job["id"], text, page.locator("[data-activity]").all_inner_texts()
+
+    job_id, text, activity = in_browser(settings, scenario)
+    assert "Go ahead?" in text and "risk: medium" in text and "Open the form" in text
+    assert any("approved" in a and "checked the table" in a for a in activity)
+    done = httpx.get(f"{console}/api/jobs/{job_id}").json()
+    assert [s["status"] for s in done["steps"]] == ["success"] * 3
+
+
+def test_cancel_from_the_job_page_stops_a_running_step(console, site, settings):
+    add(console, site, LIVE_RUNBOOK.replace("e2e-live", "e2e-cancel").replace(
+        "/slow?seconds=1", "/slow?seconds=30").replace("timeout_ms: 8000", "timeout_ms: 60000"))
+
+    def scenario(page):
+        job = httpx.post(f"{console}/api/runbooks/e2e-cancel/jobs", json={}).json()
+        page.goto(f"{console}/jobs/{job['id']}")
+        page.locator('[data-step="slow"] [data-status="running"]').wait_for(timeout=30_000)
+        page.locator('[data-action="cancel"]').click()
+        page.locator("[data-confirm-yes]").click()
+        page.locator('[data-job-status="cancelled"]').wait_for(timeout=10_000)
+        return job["id"], page.locator("[data-action]").all_inner_texts()
+
+    job_id, buttons = in_browser(settings, scenario)
+    assert len(buttons) == 1 and "Re-run" in buttons[0]  # all a cancelled job offers
+    done = httpx.get(f"{console}/api/jobs/{job_id}").json()
+    assert done["status"] == "cancelled"
+    assert next(s for s in done["steps"] if s["name"] == "slow")["error_kind"] == "cancelled"
