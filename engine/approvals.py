@@ -7,7 +7,9 @@ from playwright.sync_api import Error as PlaywrightError
 from engine import events
 from engine.db import session_scope
 from engine.errors import StepFailed
+from engine.locate import to_locator
 from engine.runbook import Step
+from engine.runbook.templating import render
 from engine.transitions import transition_job
 from models import ArtifactKind, ErrorKind, JobStatus, StepStatus
 
@@ -16,12 +18,7 @@ def wait_for_approval(execution, step: Step) -> None:
     """Block until a decision; a rejection or a timeout fails the job at this step, a
     cancel ends it."""
     job_id, bus = execution.job_id, execution.bus
-    try:
-        shot = execution.ctx.page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masked)
-        artifact_id = execution.ctx.artifacts.save(ArtifactKind.screenshot,
-                                                   f"approval {step.name}", shot, "jpg", None).id
-    except PlaywrightError:
-        shot = artifact_id = None
+    shot, artifact_id = _screenshot_with_target(execution, step)
     with session_scope() as session:
         transition_job(session, job_id, JobStatus.waiting_for_approval)
         waiting = events.record(session, events.JOB_STATUS, job_id,
@@ -59,3 +56,38 @@ def _await_decision(execution) -> tuple[str, str | None]:
             return action, by
         execution.control.wait(deadline - time.monotonic())
     return "timeout", None
+
+
+HIGHLIGHT = "el => { el.dataset.jobdeckOutline = el.style.outline; " \
+            "el.style.outline = '4px solid #ff5722'; el.style.outlineOffset = '2px'; }"
+UNHIGHLIGHT = "el => { el.style.outline = el.dataset.jobdeckOutline || ''; " \
+              "el.style.outlineOffset = ''; delete el.dataset.jobdeckOutline; }"
+
+
+def _screenshot_with_target(execution, step: Step) -> tuple[bytes | None, int | None]:
+    """The page as the approver should see it: the element the step will act on is
+    outlined (when it can be found at once), secrets masked; saved as an artifact."""
+    page, target = execution.ctx.page, None
+    candidates = render(step.args, execution.values).get("selector") or []
+    for candidate in candidates if isinstance(candidates, list) else []:
+        try:
+            locator = to_locator(page, candidate)
+            if locator.count() == 1:
+                target = locator
+                target.evaluate(HIGHLIGHT, timeout=1000)
+                break
+        except PlaywrightError:
+            continue
+    try:
+        shot = page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masked)
+        artifact = execution.ctx.artifacts.save(ArtifactKind.screenshot,
+                                                f"approval {step.name}", shot, "jpg", None)
+    except PlaywrightError:
+        return None, None
+    finally:
+        if target is not None:
+            try:
+                target.evaluate(UNHIGHLIGHT, timeout=1000)
+            except PlaywrightError:
+                pass
+    return shot, artifact.id

@@ -1,5 +1,6 @@
 """Helpers the tests share (imported as `support`; conftest.py holds only fixtures)."""
 
+import base64
 import os
 import socket
 import subprocess
@@ -62,3 +63,20 @@ def start_console(data: Path, site_port: int, **env_overrides: str):
         time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"the console did not start: {(data.parent / 'console.log').read_text()}")
+
+
+def pixel_at(settings, jpeg: bytes, x: float, y: float) -> list[int]:
+    """Read one pixel of an image by drawing it on a canvas in Chromium."""
+    from engine.worker import thread_browser
+
+    page = thread_browser(settings).new_page()
+    try:
+        url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+        rgb = page.evaluate("""async ([url, x, y]) => {
+            const img = new Image(); img.src = url; await img.decode();
+            const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+            const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+            return Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3)); }""", [url, x, y])
+    finally:
+        page.close()
+    return rgb

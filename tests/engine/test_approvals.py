@@ -1,9 +1,10 @@
 """Approval steps: the job waits for a person, who approves or rejects; or nobody answers."""
 
+import json
 import threading
 import time
 
-from support import step
+from support import in_browser_thread, pixel_at, step
 
 from engine import events
 from engine.control import act
@@ -67,3 +68,27 @@ def test_unanswered_approval_times_out(run_runbook):
     assert time.monotonic() - started < 10
     assert detail.job.error_kind == ErrorKind.approval_timeout
     assert "approval_timeout_s" in detail.job.error_message
+
+
+def test_the_approval_screenshot_outlines_the_element_the_step_will_act_on(
+        run_runbook, settings):
+    detail = run_runbook("""
+        version: 1
+        name: outline
+        title: Outline
+        settings: {base_url: SITE, approval_timeout_s: 30, screenshots: off}
+        steps:
+          - name: open
+            action: goto
+            url: /ambiguous
+            capture:
+              box: {js: "JSON.stringify(document.querySelector('#unique').getBoundingClientRect())"}
+          - {name: press, action: click, selector: "#unique", approval: {message: Press?}}
+        """, approver=lambda s: "approve")
+    box = json.loads(step(detail, "open").captures["box"])
+    [shot] = [a for a in detail.artifacts if a.name == "approval press"]
+    jpeg = (settings.data_dir / shot.path).read_bytes()
+    red, green, blue = in_browser_thread(pixel_at, settings, jpeg, box["x"] - 4,
+                                         box["y"] + box["height"] / 2)
+    assert red > 200 and 40 < green < 140 and blue < 90, "the target is not outlined"
+    assert detail.job.status == JobStatus.completed

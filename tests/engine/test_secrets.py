@@ -1,12 +1,10 @@
 """A secret's value never reaches the database, artifacts, reports or events."""
 
-import base64
 import json
 
-from support import in_browser_thread, step
+from support import in_browser_thread, pixel_at, step
 from engine.events import get_bus
 from engine.report import build_report
-from engine.worker import thread_browser
 from models import ArtifactKind, JobStatus
 
 SECRET = "s3cr3t-Value-42"
@@ -66,22 +64,7 @@ def test_secret_is_masked_everywhere(run_runbook, settings, monkeypatch):
     # The field that held the secret is painted over in that step's screenshot.
     box = json.loads(typed.captures["box"])
     [shot] = [a for a in detail.artifacts if a.step_run_id == typed.id]
-    pixel = in_browser_thread(_pixel, settings, (settings.data_dir / shot.path).read_bytes(),
+    pixel = in_browser_thread(pixel_at, settings, (settings.data_dir / shot.path).read_bytes(),
                    box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     red, green, blue = pixel
     assert red > 200 and green < 80 and blue > 200, f"field not masked: {pixel}"
-
-
-def _pixel(settings, jpeg: bytes, x: float, y: float) -> list[int]:
-    """Read one pixel of an image by drawing it on a canvas in Chromium."""
-    page = thread_browser(settings).new_page()
-    try:
-        url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
-        rgb = page.evaluate("""async ([url, x, y]) => {
-            const img = new Image(); img.src = url; await img.decode();
-            const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
-            const g = c.getContext('2d'); g.drawImage(img, 0, 0);
-            return Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3)); }""", [url, x, y])
-    finally:
-        page.close()
-    return rgb
