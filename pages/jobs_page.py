@@ -9,6 +9,7 @@ from models import Job, JobStatus
 from pages import live
 from pages.display import duration, exact_time, job_status_look, relative_time
 from pages.frame import frame
+from pages.jobs_bulk import approve_row, bulk_bar
 
 PAGE_SIZE = 25
 S = JobStatus
@@ -34,6 +35,7 @@ COLUMNS = [
      **HIDE_ON_PHONE},
     {"name": "retries", "label": "Retries", "field": "retries", "align": "right",
      **HIDE_ON_PHONE},
+    {"name": "act", "label": "", "field": "id", "align": "right"},
 ]
 
 # Vue templates interpolate with {{ }}, which escapes: scraped or user text stays text.
@@ -50,6 +52,11 @@ SLOTS = {
   <div class="text-xs">{{ props.row.progress }}</div>
   <q-linear-progress v-if="props.row.active" :value="props.row.fraction" rounded
     size="6px" color="primary" class="q-mt-xs"/></q-td>""",
+    "body-cell-act": """<q-td :props="props">
+  <q-btn v-if="props.row.status === 'waiting_for_approval'" dense unelevated no-caps size="sm"
+    color="positive" icon="check" label="Approve" data-row-approve
+    title="An approver must act: approve the step it waits at"
+    @click.stop="$parent.$emit('approve', props.row.id)"/></q-td>""",
     "body-cell-started": """<q-td :props="props"><span :title="props.row.started_exact">
   {{ props.row.started }}</span></q-td>""",
 }
@@ -108,11 +115,16 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
                     color = "deep-orange-7" if name == "approval" else "grey-6"
                     badges[name] = ui.badge("0", color=color).props("rounded").classes(
                         "ml-2").mark(f"count-{name}")
-        table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=0).classes(
-            "w-full").props("flat bordered hide-bottom wrap-cells").mark("jobs")
+        bulk_place = ui.row().classes("w-full")
+        table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=0,
+                         selection="multiple").classes("w-full").props(
+            "flat bordered hide-bottom wrap-cells").mark("jobs")
         for slot, template in SLOTS.items():
             table.add_slot(slot, template)
         table.on("rowClick", lambda e: ui.navigate.to(f"/jobs/{e.args[1]['id']}"))
+        table.on("approve", lambda e: approve_row(e.args, refresh))
+        with bulk_place:
+            bulk_bar(table, lambda: refresh())  # refresh is defined below
         empty = ui.label("No jobs here yet. Start one from the Runbooks page.").classes(
             "text-grey-7")
         pager = ui.pagination(1, 1, direction_links=True, value=state["page"],
@@ -131,7 +143,9 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
         if state["page"] > pages:  # the page emptied out; show the last one that has jobs
             state["page"] = pages
             return await refresh()
+        kept = {row["id"] for row in table.selected}  # a refresh keeps the selection
         table.rows = view["rows"]
+        table.selected = [row for row in table.rows if row["id"] in kept]
         empty.set_visibility(not view["rows"])
         pager.max, pager.value = pages, state["page"]
         pager.set_visibility(pages > 1)

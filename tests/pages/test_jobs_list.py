@@ -3,7 +3,7 @@
 import pytest
 
 from engine.db import session_scope
-from engine.jobs import create_job
+from engine.jobs import create_job, get_job
 from engine.runbooks import add_runbook
 from engine.transitions import transition_job
 from models import JobStatus
@@ -116,3 +116,30 @@ async def test_runbook_titles_with_markup_stay_text(user):
     assert table_rows(user)[0]["runbook"] == "<img src=x onerror=alert(1)>"
     slot = user.find(marker="jobs").elements.pop().slots["body-cell-runbook"]
     assert "v-html" not in slot.template and "{{ props.row.runbook }}" in slot.template
+
+
+async def test_cancel_selected_jobs_from_the_list(user):
+    ids = add_jobs("invoices", "Export invoices", [S.queued, S.queued, S.completed])
+    await user.open("/jobs")
+    await eventually(lambda: assertion(len(table_rows(user)) == 3))
+    table = user.find(marker="jobs").elements.pop()
+    table.selected = [r for r in table.rows if r["id"] in ids]  # all three
+    await user.should_see("3 selected")
+    user.find(marker="bulk-cancel").click()
+    user.find("Cancel jobs").click()
+    await user.should_see("2 cancelled; 1 not")
+    await eventually(lambda: assertion(sorted(r["status"] for r in table_rows(user)) == [
+        "cancelled", "cancelled", "completed"]))
+    assert table.selected == []
+
+
+async def test_approve_from_the_row(user):
+    [waiting, done] = add_jobs("invoices", "Export invoices",
+                               [S.waiting_for_approval, S.completed])
+    await user.open("/jobs")
+    await eventually(lambda: assertion(len(table_rows(user)) == 2))
+    user.find(marker="jobs").trigger("approve", waiting)
+    await user.should_see("Approved: the step runs now")
+    assert get_job(waiting).job.requested_action == "approve"
+    user.find(marker="jobs").trigger("approve", done)
+    await user.should_see("can be approved only when waiting for approval")
