@@ -30,3 +30,4 @@ bench: browser
 	$(PY) bench/engine_overhead.py
 	$(PY) bench/console_live.py
 	$(PY) bench/job_list_scale.py
+	$(PY) bench/job_actions.py

@@ -1,0 +1,116 @@
+"""How fast job actions take effect, clicked in the console as a person would.
+
+Run from the repo root:  python bench/job_actions.py [--samples N]
+
+A real console (`python main.py`, a subprocess with its own data) and Chromium:
+1. approve: a job waits for approval on its second step; its page shows the dialog; the
+   time from the click on Approve (in the browser) to the worker recording that step's
+   start (JobEvent.created_at) — same machine, same clock.
+2. cancel: a job's step waits on a page that answers after 30 s; from the click on the
+   confirming "Cancel job" to the worker recording the job Cancelled, which it does after
+   closing the job's browser context.
+Writes the "## Job actions" section of docs/benchmarks.md.
+"""
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from playwright.sync_api import sync_playwright
+
+from console_live import recorded_ms
+from console_process import add_runbook, start_console, start_job, stop_console, wait_finished
+from engine.browser import find_browser, launch
+from report import machine, write_section
+
+SECTION = "## Job actions (bench/job_actions.py)"
+RUNBOOK = """version: 1
+name: bench-actions
+title: Actions
+settings: {base_url: URL/demo, timeout_ms: 60000, retries: 0, screenshots: off,
+           approval_timeout_s: 120}
+steps:
+  - {name: open, action: goto, url: /table}
+  - {name: approved, action: goto, url: /form, approval: {message: Go?}}
+  - {name: blocked, action: goto, url: "/slow?seconds=30"}
+"""
+NOTE_CLICK = """sel => { window.clicked = null; document.addEventListener('click', e => {
+  if (e.target.closest(sel)) window.clicked = performance.timeOrigin + performance.now(); },
+  true); }"""
+
+
+def one_run(browser, url: str, data: Path) -> tuple[float, float]:
+    job_id = start_job(url, "bench-actions")
+    page = browser.new_page()
+    page.goto(f"{url}/jobs/{job_id}")
+    page.locator("[data-approval]").wait_for(timeout=60_000)
+    page.evaluate(NOTE_CLICK, '[data-decide="approve"]')
+    page.locator('[data-decide="approve"]').click()
+    page.locator('[data-step="blocked"] [data-status="running"]').wait_for(timeout=60_000)
+    approved_at = page.evaluate("window.clicked")
+    page.locator('[data-action="cancel"]').click()
+    page.evaluate(NOTE_CLICK, "[data-confirm-yes]")
+    page.locator("[data-confirm-yes]").click()
+    wait_finished(url, job_id)
+    cancelled_at = page.evaluate("window.clicked")
+    page.close()
+    started = recorded_ms(data, job_id, "step_started")["approved"]
+    statuses = _status_times(data, job_id)
+    return started - approved_at, statuses["cancelled"] - cancelled_at
+
+
+def _status_times(data: Path, job_id: int) -> dict[str, float]:
+    with sqlite3.connect(data / "jobdeck.db") as db:
+        rows = db.execute("select json_extract(data, '$.status'), created_at from jobevent "
+                          "where job_id = ? and kind = 'job_status'", (job_id,)).fetchall()
+    return {s: datetime.fromisoformat(at).timestamp() * 1000 for s, at in rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=7)
+    args = parser.parse_args()
+    approve, cancel = [], []
+    with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
+        data = Path(tmp) / "data"
+        process, url = start_console(data)
+        try:
+            add_runbook(url, RUNBOOK.replace("URL", url))
+            with sync_playwright() as playwright:
+                browser = launch(playwright, find_browser(None))
+                one_run(browser, url, data)  # warm-up
+                for index in range(args.samples):
+                    a, c = one_run(browser, url, data)
+                    approve.append(a)
+                    cancel.append(c)
+                    print(f"  run {index + 1}: approve {a:.0f} ms, cancel {c:.0f} ms",
+                          flush=True)
+                browser.close()
+        finally:
+            stop_console(process)
+    rows = [
+        ("Approve: click in the dialog → the approved step starts (p50, min–max)",
+         f"{statistics.median(approve):.0f} ms ({min(approve):.0f}–{max(approve):.0f})",
+         "≤ 300 ms p50"),
+        ("Cancel: click on the confirmation → job Cancelled, its browser context closed "
+         "(p50, min–max), while a step waits on a page that answers after 30 s",
+         f"{statistics.median(cancel):.0f} ms ({min(cancel):.0f}–{max(cancel):.0f})",
+         "≤ 2 s p50"),
+    ]
+    text = "\n".join([
+        SECTION, "", f"Run {machine()}: `python bench/job_actions.py --samples "
+        f"{args.samples}`.", "", "| Measure | Result | Target |", "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""])
+    print("\n" + text)
+    print(f"written to {write_section(SECTION, text)}")
+
+
+if __name__ == "__main__":
+    main()
