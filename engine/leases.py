@@ -91,6 +91,9 @@ def _fail_jobs(which, reason, bus: events.EventBus, data_dir: Path) -> list[int]
     with session_scope() as session:
         for job in session.exec(select(Job).where(Job.status.in_(ACTIVE), which)).all():
             try:
+                if job.status == JobStatus.paused:  # the table has no paused → failed: go
+                    transition_job(session, job.id, JobStatus.running,  # through running,
+                                   only_from={JobStatus.paused})  # unseen, in one transaction
                 transition_job(session, job.id, JobStatus.failed, only_from=set(ACTIVE),
                                error_kind=ErrorKind.worker_lost.value, error_message=reason(job),
                                finished_at=now, lease_expires_at=None, current_step=None,

@@ -198,3 +198,25 @@ def test_cancel_while_waiting_for_approval_skips_the_rest(run_runbook):
 def _job_with_status(status):
     with session_scope() as session:
         return session.exec(select(Job).where(Job.status == status)).first()
+
+
+@pytest.mark.parametrize("status", [S.paused, S.waiting_for_approval])
+def test_a_paused_or_waiting_job_whose_worker_died_fails_as_worker_lost(runtime, settings,
+                                                                        status):
+    from datetime import timedelta
+
+    from engine.events import get_bus
+    from engine.leases import sweep_lost_jobs
+    from models import utcnow
+
+    add_runbook(RUNBOOK)
+    job_id = job_in(status)
+    with session_scope() as session:  # its worker stopped renewing the lease a while ago
+        job = session.get(Job, job_id)
+        job.lease_expires_at = utcnow() - timedelta(seconds=5)
+        session.add(job)
+    assert sweep_lost_jobs(get_bus(), settings.data_dir) == [job_id]
+    after = row(job_id)
+    assert after.status == S.failed and after.error_kind == ErrorKind.worker_lost.value
+    with pytest.raises(ActionRefused):
+        act(job_id, "resume" if status == S.paused else "approve")
