@@ -197,6 +197,8 @@ class JobExecution:
                 return
             failed_before = self.failure
             self.run_steps(step.steps, row_id, n)
+            if self.cancelled_by:
+                raise StepFailed(ErrorKind.cancelled, f"cancelled during iteration {n}")
             if self.stopped or self.failure is not failed_before:
                 raise StepFailed(self.failure.kind, f"iteration {n} failed: "
                                  f"{self.failure.message}")

@@ -220,3 +220,27 @@ def test_a_paused_or_waiting_job_whose_worker_died_fails_as_worker_lost(runtime,
     assert after.status == S.failed and after.error_kind == ErrorKind.worker_lost.value
     with pytest.raises(ActionRefused):
         act(job_id, "resume" if status == S.paused else "approve")
+
+
+def test_cancel_inside_a_repeat_ends_the_job_cancelled(run_runbook):
+    thread, result = start_in_background(run_runbook, """
+        version: 1
+        name: loop
+        title: Loop
+        settings: {base_url: SITE, timeout_ms: 60000, retries: 0}
+        steps:
+          - name: again
+            action: repeat
+            max: 5
+            while: {exists: "body"}
+            steps:
+              - {name: wait-a-bit, action: goto, url: "/slow?seconds=30"}
+          - {name: after, action: goto, url: /table}
+        """)
+    wait_until(lambda: running_step("wait-a-bit"))
+    act(next(s.job_id for s in _running("wait-a-bit")), "cancel", by="ann")
+    thread.join(60)
+    detail = result["detail"]
+    assert detail.job.status == S.cancelled, detail.job.error_message
+    assert step(detail, "again").error_kind == ErrorKind.cancelled.value
+    assert step(detail, "after").status == StepStatus.skipped
