@@ -6,9 +6,10 @@ from models.common import ErrorKind, JobStatus, StepStatus, Trigger, utcnow
 from models.job import Job
 from models.job_event import JobEvent
 from models.runbook import Runbook
+from models.schedule import Schedule
 from models.step_run import StepRun
 
 __all__ = [
-    "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "Job", "JobEvent", "JobStatus", "Runbook", "StepRun",
+    "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "Job", "JobEvent", "JobStatus", "Runbook", "Schedule", "StepRun",
     "StepStatus", "Trigger", "utcnow",
 ]

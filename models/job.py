@@ -12,6 +12,8 @@ class Job(SQLModel, table=True):
     __table_args__ = (
         Index("ix_job_status_created", "status", "created_at"),
         Index("ix_job_created", "created_at"),
+        # one job per occurrence of a schedule: a duplicate fire cannot make a second one
+        Index("ux_job_schedule_occurrence", "schedule_id", "scheduled_for", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -39,6 +41,7 @@ class Job(SQLModel, table=True):
     requested_action: str | None = None  # approve, reject, pause, resume, cancel: for the worker
     requested_by: str | None = None
     rerun_of: int | None = Field(default=None, foreign_key="job.id", index=True)
+    schedule_id: int | None = Field(default=None, foreign_key="schedule.id")
     worker_id: str | None = None
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     duration_ms: int | None = None

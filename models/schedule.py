@@ -1,0 +1,25 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from models.common import UTCDateTime, utcnow
+
+
+class Schedule(SQLModel, table=True):
+    """When a runbook runs by itself: a cron expression, an interval, or one date-time."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    runbook_name: str = Field(index=True)
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    cron: str | None = None
+    interval_s: int | None = None
+    at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    timezone: str = "UTC"
+    enabled: bool = True
+    misfire_grace_s: int = 300
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_fired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # [{"at": ISO time, "reason": text}], newest last, the latest 50
+    misses: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
