@@ -14,6 +14,7 @@ from engine.db import read_scope, session_scope
 from engine.job_actions import AVAILABLE, PAST, ActionRefused, available_actions
 from engine.jobs import rerun_job
 from engine.report import publish_report
+from engine.schedules import skip_occurrence
 from engine.settings import get_settings
 from engine.transitions import TransitionRefused, transition_job
 from models import AuditEvent, ErrorKind, Job, JobStatus, utcnow
@@ -38,6 +39,8 @@ def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = 
             job = _cancel_before_start(session, job_id, by)
             published.append(events.record(session, events.JOB_STATUS, job_id,
                                            status=job.status.value))
+            if before == S.scheduled:  # skip this occurrence: the next one takes its place
+                published += skip_occurrence(session, job, utcnow())
         else:
             result = session.exec(update(Job).where(
                 Job.id == job_id, Job.status.in_(AVAILABLE[action]),

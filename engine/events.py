@@ -23,6 +23,7 @@ SCREENSHOT = "screenshot"  # data: {"jpeg": bytes, "step": name}
 APPROVAL_REQUESTED = "approval_requested"
 JOB_FINISHED = "job_finished"  # data: the execution report
 CONTROL = "control"  # a person asked for an action: {"action", "by", "comment"}
+SCHEDULE_CHANGED = "schedule_changed"  # not about one job (job_id 0): {"schedule_id"}
 
 
 @dataclass(frozen=True)

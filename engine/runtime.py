@@ -9,6 +9,7 @@ from engine.browser import ensure_ffmpeg
 from engine.db import init_db
 from engine.leases import Heartbeat, fail_held_jobs, sweep_lost_jobs
 from engine.queue import create_consumer, get_huey, init_queue, wake_workers
+from engine.scheduler import JobScheduler
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job, prepare_spare_context
 
@@ -25,6 +26,7 @@ class Runtime:
         self.heartbeat = Heartbeat(settings.lease_seconds)
         init_queue(settings.queue_path, self.run_queued_job)
         self.consumer = None
+        self.scheduler: JobScheduler | None = None
         self._stop = threading.Event()
 
     def run_queued_job(self, job_id: int) -> None:
@@ -66,9 +68,19 @@ class Runtime:
 
         threading.Thread(target=loop, name="jobdeck-sweeper", daemon=True).start()
 
+    def start_scheduler(self) -> bool:
+        """Fire schedules from this process (False when another process already does)."""
+        self.scheduler = JobScheduler()
+        if not self.scheduler.start():
+            self.scheduler = None
+        return self.scheduler is not None
+
     def stop(self) -> None:
         """Take no new job, give running ones a grace period, then fail what still runs."""
         self._stop.set()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         if self.consumer is not None:
             self.consumer.stop_flag.set()
             wake_workers()  # idle workers notice the stop at once

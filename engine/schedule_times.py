@@ -32,7 +32,7 @@ def make_trigger(cron: str | None, interval_s: int | None, at: datetime | None, 
     tzinfo = zone(tz)
     if cron:
         try:
-            return CronTrigger.from_crontab(cron, timezone=tzinfo)
+            return CronTrigger.from_crontab(_cron_weekdays_as_names(cron), timezone=tzinfo)
         except ValueError as exc:
             raise InvalidSchedule(f'invalid cron expression "{cron}": {exc}; five fields: '
                                   'minute hour day-of-month month day-of-week, e.g. '
@@ -45,6 +45,27 @@ def make_trigger(cron: str | None, interval_s: int | None, at: datetime | None, 
     if at.tzinfo is None:
         at = at.replace(tzinfo=tzinfo)
     return DateTrigger(run_date=at, timezone=tzinfo)
+
+
+WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _cron_weekdays_as_names(cron: str) -> str:
+    """Cron counts weekdays from Sunday = 0 (or 7); APScheduler from Monday = 0. Names
+    mean the same to both: "0 6 * * 1-5" stays Monday to Friday."""
+    fields = cron.split()
+    if len(fields) != 5:
+        return cron  # APScheduler explains what is wrong
+
+    def name(token: str) -> str:
+        return WEEKDAYS[int(token)] if token.isdigit() and int(token) <= 7 else token
+
+    parts = []
+    for part in fields[4].split(","):
+        base, _, step = part.partition("/")
+        base = "-".join(name(t) for t in base.split("-"))
+        parts.append(base + (f"/{step}" if step else ""))
+    return " ".join(fields[:4] + [",".join(parts)])
 
 
 def next_fire_time(trigger, tz: str, previous: datetime | None, now: datetime

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # Each worker opens the next job's browser context while idle (a job then starts ~160 ms
     # sooner); costs one idle context (~60 MB) per worker.
     prepare_contexts: bool = True
+    # Run the scheduler in this console process (one per database; another one refuses).
+    scheduler: bool = True
     # On shutdown, running jobs get this long to finish before they are failed.
     shutdown_grace_seconds: float = 10.0
     # Longest idle wait of a queue worker polling for jobs enqueued by another process.

@@ -6,10 +6,10 @@ from models.common import ErrorKind, JobStatus, StepStatus, Trigger, utcnow
 from models.job import Job
 from models.job_event import JobEvent
 from models.runbook import Runbook
-from models.schedule import Schedule
+from models.schedule import Schedule, SchedulerLock
 from models.step_run import StepRun
 
 __all__ = [
-    "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "Job", "JobEvent", "JobStatus", "Runbook", "Schedule", "StepRun",
+    "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "Job", "JobEvent", "JobStatus", "Runbook", "Schedule", "SchedulerLock", "StepRun",
     "StepStatus", "Trigger", "utcnow",
 ]

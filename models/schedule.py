@@ -23,3 +23,11 @@ class Schedule(SQLModel, table=True):
     last_fired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # [{"at": ISO time, "reason": text}], newest last, the latest 50
     misses: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class SchedulerLock(SQLModel, table=True):
+    """Which process runs the scheduler: exactly one per database, renewed while it lives."""
+
+    id: int = Field(default=1, primary_key=True)
+    holder: str
+    expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -54,6 +54,8 @@ def run_server(settings: Settings) -> None:
 
     def on_startup() -> None:
         runtime.start_sweeper()
+        if settings.scheduler:
+            runtime.start_scheduler()
         if settings.workers > 0:
             runtime.start_workers(settings.workers)
         log.info("Jobdeck on http://%s:%s (data in %s)", settings.host, settings.port,
