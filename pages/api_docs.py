@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from nicegui import app
 from starlette.staticfiles import StaticFiles
 
-from pages import api, api_events
+from pages import api, api_events, api_schedules
 
 router = APIRouter(include_in_schema=False)
 ASSETS = "/docs-assets"
@@ -16,7 +16,7 @@ ASSETS = "/docs-assets"
 
 @router.get("/openapi.json")
 def openapi() -> JSONResponse:
-    routes = [*api.router.routes, *api_events.router.routes]
+    routes = [*api.router.routes, *api_events.router.routes, *api_schedules.router.routes]
     return JSONResponse(get_openapi(
         title="Jobdeck API", version="1", routes=routes,
         description="Runbooks, jobs, artifacts and live job events. See docs/api.md."))

@@ -3,7 +3,7 @@
 from nicegui import app, ui
 
 from engine.settings import Settings
-from pages import api, api_events
+from pages import api, api_events, api_schedules
 from pages.api_docs import mount_docs
 from pages.console_settings import set_console_settings
 from pages.demo_site import create_demo_app
@@ -23,6 +23,7 @@ def build_console(settings: Settings, with_demo: bool = True) -> None:
     ui.page("/runbooks/{name}")(runbook_page)
     app.include_router(api.router)
     app.include_router(api_events.router)
+    app.include_router(api_schedules.router)
     mount_docs()
     if with_demo:
         app.mount("/demo", create_demo_app())
