@@ -32,11 +32,13 @@ def serve(ctx: typer.Context,
     settings = _settings(host=host, port=port)
     if no_workers:
         settings.workers = 0
+    from engine.db import OutdatedDatabase
+
     try:
         run_server(settings)
-    except PortInUse as exc:
+    except (PortInUse, OutdatedDatabase) as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -122,4 +124,10 @@ for _action, _summary in (("approve", "Approve the step a job waits at."),
 if __name__ == "__main__":
     logging.basicConfig(level=os.environ.get("JOBDECK_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    sys.exit(app())
+    from engine.db import OutdatedDatabase
+
+    try:
+        sys.exit(app())
+    except OutdatedDatabase as exc:  # any command: one message, and nothing changed
+        print(exc, file=sys.stderr)
+        sys.exit(1)

@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -37,9 +37,28 @@ def make_engine(db_path: Path) -> Engine:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     SQLModel.metadata.create_all(engine)
+    check_schema(engine, db_path)
     with engine.begin() as connection:
         job_counts.install(connection)
     return engine
+
+
+class OutdatedDatabase(RuntimeError):
+    """The database file was made by an older Jobdeck; nothing in it was changed."""
+
+
+def check_schema(engine: Engine, db_path: Path) -> None:
+    """Refuse, with what to do, a database whose tables lack columns this version needs."""
+    found = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        have = {column["name"] for column in found.get_columns(table.name)}
+        missing = [column.name for column in table.columns if column.name not in have]
+        if missing:
+            raise OutdatedDatabase(
+                f"{db_path} was made by an older version of Jobdeck (table {table.name} "
+                f"lacks {', '.join(missing)}). It was left as it is. Move it aside (mv "
+                f"{db_path} {db_path}.old) to start with a new one; upgrading in place "
+                "comes with schema migrations.")
 
 
 _engine: Engine | None = None

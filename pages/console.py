@@ -11,6 +11,7 @@ from pages.job_page import job_page
 from pages.jobs_page import jobs_page
 from pages.runbook_page import runbook_page
 from pages.runbooks_page import runbooks_page
+from pages.schedules_page import schedules_page
 
 
 def build_console(settings: Settings, with_demo: bool = True) -> None:
@@ -21,6 +22,7 @@ def build_console(settings: Settings, with_demo: bool = True) -> None:
     ui.page("/jobs/{job_id}")(job_page)
     ui.page("/runbooks")(runbooks_page)
     ui.page("/runbooks/{name}")(runbook_page)
+    ui.page("/schedules")(schedules_page)
     app.include_router(api.router)
     app.include_router(api_events.router)
     app.include_router(api_schedules.router)

@@ -4,7 +4,8 @@ from contextlib import contextmanager
 
 from nicegui import app, ui
 
-NAV = [("Jobs", "/jobs"), ("Runbooks", "/runbooks"), ("API", "/docs"), ("Demo site", "/demo/")]
+NAV = [("Jobs", "/jobs"), ("Runbooks", "/runbooks"), ("Schedules", "/schedules"),
+       ("API", "/docs"), ("Demo site", "/demo/")]
 
 
 @contextmanager

@@ -198,6 +198,13 @@ def _header(job, secrets: list[str], reruns: list) -> None:
         _fact("Finished", relative_time(job.finished_at), exact_time(job.finished_at))
         if job.current_step:
             _fact("Current step", job.current_step)
+        if job.schedule_id:
+            with ui.column().classes("gap-0"):
+                ui.label("Schedule").classes("text-xs text-grey-7")
+                ui.link(f"#{job.schedule_id}", "/schedules")
+        if job.scheduled_for:
+            _fact("Scheduled for", relative_time(job.scheduled_for),
+                  exact_time(job.scheduled_for))
         if job.rerun_of:
             with ui.column().classes("gap-0"):
                 ui.label("Re-run of").classes("text-xs text-grey-7")

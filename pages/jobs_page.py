@@ -74,8 +74,8 @@ def job_row(job: Job) -> dict:
         "id": job.id, "runbook": job.runbook_title, "status": job.status.value,
         "status_label": label, "color": color, "icon": icon, "trigger": job.trigger.value,
         "progress": progress, "active": active, "fraction": job.steps_done / total,
-        "started": relative_time(job.started_at or job.created_at),
-        "started_exact": exact_time(job.started_at or job.created_at),
+        "started": relative_time(job.started_at or job.scheduled_for or job.created_at),
+        "started_exact": exact_time(job.started_at or job.scheduled_for or job.created_at),
         "duration": duration(job.duration_ms), "retries": job.retry_count,
     }
 
