@@ -14,7 +14,8 @@ from engine.db import read_scope, session_scope
 from engine.jobs import resolve_params
 from engine.queue import enqueue_job
 from engine.runbook import stored_runbook
-from engine.schedule_times import InvalidSchedule, make_trigger, next_fire_time, preview
+from engine.schedule_times import (InvalidSchedule, make_trigger, next_fire_time, preview,
+                                   zone)
 from engine.transitions import TransitionRefused, transition_job
 from models import Job, JobEvent, JobStatus, Runbook, Schedule, Trigger, utcnow
 
@@ -46,6 +47,8 @@ def _check(session, schedule: Schedule) -> None:
     if row is None:
         raise InvalidSchedule(f'there is no runbook named "{schedule.runbook_name}"')
     trigger_of(schedule)
+    if schedule.at is not None and schedule.at.tzinfo is None:  # a wall time in its zone
+        schedule.at = schedule.at.replace(tzinfo=zone(schedule.timezone))
     schedule.params = resolve_params(stored_runbook(row.source, f"{row.name}.yaml"),
                                      schedule.params)
 

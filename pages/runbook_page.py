@@ -2,9 +2,10 @@
 
 from nicegui import run, ui
 
-from engine import jobs, runbooks
+from engine import jobs, runbooks, schedules
 from pages.display import job_status_look, relative_time
 from pages.frame import frame
+from pages.schedules_page import describe, schedule_dialog
 from pages.start_job_dialog import open_start_dialog
 
 
@@ -21,6 +22,9 @@ async def runbook_page(name: str) -> None:
                 ui.label(row.title).classes("text-2xl font-semibold")
                 ui.label(f"{row.name} · version {row.version} · updated "
                          f"{relative_time(row.updated_at)}").classes("text-grey-7 text-sm")
+            ui.button("Run at…", icon="schedule", on_click=lambda: schedule_dialog(
+                lambda: ui.navigate.to("/schedules"), runbook=row.name, first_kind="at")).props(
+                "outline").mark("run-at")
             ui.button("Run", icon="play_arrow", on_click=lambda: open_start_dialog(row))
         if summary.get("description"):
             ui.label(summary["description"])
@@ -47,6 +51,13 @@ async def runbook_page(name: str) -> None:
                 ui.label("YAML").classes("text-lg font-medium")
                 ui.codemirror(row.source, language="YAML").classes(
                     "w-full border").disable()
+        mine = [s for s in await run.io_bound(schedules.list_schedules) or []
+                if s.runbook_name == row.name]
+        if mine:
+            ui.label("Schedules").classes("text-lg font-medium")
+            for schedule in mine:
+                ui.link(describe(schedule) + ("" if schedule.enabled else " (off)"),
+                        "/schedules").classes("font-mono text-sm")
         ui.label("Recent jobs").classes("text-lg font-medium")
         recent, _ = await run.io_bound(jobs.list_jobs, None, None, 10, 0, row.name)
         if not recent:

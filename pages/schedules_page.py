@@ -92,14 +92,14 @@ async def _apply(function, *args, **kwargs) -> bool:
     return True
 
 
-def schedule_dialog(on_saved, runbook: str | None = None) -> None:
+def schedule_dialog(on_saved, runbook: str | None = None, first_kind: str = "cron") -> None:
     names = [r.name for r in runbooks.list_runbooks()]
     with ui.dialog(value=True) as dialog, ui.card().classes("w-full max-w-xl"):
         ui.label("New schedule").classes("text-lg font-medium")
         chosen = ui.select(names, label="Runbook", value=runbook or (names[0] if names
                                                                     else None)
                            ).classes("w-full").mark("schedule-runbook")
-        kind = ui.toggle(KINDS, value="cron").mark("schedule-kind")
+        kind = ui.toggle(KINDS, value=first_kind).mark("schedule-kind")
         cron = ui.input("Cron (minute hour day month weekday)", value="0 6 * * 1-5"
                         ).classes("w-full").mark("schedule-cron")
         interval = ui.number("Seconds between runs", value=3600, min=1).classes("w-full")

@@ -47,3 +47,17 @@ async def test_switch_off_and_delete(user):
 
 def _assert(condition: bool) -> None:
     assert condition
+
+
+async def test_run_at_on_a_runbook_page_makes_a_one_off_schedule(user):
+    add_runbook(RUNBOOK)
+    await user.open("/runbooks/nightly")
+    user.find(marker="run-at").click()
+    await user.should_see("Date and time (YYYY-MM-DD HH:MM)")
+    user.find("Date and time (YYYY-MM-DD HH:MM)").type("2031-01-02 03:04")
+    await user.should_see("Next runs:")
+    user.find(marker="schedule-save").click()
+    await eventually(lambda: _assert(len(schedules.list_schedules()) == 1))
+    [schedule] = schedules.list_schedules()
+    assert schedule.at is not None and schedule.cron is None
+    assert schedules.pending_job(schedule.id).scheduled_for.year == 2031
