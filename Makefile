@@ -31,3 +31,4 @@ bench: browser
 	$(PY) bench/console_live.py
 	$(PY) bench/job_list_scale.py
 	$(PY) bench/job_actions.py
+	$(PY) bench/schedule_lateness.py
