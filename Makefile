@@ -32,3 +32,4 @@ bench: browser
 	$(PY) bench/job_list_scale.py
 	$(PY) bench/job_actions.py
 	$(PY) bench/schedule_lateness.py
+	$(PY) bench/throughput_memory.py

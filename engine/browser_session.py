@@ -97,16 +97,21 @@ class LiveView:
 
 
 DEFAULT_VIEWPORT = {"width": 1280, "height": 720}
+# Every document of a job's context logs a tick every 200 ms. While a step waits (even on
+# a navigation: the old document lives until the new one arrives), those console events
+# run handlers on the worker's thread, which is how a cancel reaches a busy step.
+TICK = "jobdeck-tick"
+TICK_SCRIPT = f"setInterval(() => console.debug({TICK!r}), 200)"
 
 
 def new_job_context(browser: Browser, ctx_settings=None, video_dir=None) -> tuple:
-    """A fresh context, page, CDP session and ticker page for one job (defaults: a spare
-    for any job with the default viewport and no video)."""
+    """A fresh context, page and CDP session for one job (defaults: a spare for any job
+    with the default viewport and no video)."""
     viewport = ctx_settings.viewport if ctx_settings else DEFAULT_VIEWPORT
     kwargs = {"viewport": viewport, "accept_downloads": True}
     if video_dir is not None:
         kwargs.update(record_video_dir=str(video_dir), record_video_size=viewport)
     context = browser.new_context(**kwargs)
+    context.add_init_script(TICK_SCRIPT)  # lets a cancel interrupt a step (job_control.py)
     page = context.new_page()
-    ticker = context.new_page()  # lets a cancel interrupt a running step (job_control.py)
-    return context, page, context.new_cdp_session(page), ticker
+    return context, page, context.new_cdp_session(page)

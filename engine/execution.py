@@ -45,7 +45,7 @@ class JobExecution:
         self.live: LiveView | None = None
         self.crashed = False  # the worker then replaces its browser
         self.approver = None  # optional callable(step) -> "approve" | "reject"
-        self.spare_context = spare_context  # (context, page, cdp, ticker) opened ahead, or None
+        self.spare_context = spare_context  # (context, page, cdp) opened ahead, or None
         self.spare_used = False
         self.control = JobControl(job_id, bus)
         self.cancelled_by: str | None = None
@@ -55,10 +55,10 @@ class JobExecution:
         store = ArtifactStore(self.settings.data_dir, self.job_id)
         video_dir = store.dir / "video-tmp" if rb.video else None
         if self.spare_context and video_dir is None and rb.viewport == DEFAULT_VIEWPORT:
-            context, page, cdp, ticker = self.spare_context  # opened while the worker was idle
+            context, page, cdp = self.spare_context  # opened while the worker was idle
             self.spare_used = True
         else:
-            context, page, cdp, ticker = new_job_context(self.browser, rb, video_dir)
+            context, page, cdp = new_job_context(self.browser, rb, video_dir)
         self.ctx = JobContext(
             runbook=self.runbook, page=page, context=context, cdp=cdp,
             policy=UrlPolicy(self.settings.private_host_allowlist, rb.allowed_hosts),
@@ -67,7 +67,7 @@ class JobExecution:
         if rb.base_url:
             self.values["__base_url__"] = render(rb.base_url, self.values)
         try:
-            self.control.watch(ticker, page)
+            self.control.watch(page)
             guard_requests(self.ctx)
             collect_console_errors(self.ctx, page)
             if rb.trace:

@@ -5,10 +5,10 @@ import threading
 import time
 
 from engine import events
+from engine.browser_session import TICK
 from engine.control import peek_request, take_request
 
 POLL_S = 1.0  # the longest an action written by another process waits to be seen
-TICK_SCRIPT = "<script>setInterval(() => console.debug('jobdeck-tick'), 200)</script>"
 
 
 class JobControl:
@@ -44,14 +44,16 @@ class JobControl:
         """Sleep until an action arrives or `timeout` seconds pass."""
         self.woken.wait(min(timeout, POLL_S))
 
-    def watch(self, ticker, page) -> None:
+    def watch(self, page) -> None:
         """Close `page` as soon as a cancel arrives, even in the middle of a step.
 
         Playwright's sync API may only be used from the worker's own thread, which is busy
-        inside the step; a helper page logs a tick every 200 ms, and its console handler
-        runs in that thread, where it may close the job's page.
+        inside the step; the page logs a tick every 200 ms (browser_session.TICK_SCRIPT),
+        and its console handler runs in that thread, where it may close the page.
         """
-        def on_tick(_message) -> None:
+        def on_tick(message) -> None:
+            if message.text != TICK:
+                return
             now = time.monotonic()
             if not self.cancel_requested.is_set() and now - self._last_peek >= POLL_S:
                 self._last_peek = now  # a cancel from another process comes by the row
@@ -60,8 +62,7 @@ class JobControl:
             if self.cancel_requested.is_set() and not page.is_closed():
                 page.close()
 
-        ticker.on("console", on_tick)
-        ticker.set_content(TICK_SCRIPT)
+        page.on("console", on_tick)
 
     def close(self) -> None:
         self._unsubscribe()
