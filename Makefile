@@ -33,3 +33,4 @@ bench: browser
 	$(PY) bench/job_actions.py
 	$(PY) bench/schedule_lateness.py
 	$(PY) bench/throughput_memory.py
+	$(PY) bench/vs_prefect.py
