@@ -97,11 +97,11 @@ class LiveView:
 
 
 DEFAULT_VIEWPORT = {"width": 1280, "height": 720}
-# Every document of a job's context logs a tick every 200 ms. While a step waits (even on
+# Every document of a job's context logs a tick every 500 ms. While a step waits (even on
 # a navigation: the old document lives until the new one arrives), those console events
 # run handlers on the worker's thread, which is how a cancel reaches a busy step.
 TICK = "jobdeck-tick"
-TICK_SCRIPT = f"setInterval(() => console.debug({TICK!r}), 200)"
+TICK_SCRIPT = f"setInterval(() => console.debug({TICK!r}), 500)"
 
 
 def new_job_context(browser: Browser, ctx_settings=None, video_dir=None) -> tuple:

@@ -48,7 +48,7 @@ class JobControl:
         """Close `page` as soon as a cancel arrives, even in the middle of a step.
 
         Playwright's sync API may only be used from the worker's own thread, which is busy
-        inside the step; the page logs a tick every 200 ms (browser_session.TICK_SCRIPT),
+        inside the step; the page logs a tick every 500 ms (browser_session.TICK_SCRIPT),
         and its console handler runs in that thread, where it may close the page.
         """
         def on_tick(message) -> None:
