@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import select
 
 from engine import events
@@ -52,7 +53,8 @@ class JobRecorder:
                 setattr(row, key, value)
             session.add(row)
             if row.parent_id is None:
-                session.get(Job, self.job_id).steps_done += 1
+                session.exec(update(Job).where(Job.id == self.job_id)
+                             .values(steps_done=Job.steps_done + 1))
             event = self.record(session, events.STEP_FINISHED, step_run_id=step.id,
                                 name=step.name, ordinal=row.ordinal, status=status.value,
                                 duration_ms=row.duration_ms, parent_id=row.parent_id)

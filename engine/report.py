@@ -37,9 +37,11 @@ def job_summary(job: Job) -> dict:
     }
 
 
-def build_report(job_id: int, data_dir) -> dict:
-    """The whole job: summary, params, every step run and every artifact."""
+def build_report(job_id: int, data_dir) -> dict | None:
+    """The whole job: summary, params, every step run and every artifact (None: no job)."""
     detail = get_job(job_id)
+    if detail is None:
+        return None
     job = detail.job
     return {
         "job_id": job.id,

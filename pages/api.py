@@ -29,9 +29,9 @@ class Comment(BaseModel):
 
 
 def _job_document(job_id: int) -> dict:
-    if jobs.get_job(job_id) is None:
-        raise HTTPException(404, f"there is no job {job_id}")
     report = build_report(job_id, console_settings().data_dir)
+    if report is None:
+        raise HTTPException(404, f"there is no job {job_id}")
     for artifact in report["artifacts"]:
         artifact["url"] = f"/api/artifacts/{artifact['id']}"
         del artifact["path"]  # the server's file system is not the client's business

@@ -15,6 +15,7 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from engine import events, jobs
+from models import JobStatus
 
 router = APIRouter(prefix="/api", tags=["api"])
 MAX_QUEUED_FRAMES = 20  # a slow client drops frames, never recorded events
@@ -69,15 +70,16 @@ async def _stream(job_id: int, after: int):
             last = event.id
             if event.kind == events.JOB_FINISHED:
                 return
+        # Read the status once; from here on, the job's own status events say it ended.
+        detail = await run_in_threadpool(jobs.get_job, job_id)
+        ended = detail is not None and detail.job.status.is_final
         while True:
-            detail = None
-            if queue.empty():
-                detail = await run_in_threadpool(jobs.get_job, job_id)
-            timeout = FINAL_GRACE_S if detail and detail.job.status.is_final else None
             try:
-                event = await asyncio.wait_for(queue.get(), timeout)
+                event = await asyncio.wait_for(queue.get(), FINAL_GRACE_S if ended else None)
             except asyncio.TimeoutError:
                 return  # finished long ago and its report was already sent
+            if event.kind == events.JOB_STATUS:
+                ended = JobStatus(event.data["status"]).is_final
             if event.id is not None and event.id <= last:
                 continue  # already sent from the record
             yield _message(event)
