@@ -51,9 +51,18 @@ def action_buttons(job_id: int, available: list[str], on_done) -> None:
             f'unelevated no-caps data-action="{action}"')
 
 
+def lasting_dialog() -> ui.dialog:
+    """An open dialog that outlives redraws of the part of the page that opened it (the job
+    page redraws its header on every event), and is removed once closed."""
+    with ui.context.client.content:
+        dialog = ui.dialog(value=True)
+    dialog.on("hide", dialog.delete)
+    return dialog
+
+
 def confirm_dialog(job_id: int, action: str, on_done) -> None:
     label = BUTTONS[action][0]
-    with ui.dialog(value=True) as dialog, ui.card().classes("w-96").props(
+    with lasting_dialog() as dialog, ui.card().classes("w-96").props(
             f'data-confirm="{action}"'):
         ui.label(f"{label}: are you sure?").classes("text-lg font-medium")
         ui.label("Cancelling stops the job now; artifacts so far are kept." if action ==
@@ -68,8 +77,8 @@ def confirm_dialog(job_id: int, action: str, on_done) -> None:
 
         with ui.row().classes("w-full justify-end"):
             ui.button("Keep it", on_click=dialog.close).props("flat no-caps")
-            ui.button(label, color="negative", on_click=yes).props("unelevated no-caps "
-                                                                   'data-confirm-yes')
+            ui.button(label, color="negative", on_click=yes).props(
+                "unelevated no-caps data-confirm-yes").mark("confirm-yes")
 
 
 def decision_buttons(job_id: int, dialog, on_done) -> None:

@@ -16,7 +16,7 @@ from pages import live
 from pages.console_settings import console_settings
 from pages.display import duration, exact_time, job_status_look, relative_time
 from pages.frame import frame
-from pages.job_actions_bar import action_buttons, activity, decision_buttons
+from pages.job_actions_bar import action_buttons, activity, decision_buttons, lasting_dialog
 from pages.job_artifacts import render_artifacts, url
 from pages.job_timeline import render_timeline, timeline_rows
 
@@ -276,8 +276,7 @@ def _report(job_id: int, data_dir) -> None:
 
 
 def _approval_dialog(job_id: int, request: dict, on_done) -> None:
-    with ui.dialog(value=True) as dialog, ui.card().classes("max-w-xl").props(
-            "data-approval"):
+    with lasting_dialog() as dialog, ui.card().classes("max-w-xl").props("data-approval"):
         with ui.row().classes("items-center gap-2"):
             ui.icon("front_hand", color="deep-orange-7", size="28px")
             ui.label("Approval needed").classes("text-lg font-medium")

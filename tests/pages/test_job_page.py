@@ -3,6 +3,11 @@
 import pytest
 from nicegui import ui
 
+from engine import events
+from engine.db import session_scope
+from engine.jobs import create_job, get_job
+from engine.runbooks import add_runbook
+from engine.transitions import transition_job
 from models import JobStatus
 from pages.job_artifacts import preview_table
 from pages.job_timeline import timeline_rows
@@ -135,3 +140,24 @@ def test_repeat_iterations_are_grouped_under_their_step(run_runbook):
     assert sorted(iterations) == [1, 2, 3]
     assert [s.name for s in iterations[1]] == ["read", "next"]
     assert iterations[3][-1].status.value == "skipped"  # no next link on the last page
+
+
+@pytest.mark.asyncio
+async def test_a_confirmation_stays_open_while_the_job_moves_on(user):
+    """The page redraws on every event of the job; an open "are you sure?" must survive it."""
+    add_runbook("version: 1\nname: slow\ntitle: Slow one\nsteps:\n"
+                "  - {name: open, action: goto, url: 'http://127.0.0.1:9/'}\n")
+    job = create_job("slow")
+    await user.open(f"/jobs/{job.id}")
+    await user.should_see("Queued")
+    user.find("Cancel job").click()
+    await user.should_see("Cancel job: are you sure?")
+    with session_scope() as session:  # what a worker does when it claims the job
+        transition_job(session, job.id, JobStatus.running)
+        event = events.record(session, events.JOB_STATUS, job.id, status="running")
+    events.get_bus().publish(event)
+    await user.should_see("Running")
+    await user.should_see("Cancel job: are you sure?")
+    user.find(marker="confirm-yes").click()
+    await user.should_see("Cancelling: the running step is stopped")
+    assert get_job(job.id).job.requested_action == "cancel"
