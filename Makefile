@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser bench
+.PHONY: run test install browser bench bench-quick
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,12 +25,15 @@ run: browser
 test: browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Each script also runs alone; together they rewrite docs/benchmarks.md.
+# Each script also runs alone; together they rewrite the table in docs/benchmarks.md.
+BENCH := engine_overhead console_live job_actions job_list_scale schedule_lateness \
+	throughput_memory vs_prefect
+
 bench: browser
-	$(PY) bench/engine_overhead.py
-	$(PY) bench/console_live.py
-	$(PY) bench/job_list_scale.py
-	$(PY) bench/job_actions.py
-	$(PY) bench/schedule_lateness.py
-	$(PY) bench/throughput_memory.py
-	$(PY) bench/vs_prefect.py
+	@start=$$(date +%s); for script in $(BENCH); do \
+	  $(PY) bench/$$script.py $(BENCH_ARGS) || exit 1; done; \
+	echo "make bench$(if $(BENCH_ARGS), $(BENCH_ARGS)): $$(( $$(date +%s) - start )) s"
+
+# The same scripts with fewer samples, figures printed only: a check that they all work.
+bench-quick:
+	$(MAKE) bench BENCH_ARGS=--quick

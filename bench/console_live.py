@@ -1,7 +1,7 @@
 """How live the console is: event → DOM latency, live view frame rate and its cost, and
 server memory with many viewers.
 
-Run from the repo root:  python bench/console_live.py [--jobs N] [--pairs N] [--viewers N]
+Run from the repo root:  python bench/console_live.py [--jobs N] [--pairs N] [--viewers N] [--quick]
 
 1. event → DOM: a real console (`python main.py`, a subprocess with its own data) runs a
    job of 12 steps of ~0.25 s each; its job page is open in Chromium, where a
@@ -12,7 +12,7 @@ Run from the repo root:  python bench/console_live.py [--jobs N] [--pairs N] [--
    often its live image changes during that step (frames per second). The job's duration
    with a viewer and without, alternating, gives the slowdown.
 3. memory: the console's RSS/PSS before and with N job pages open on a running job.
-Writes the "## Console live updates" section of docs/benchmarks.md.
+Puts its figures into docs/benchmarks.md's table (--quick: prints only).
 """
 
 import argparse
@@ -32,9 +32,8 @@ from playwright.sync_api import sync_playwright
 from console_process import (add_runbook, memory_mb, start_console, start_job, stop_console,
                              wait_finished)
 from engine.browser import find_browser, launch
-from report import machine, write_section
+from report import Figure, publish, spread
 
-SECTION = "## Console live updates (bench/console_live.py)"
 STEP_NAMES = [f"s{i:02d}" for i in range(1, 13)]
 EVENTS_RUNBOOK = "\n".join([
     "version: 1", "name: bench-events", "title: Events to the page",
@@ -138,7 +137,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=3, help="jobs for event → DOM (12 steps each)")
     parser.add_argument("--pairs", type=int, default=3, help="with/without-viewer job pairs")
     parser.add_argument("--viewers", type=int, default=20, help="open pages for the memory figure")
+    parser.add_argument("--quick", action="store_true", help="1 job, 1 pair, 5 viewers; print only")
     args = parser.parse_args()
+    if args.quick:
+        args.jobs, args.pairs, args.viewers = 1, 1, 5
     with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
         data = Path(tmp) / "data"
         process, url = start_console(data)
@@ -158,31 +160,30 @@ def main() -> None:
             stop_console(process)
 
     p50 = statistics.median(latencies)
-    p90 = statistics.quantiles(latencies, n=10, method="inclusive")[8]
     fps = statistics.median(live["fps"])
-    slowdown = statistics.median(live["with"]) / statistics.median(live["without"]) - 1
-    rows = [
-        ("Step finished (recorded by the worker) → row shows success in Chromium, p50 / p90 "
-         f"/ max ({len(latencies)} steps)",
-         f"{p50:.1f} / {p90:.1f} / {max(latencies):.1f} ms", "p50 ≤ 50 ms"),
-        ("Live view frames per second while a step is busy (median of "
-         f"{len(live['fps'])} jobs; min–max)",
-         f"{fps:.1f} ({min(live['fps']):.1f}–{max(live['fps']):.1f})", "≥ 5 fps"),
-        ("Job duration with a viewer / without (median of "
-         f"{len(live['with'])} each, alternating)",
-         f"{statistics.median(live['with']):.0f} / {statistics.median(live['without']):.0f} ms"
-         f" ({slowdown * 100:+.1f} %)", "≤ 10 % slowdown"),
-        (f"Console memory, RSS (PSS): idle with a running job / with {args.viewers} job pages "
-         "open on it", f"{before[0]:.0f} ({before[1]:.0f}) / {during[0]:.0f} ({during[1]:.0f}) "
-         f"MB (+{(during[0] - before[0]) / args.viewers:.1f} MB a viewer)", ""),
+    with_viewer, without = statistics.median(live["with"]), statistics.median(live["without"])
+    slowdown = with_viewer / without - 1
+    figures = [
+        Figure(f"Event → DOM: step finished (recorded by the worker) → its row shows success "
+               f"on an open job page in Chromium; {len(latencies)} steps", f"{p50:.1f} ms",
+               spread(latencies), "≤ 50 ms p50", met=p50 <= 50),
+        Figure(f"Live view frames per second on the job page while a step is busy; "
+               f"{len(live['fps'])} jobs", f"{fps:.1f} fps", spread(live["fps"], unit=" fps"),
+               "≥ 5 fps", met=fps >= 5),
+        Figure(f"Live view slowdown: job duration with a viewer vs without, alternating; "
+               f"{len(live['with'])} each", f"{with_viewer:.0f} ms vs {without:.0f} ms",
+               f"{spread(live['with'], '{:.0f}')} vs {spread(live['without'], '{:.0f}')}",
+               "≤ 10 % slowdown", f"{with_viewer / without:.2f} with / without "
+               f"({slowdown * 100:+.1f} %)", met=slowdown <= 0.10),
+        Figure(f"Console memory, RSS (PSS): idle with a running job vs with {args.viewers} job "
+               "pages open on it", f"{before[0]:.0f} ({before[1]:.0f}) MB vs {during[0]:.0f} "
+               f"({during[1]:.0f}) MB", "", "",
+               f"+{(during[0] - before[0]) / args.viewers:.1f} MB RSS a viewer"),
     ]
-    text = "\n".join([
-        SECTION, "", f"Run {machine()}: `python bench/console_live.py --jobs {args.jobs} "
-        f"--pairs {args.pairs} --viewers {args.viewers}`. The console and Chromium share "
-        "the machine's cores.", "", "| Measure | Result | Target |", "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""])
-    print("\n" + text)
-    print(f"written to {write_section(SECTION, text)}")
+    command = ("python bench/console_live.py --quick" if args.quick else
+               f"python bench/console_live.py --jobs {args.jobs} --pairs {args.pairs} "
+               f"--viewers {args.viewers}")
+    publish("console_live", command, figures, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How much the Jobdeck engine adds on top of plain Playwright, and how fast its queue reacts.
 
-Run from the repo root:  python bench/engine_overhead.py [--rounds N] [--samples N]
+Run from the repo root:  python bench/engine_overhead.py [--rounds N] [--samples N] [--quick]
 
 1. Serves an inline form page (inputs, buttons whose JS changes text) on 127.0.0.1.
 2. Runs the same 20 steps (goto, fill, click, assert selector+text) each round, alternating
@@ -15,12 +15,12 @@ Run from the repo root:  python bench/engine_overhead.py [--rounds N] [--samples
 3. Enqueue → first step started on the embedded Huey queue (1 warm worker thread): from just
    before engine.jobs.start_job to the job's first STEP_STARTED bus event, after idle gaps of
    0.2–3 s. Then the CPU this process uses over 5 s idle (the worker polls, never spins).
-4. Prints the figures and writes them to docs/benchmarks.md ("## Engine overhead" section).
+   Also after 5 s and 30 s idle, and under load: a second worker busy with a 200-step job.
+4. Prints the figures and puts them into docs/benchmarks.md's table (--quick: prints only).
 """
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -28,7 +28,6 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,9 +46,8 @@ from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job
 from models import JobStatus
-from report import write_section
+from report import Figure, publish, spread
 
-SECTION = "## Engine overhead (bench/engine_overhead.py)"
 TIMEOUT_MS = 10000
 VIEWPORT = {"width": 1280, "height": 720}  # the engine's default context
 PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Bench form</title></head>
@@ -178,109 +176,140 @@ def measure_overhead(rounds: int, url: str, settings: Settings, runtime: Runtime
     return r
 
 
-def measure_queue(samples: int, runtime: Runtime, idle_samples: int = 3) -> dict:
-    """Enqueue → first step (and → claimed) ms lists, then idle CPU %."""
-    runtime.start_workers(1)  # main thread: the Huey consumer installs signal handlers
-    marks: dict[tuple[int, str], float] = {}
-    finished = threading.Event()
+class QueueWatch:
+    """Bus listener: when each job was claimed, started its first step, and finished."""
 
-    def on_event(ev: events.Event) -> None:  # runs in the publishing (worker) thread
+    def __init__(self):
+        self.marks: dict[tuple[int, str], float] = {}
+        self.done = threading.Condition()
+        self.unsubscribe = events.get_bus().subscribe(self.on_event)
+
+    def on_event(self, ev: events.Event) -> None:  # runs in the publishing (worker) thread
         now, status = time.perf_counter(), ev.data.get("status")
         if ev.kind == events.STEP_STARTED or status == "running":
-            marks.setdefault((ev.job_id, ev.kind), now)
-        elif status in ("completed", "failed", "cancelled"):
-            finished.set()
+            self.marks.setdefault((ev.job_id, ev.kind), now)
+        elif ev.kind == events.JOB_FINISHED:
+            with self.done:
+                self.marks[(ev.job_id, "finished")] = now
+                self.done.notify_all()
 
-    unsubscribe = events.get_bus().subscribe(on_event)
-    start_job("bench-latency", {})  # warm the worker thread and its browser
-    finished.wait(60)
-    gaps = [0.2 + 2.8 * i / max(samples - 1, 1) for i in range(samples)]
-    random.Random(7).shuffle(gaps)
-    first_step, claimed, after_idle = [], [], {5: [], 30: []}
+    def finished(self, job_id: int) -> bool:
+        return (job_id, "finished") in self.marks
 
-    def one(gap: float) -> tuple[float, float]:
+    def wait(self, job_id: int, timeout: float = 60) -> None:
+        with self.done:
+            if not self.done.wait_for(lambda: self.finished(job_id), timeout):
+                raise SystemExit(f"job {job_id} did not finish")
+
+    def sample(self, gap: float) -> tuple[float, float]:
+        """Sleep gap seconds, enqueue a latency job: ms to its first step, ms to claimed."""
         time.sleep(gap)
-        finished.clear()
         started = time.perf_counter()
         job = start_job("bench-latency", {})
-        if not finished.wait(60) or (job.id, events.STEP_STARTED) not in marks:
-            raise SystemExit(f"latency job {job.id} did not run")
-        return ((marks[(job.id, events.STEP_STARTED)] - started) * 1000,
-                (marks[(job.id, events.JOB_STATUS)] - started) * 1000)
+        self.wait(job.id)
+        return ((self.marks[(job.id, events.STEP_STARTED)] - started) * 1000,
+                (self.marks[(job.id, events.JOB_STATUS)] - started) * 1000)
 
+
+def measure_queue(samples: int, runtime: Runtime, idle: tuple[int, ...],
+                  idle_samples: int = 3, longest_gap: float = 3.0, cpu_seconds: float = 5.0) -> dict:
+    """Enqueue → first step (and → claimed) ms lists: after short gaps, after long idle,
+    and under load (a second worker busy with a 200-step job); then idle CPU %."""
+    runtime.start_workers(1)  # main thread: the Huey consumer installs signal handlers
+    watch = QueueWatch()
+    watch.sample(0)  # warm the worker thread and its browser
+    gaps = [0.2 + (longest_gap - 0.2) * i / max(samples - 1, 1) for i in range(samples)]
+    random.Random(7).shuffle(gaps)
+    first_step, claimed = [], []
     for gap in gaps:
-        step_ms, claim_ms = one(gap)
+        step_ms, claim_ms = watch.sample(gap)
         first_step.append(step_ms)
         claimed.append(claim_ms)
-    for idle_s, times in after_idle.items():  # Huey's own polling would sleep seconds here
-        for _ in range(idle_samples):
-            times.append(one(idle_s)[0])
-    time.sleep(1.0)  # let the last job's teardown settle, then nothing runs for 5 s
+    after_idle = {s: [watch.sample(s)[0] for _ in range(idle_samples)] for s in idle}
+    time.sleep(1.0)  # let the last job's teardown settle, then nothing runs for a while
     wall, cpu = time.perf_counter(), time.process_time()  # all threads of this process
-    time.sleep(5.0)
-    idle = (time.process_time() - cpu) / (time.perf_counter() - wall) * 100
-    unsubscribe()
+    time.sleep(cpu_seconds)
+    idle_cpu = (time.process_time() - cpu) / (time.perf_counter() - wall) * 100
     runtime.stop()
-    return {"first_step": first_step, "claimed": claimed, "idle": idle,
-            "after_idle": after_idle}
+
+    runtime.start_workers(2)
+    watch.sample(0)
+    watch.sample(0)  # both workers have their browsers (one may have taken both warm-ups)
+    under_load, busy = [], None
+    for gap in gaps:
+        if busy is None or watch.finished(busy):
+            busy = start_job("bench-busy", {}).id
+            while (busy, events.STEP_STARTED) not in watch.marks:
+                time.sleep(0.01)
+        under_load.append(watch.sample(gap / 3)[0])
+    watch.wait(busy, 120)
+    watch.unsubscribe()
+    runtime.stop()
+    return {"first_step": first_step, "claimed": claimed, "idle": idle_cpu,
+            "after_idle": after_idle, "under_load": under_load}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="engine/raw pairs (default 7)")
     parser.add_argument("--samples", type=int, default=15, help="queue latency samples")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 rounds, 5 samples, shorter gaps, no 30 s idle; print only")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.samples = 2, 5
     url = serve_page()
     tmp = tempfile.TemporaryDirectory(prefix="jobdeck-bench-")
     settings = Settings(data_dir=Path(tmp.name), allow_private_hosts="127.0.0.1")
     runtime = Runtime(settings)
     for name, shots, steps in (("bench-off", "off", STEPS), ("bench-shots", "each_step", STEPS),
-                               ("bench-latency", "off", STEPS[:2])):  # latency: goto + assert
+                               ("bench-latency", "off", STEPS[:2]),  # goto + assert
+                               ("bench-busy", "off", STEPS * 10)):
         save_runbook(load_runbook(runbook_yaml(name, url, shots, steps), f"{name}.yaml"))
 
     print(f"engine vs raw Playwright, {args.rounds} rounds of {len(STEPS)} steps:", flush=True)
     o = measure_overhead(args.rounds, url, settings, runtime)
     print(f"queue latency, {args.samples} samples:", flush=True)
-    q = measure_queue(args.samples, runtime)
+    q = measure_queue(args.samples, runtime, **(
+        dict(idle=(5,), idle_samples=1, longest_gap=1.0, cpu_seconds=2.0) if args.quick
+        else dict(idle=(5, 30))))
     tmp.cleanup()
 
-    eng, raw, ready, shots = (statistics.median(o[k])
-                              for k in ("engine", "raw", "raw_ready", "shots"))
-    ratio, per_shot = eng / ready, (shots - eng) / len(STEPS)
-    fs, cl = q["first_step"], q["claimed"]
-    p50, p90 = statistics.median(fs), statistics.quantiles(fs, n=10, method="inclusive")[8]
-    rows = [
-        ("Engine job, 20 steps, screenshots off: job started → finished (median; its context "
-         "was opened while the worker was idle)", f"{eng:.0f} ms", ""),
-        ("Raw Playwright, same steps, from a ready page to context closed (median)",
-         f"{ready:.0f} ms", ""),
-        ("Raw Playwright, the same including new context + page (median)", f"{raw:.0f} ms", ""),
-        ("Ratio engine / raw from a ready page", f"{ratio:.2f}", "≤ 1.05"),
-        ("Engine time outside its step rows: claim, setup, close, final write (median)",
-         f"{statistics.median(o['outside']):.0f} ms", ""),
-        ("Screenshots each_step: extra per step (median)", f"{per_shot:.1f} ms", ""),
-        ("Enqueue → first step started, p50 / p90 / max",
-         f"{p50:.1f} / {p90:.1f} / {max(fs):.1f} ms", "p50 ≤ 20 ms"),
-        *[(f"Enqueue → first step started after {s} s idle, median / max "
-           f"({len(t)} samples)", f"{statistics.median(t):.1f} / {max(t):.1f} ms",
-           "p50 ≤ 20 ms") for s, t in q["after_idle"].items()],
-        ("Enqueue → job claimed (running), p50 / max",
-         f"{statistics.median(cl):.1f} / {max(cl):.1f} ms", ""),
-        ("Idle CPU of the process over 5 s (1 queue worker, no jobs)",
-         f"{q['idle']:.2f} % of one core", ""),
+    ratios = [e / r for e, r in zip(o["engine"], o["raw_ready"])]
+    eng, ready = statistics.median(o["engine"]), statistics.median(o["raw_ready"])
+    ratio = eng / ready
+    per_shot = [(s - e) / len(STEPS) for s, e in zip(o["shots"], o["engine"])]
+    ms = lambda values: spread(values, "{:.0f}")  # noqa: E731
+    figures = [
+        Figure("Engine overhead: 20-step job, screenshots off (job started → finished; its "
+               "context opened while the worker was idle) vs plain Playwright from a ready "
+               "page to context closed, alternating", f"{eng:.0f} ms vs {ready:.0f} ms",
+               f"{ms(o['engine'])} vs {ms(o['raw_ready'])}", "≤ 1.05 × raw",
+               f"{ratio:.2f} engine / raw (pairs {min(ratios):.2f}–{max(ratios):.2f})",
+               ratio <= 1.05),
+        Figure("Plain Playwright including new context + page", f"{statistics.median(o['raw']):.0f}"
+               " ms", ms(o["raw"])),
+        Figure("Engine time outside its step rows: claim, setup, close, final write",
+               f"{statistics.median(o['outside']):.0f} ms", ms(o["outside"])),
+        Figure("Screenshot cost per step (screenshots: each_step, minus the same job without)",
+               f"{statistics.median(per_shot):.1f} ms", spread(per_shot), "≤ 40 ms a step",
+               met=statistics.median(per_shot) <= 40),
     ]
-    verdict = (f"The engine takes {ratio:.2f}× the time of plain Playwright with screenshots "
-               f"off ({'meets' if ratio <= 1.05 else 'misses'} the ≤ 1.05 target) and a queued "
-               f"job starts its first step {p50:.0f} ms after enqueue at p50 "
-               f"({'meets' if p50 <= 20 else 'misses'} the ≤ 20 ms target).")
-    run = (f"Run {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on "
-           f"{len(os.sched_getaffinity(0))} CPUs (nproc), Chromium {o['version']}, Python "
-           f"{sys.version.split()[0]}: `python bench/engine_overhead.py --rounds {args.rounds}` "
-           f"({args.samples} queue samples).")
-    text = "\n".join([SECTION, "", run, "", "| Measure | Result | Target |", "|---|---|---|",
-                      *[f"| {a} | {b} | {c} |" for a, b, c in rows], "", verdict, ""])
-    print("\n" + text)
-    print(f"written to {write_section(SECTION, text)}")
+    for label, values in [("0.2–3 s after the previous job", q["first_step"]),
+                          *[(f"after {s} s idle", t) for s, t in q["after_idle"].items()],
+                          ("under load (another worker runs a 200-step job)", q["under_load"])]:
+        p50 = statistics.median(values)
+        figures.append(Figure(f"Enqueue → first step started, {label}; {len(values)} samples",
+                              f"{p50:.1f} ms", spread(values), "p50 ≤ 20 ms", met=p50 <= 20))
+    figures += [
+        Figure("Enqueue → job claimed (running)", f"{statistics.median(q['claimed']):.1f} ms",
+               spread(q["claimed"])),
+        Figure("Idle CPU of the process (1 queue worker, no jobs)",
+               f"{q['idle']:.2f} % of one core"),
+    ]
+    command = "python bench/engine_overhead.py " + (
+        "--quick" if args.quick else f"--rounds {args.rounds} --samples {args.samples}")
+    publish("engine_overhead", command, figures, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How fast job actions take effect, clicked in the console as a person would.
 
-Run from the repo root:  python bench/job_actions.py [--samples N]
+Run from the repo root:  python bench/job_actions.py [--samples N] [--quick]
 
 A real console (`python main.py`, a subprocess with its own data) and Chromium:
 1. approve: a job waits for approval on its second step; its page shows the dialog; the
@@ -9,7 +9,7 @@ A real console (`python main.py`, a subprocess with its own data) and Chromium:
 2. cancel: a job's step waits on a page that answers after 30 s; from the click on the
    confirming "Cancel job" to the worker recording the job Cancelled, which it does after
    closing the job's browser context.
-Writes the "## Job actions" section of docs/benchmarks.md.
+Puts its figures into docs/benchmarks.md's table (--quick: prints only).
 """
 
 import argparse
@@ -28,9 +28,8 @@ from playwright.sync_api import sync_playwright
 from console_live import recorded_ms
 from console_process import add_runbook, start_console, start_job, stop_console, wait_finished
 from engine.browser import find_browser, launch
-from report import machine, write_section
+from report import Figure, publish, spread
 
-SECTION = "## Job actions (bench/job_actions.py)"
 RUNBOOK = """version: 1
 name: bench-actions
 title: Actions
@@ -76,7 +75,10 @@ def _status_times(data: Path, job_id: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="1 sample; print only")
     args = parser.parse_args()
+    if args.quick:
+        args.samples = 1
     approve, cancel = [], []
     with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
         data = Path(tmp) / "data"
@@ -95,21 +97,17 @@ def main() -> None:
                 browser.close()
         finally:
             stop_console(process)
-    rows = [
-        ("Approve: click in the dialog → the approved step starts (p50, min–max)",
-         f"{statistics.median(approve):.0f} ms ({min(approve):.0f}–{max(approve):.0f})",
-         "≤ 300 ms p50"),
-        ("Cancel: click on the confirmation → job Cancelled, its browser context closed "
-         "(p50, min–max), while a step waits on a page that answers after 30 s",
-         f"{statistics.median(cancel):.0f} ms ({min(cancel):.0f}–{max(cancel):.0f})",
-         "≤ 2 s p50"),
+    a, c = statistics.median(approve), statistics.median(cancel)
+    figures = [
+        Figure(f"Approve: click in the dialog → the approved step starts; {len(approve)} jobs",
+               f"{a:.0f} ms", spread(approve, "{:.0f}"), "≤ 300 ms p50", met=a <= 300),
+        Figure("Cancel: click on the confirmation → job Cancelled and its browser context "
+               f"closed, while a step waits on a page that answers after 30 s; {len(cancel)} "
+               "jobs", f"{c:.0f} ms", spread(cancel, "{:.0f}"), "≤ 2 s p50", met=c <= 2000),
     ]
-    text = "\n".join([
-        SECTION, "", f"Run {machine()}: `python bench/job_actions.py --samples "
-        f"{args.samples}`.", "", "| Measure | Result | Target |", "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""])
-    print("\n" + text)
-    print(f"written to {write_section(SECTION, text)}")
+    command = ("python bench/job_actions.py --quick" if args.quick
+               else f"python bench/job_actions.py --samples {args.samples}")
+    publish("job_actions", command, figures, quick=args.quick)
 
 
 if __name__ == "__main__":

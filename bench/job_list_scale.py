@@ -1,13 +1,13 @@
 """The job list with many jobs: list query per tab, tab counts, first page in a browser.
 
-Run from the repo root:  python bench/job_list_scale.py [--sizes 100000 1000000] [--repeat N]
+Run from the repo root:  python bench/job_list_scale.py [--sizes 100000 1000000] [--repeat N] [--quick]
 
 For each size, fills a fresh SQLite database (the real schema, made by the engine) with
 that many jobs — mostly completed, some failed and cancelled, a few under way — then
 measures through the engine's public API what the Jobs page asks for: the newest 25 jobs
 of each tab, the counts on the tabs, and a search; then starts a real console on that data
 (`python main.py`, no workers) and times /jobs in Chromium from navigation until the first
-row shows. Writes the "## Job list at scale" section of docs/benchmarks.md.
+row shows. Puts its figures into docs/benchmarks.md's table (--quick: prints only).
 """
 
 import argparse
@@ -32,9 +32,8 @@ from engine.browser import find_browser, launch
 from engine.db import init_db
 from engine.runbooks import add_runbook
 from models import JobStatus
-from report import machine, write_section
+from report import Figure, publish, spread
 
-SECTION = "## Job list at scale (bench/job_list_scale.py)"
 S = JobStatus
 MIX = [(S.completed, 0.70), (S.failed, 0.20), (S.cancelled, 0.05), (S.queued, 0.02),
        (S.running, 0.015), (S.waiting_for_approval, 0.01), (S.paused, 0.005)]
@@ -103,16 +102,22 @@ def page_render(data: Path, repeat: int) -> tuple[list[float], list[float]]:
     return times, floor
 
 
-def fmt(times: list[float]) -> str:
-    return f"{statistics.median(times):.1f} ({min(times):.1f}–{max(times):.1f}) ms"
+def figure(name: str, times: list[float], target_ms: float | None = None) -> Figure:
+    median = statistics.median(times)
+    return Figure(name, f"{median:.1f} ms", spread(times),
+                  f"≤ {target_ms:.0f} ms" if target_ms else "",
+                  met=None if target_ms is None else median <= target_ms)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="20 000 jobs, 3 repeats; print only")
     args = parser.parse_args()
-    rows = []
+    if args.quick:
+        args.sizes, args.repeat = [20_000], 3
+    figures = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
             data = Path(tmp) / "data"
@@ -122,26 +127,25 @@ def main() -> None:
             label = f"{size:,}".replace(",", " ")
             for tab, statuses in TABS.items():
                 times = timed(lambda s=statuses: jobs.list_jobs(s, limit=25), args.repeat)
-                rows.append((f"{label} jobs: list query, tab {tab} (newest 25 + total)",
-                             fmt(times), "≤ 20 ms"))
-            rows.append((f"{label} jobs: tab counts", fmt(timed(jobs.count_jobs_by_status,
-                                                                 args.repeat)), "≤ 100 ms"))
-            rows.append((f"{label} jobs: search \"export\" (list + counts)", fmt(timed(
+                figures.append(figure(f"{label} jobs: list query, tab {tab} (newest 25 + total)",
+                                      times, 20))
+            figures.append(figure(f"{label} jobs: tab counts",
+                                  timed(jobs.count_jobs_by_status, args.repeat), 100))
+            figures.append(figure(f"{label} jobs: search \"export\" (list + counts)", timed(
                 lambda: (jobs.list_jobs(None, "export", limit=25),
-                         jobs.count_jobs_by_status("export")), 3)), ""))
-            shown, floor = page_render(data, 5)
-            rows.append((f"{label} jobs: /jobs?tab=failed in Chromium until the first row "
-                         "shows", fmt(shown), "≤ 300 ms"))
-            rows.append((f"{label} jobs: for scale, /runbooks (one runbook) the same way",
-                         fmt(floor), ""))
-            print("\n".join(f"  {a}: {b}" for a, b, _ in rows[-9:]), flush=True)
-    text = "\n".join([
-        SECTION, "", f"Run {machine()}: `python bench/job_list_scale.py --sizes "
-        f"{' '.join(map(str, args.sizes))} --repeat {args.repeat}`. Median (min–max).", "",
-        "| Measure | Result | Target |", "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""])
-    print("\n" + text)
-    print(f"written to {write_section(SECTION, text)}")
+                         jobs.count_jobs_by_status("export")), 3)))
+            shown, floor = page_render(data, 3 if args.quick else 5)
+            figures.append(figure(f"{label} jobs: /jobs?tab=failed in Chromium until the first "
+                                  "row shows", shown, 300))
+            page = figures[-1]
+            figures.append(figure(f"{label} jobs: for scale, /runbooks (one runbook) the same "
+                                  "way", floor))
+            page.ratio = f"{statistics.median(shown) / statistics.median(floor):.2f} × /runbooks"
+            print(f"  {label}: list {figures[0].median}, page {page.median}", flush=True)
+    command = ("python bench/job_list_scale.py --quick" if args.quick else
+               f"python bench/job_list_scale.py --sizes {' '.join(map(str, args.sizes))} "
+               f"--repeat {args.repeat}")
+    publish("job_list_scale", command, figures, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -1,30 +1,123 @@
-"""Writing a benchmark's section into docs/benchmarks.md, and the facts every run states."""
+"""The figures every benchmark reports, and the one table in docs/benchmarks.md they go into.
 
+Each script builds a list of Figure and calls publish(): it prints the script's rows, and
+(unless --quick) replaces that script's rows in the table, keeping the other scripts' rows,
+and rewrites the table's header with this machine's facts.
+"""
+
+import importlib.metadata
 import os
+import platform
+import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:begin (rewritten by make bench) -->", "<!-- bench:end -->"
+# The table's row order: the order `make bench` runs the scripts in.
+SCRIPTS = ("engine_overhead", "console_live", "job_actions", "job_list_scale",
+           "schedule_lateness", "throughput_memory", "vs_prefect")
+COLUMNS = ("Figure", "Target", "Median", "Min–max", "Ratio", "Verdict", "Script, run at")
+
+
+@dataclass
+class Figure:
+    """One row: what was measured, its median (with unit) and spread, and how it compares."""
+    name: str
+    median: str
+    spread: str = ""   # "min–max", with unit
+    target: str = ""
+    ratio: str = ""    # where it compares two things, e.g. "0.81 engine / raw"
+    met: bool | None = None  # None: reported, no target to meet
+
+    @property
+    def verdict(self) -> str:
+        return {True: "meets", False: "**misses**", None: "—"}[self.met]
+
+
+def spread(values, fmt: str = "{:.1f}", unit: str = " ms") -> str:
+    return f"{fmt.format(min(values))}–{fmt.format(max(values))}{unit}"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def chromium_version() -> str:
+    sys.path.insert(0, str(ROOT))
+    from engine.browser import BrowserNotFound, find_browser
+    try:
+        path = find_browser(os.environ.get("JOBDECK_BROWSER_PATH"))
+    except BrowserNotFound:
+        return "no Chromium"
+    if path is None:
+        return "Playwright's bundled Chromium"
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    return " ".join(out.stdout.split()[:2]) or path
 
 
 def machine() -> str:
+    """The header line: what the figures were measured on."""
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on "
-            f"{len(os.sched_getaffinity(0))} CPUs, {memory_gib:.0f} GiB, "
-            f"Python {sys.version.split()[0]}")
+    return (f"{len(os.sched_getaffinity(0))} CPUs ({cpu_model()}), {memory_gib:.0f} GiB; "
+            f"{chromium_version()}, Playwright {importlib.metadata.version('playwright')}, "
+            f"Python {sys.version.split()[0]}, {platform.system()} {platform.release()}")
 
 
-def write_section(section: str, text: str) -> Path:
-    """Put the section into docs/benchmarks.md, replacing an earlier run's, keeping others."""
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = old.find(section)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |"
+
+
+def _table_rows(text: str) -> dict[str, list[str]]:
+    """The table's current rows by script (the last cell starts with the script's name)."""
+    rows: dict[str, list[str]] = {}
+    inside = text[text.find(BEGIN):text.find(END)] if BEGIN in text else ""
+    for line in inside.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells and cells[-1].split(",")[0] in SCRIPTS:
+            rows.setdefault(cells[-1].split(",")[0], []).append(line)
+    return rows
+
+
+def publish(script: str, command: str, figures: list[Figure], quick: bool = False) -> None:
+    """Print the figures; unless quick, put them into docs/benchmarks.md's table."""
+    stamp = f"{script}, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+    lines = [_row(COLUMNS), _row(["---"] * len(COLUMNS))]
+    mine = [_row([f.name, f.target, f.median, f.spread, f.ratio, f.verdict, stamp])
+            for f in figures]
+    print(f"\n`{command}`\n\n" + "\n".join(lines + mine) + "\n", flush=True)
+    if quick:
+        print("(--quick: figures printed only; docs/benchmarks.md keeps the full run's)")
+        return
+    old = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
+    rows = _table_rows(old)
+    rows[script] = mine
+    body = "\n".join([
+        BEGIN, "", f"Measured on {machine()}. Each script's rows carry the time it ran; its "
+        "command is listed below the table.", "", *lines,
+        *[r for name in SCRIPTS for r in rows.get(name, [])], "", END])
+    commands = _commands(old)
+    commands[script] = f"- `{command}`"
+    body = body.replace(END, "Commands of the last full run:\n\n" + "\n".join(
+        commands[name] for name in SCRIPTS if name in commands) + "\n\n" + END)
+    if BEGIN in old and END in old:
+        new = old[:old.find(BEGIN)] + body + old[old.find(END) + len(END):]
     else:
-        end = old.find("\n## ", start + len(section))
-        new = old[:start] + text + ("" if end < 0 else "\n" + old[end + 1:])
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(new, encoding="utf-8")
-    return path
+        new = old.rstrip("\n") + "\n\n" + body + "\n"
+    DOC.write_text(new, encoding="utf-8")
+    print(f"written to {DOC}")
+
+
+def _commands(text: str) -> dict[str, str]:
+    inside = text[text.find(BEGIN):text.find(END)] if BEGIN in text else ""
+    return {name: line for line in inside.splitlines() for name in SCRIPTS
+            if line.startswith(f"- `python bench/{name}.py")}

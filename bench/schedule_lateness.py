@@ -1,12 +1,12 @@
 """How late a schedule fires: its time → job Queued, and → first step started.
 
-Run from the repo root:  python bench/schedule_lateness.py [--fires N]
+Run from the repo root:  python bench/schedule_lateness.py [--fires N] [--quick]
 
 An embedded runtime (SQLite, the Huey queue, one worker thread, the scheduler — as in the
 console) with one schedule firing every second a runbook whose one step waits 1 ms.
 Lateness is measured from the occurrence's time (the Scheduled job's scheduled_for) to the
 moment the queued status and the first step's start are published (same clock).
-Writes the "## Schedule lateness" section of docs/benchmarks.md.
+Puts its figures into docs/benchmarks.md's table (--quick: prints only).
 """
 
 import argparse
@@ -25,16 +25,18 @@ from engine.jobs import get_job
 from engine.runbooks import add_runbook
 from engine.runtime import Runtime
 from engine.settings import Settings
-from report import machine, write_section
+from report import Figure, publish, spread
 
-SECTION = "## Schedule lateness (bench/schedule_lateness.py)"
 RUNBOOK = "version: 1\nname: tick\ntitle: Tick\nsteps: [{name: wait, action: wait, ms: 1}]\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fires", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="6 fires; print only")
     args = parser.parse_args()
+    if args.quick:
+        args.fires = 6
     marks: dict[tuple[int, str], float] = {}
     enough = threading.Event()
 
@@ -64,18 +66,16 @@ def main() -> None:
             late = (at - job.scheduled_for.timestamp()) * 1000
             (queued if what == "queued" else started).append(late)
     queued, started = queued[1:], started[1:]  # the first fire warms the worker's browser
-    rows = [
-        (f"Schedule time → job Queued, p50 / max ({len(queued)} fires)",
-         f"{statistics.median(queued):.1f} / {max(queued):.1f} ms", "≤ 100 ms p50"),
-        (f"Schedule time → first step started, p50 / max ({len(started)} fires)",
-         f"{statistics.median(started):.1f} / {max(started):.1f} ms", ""),
+    q, st = statistics.median(queued), statistics.median(started)
+    figures = [
+        Figure(f"Schedule time → job Queued; {len(queued)} fires, one a second", f"{q:.1f} ms",
+               spread(queued), "≤ 100 ms p50", met=q <= 100),
+        Figure(f"Schedule time → first step started; {len(started)} fires", f"{st:.1f} ms",
+               spread(started)),
     ]
-    text = "\n".join([
-        SECTION, "", f"Run {machine()}: `python bench/schedule_lateness.py --fires "
-        f"{args.fires}`.", "", "| Measure | Result | Target |", "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""])
-    print("\n" + text)
-    print(f"written to {write_section(SECTION, text)}")
+    command = ("python bench/schedule_lateness.py --quick" if args.quick
+               else f"python bench/schedule_lateness.py --fires {args.fires}")
+    publish("schedule_lateness", command, figures, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ and the demo site served on 127.0.0.1:
    run at once (one per worker), and the cost per extra concurrent job.
 3. memory over time: 300 short jobs on one worker: PSS after the first and after the
    last, open file descriptors, and Chromium processes left once the workers stopped.
-Writes the "## Throughput and memory" section of docs/benchmarks.md.
+Puts its figures into docs/benchmarks.md's table (--quick: prints only).
 """
 
 import argparse
@@ -34,9 +34,8 @@ from engine.runbooks import add_runbook
 from engine.runtime import Runtime
 from engine.settings import Settings
 from pages.demo_site import create_demo_app
-from report import machine, write_section
+from report import Figure, publish
 
-SECTION = "## Throughput and memory (bench/throughput_memory.py)"
 SHORT = """version: 1
 name: short
 title: Short
@@ -78,9 +77,10 @@ def tree() -> list[int]:
     return found
 
 
-def pss_mb() -> float:
+def pss_mb(pids: list[int] | None = None) -> float:
+    """PSS of this process and its children (the browsers), or of the given pids."""
     total = 0
-    for pid in tree():
+    for pid in tree() if pids is None else pids:
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
@@ -88,6 +88,27 @@ def pss_mb() -> float:
         except OSError:
             continue
     return total / 1024
+
+
+def pss_by_kind() -> dict[str, float]:
+    """PSS in MB of this process's children by kind: Playwright's driver (node), and
+    Chromium's browser, renderer and other (GPU, network, storage) processes."""
+    kinds: dict[str, float] = {}
+    for pid in tree()[1:]:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        name = Path(cmd[0].decode(errors="replace")).name
+        kind = ("driver" if name == "node" else "renderer" if b"--type=renderer" in cmd
+                else "browser" if not any(a.startswith(b"--type=") for a in cmd) else "other")
+        kinds[kind] = kinds.get(kind, 0) + pss_mb([pid])
+    return kinds
+
+
+def pss_split() -> tuple[float, float]:
+    """(this Python process, its browsers) in MB."""
+    return pss_mb([os.getpid()]), pss_mb(tree()[1:])
 
 
 def chromium_left() -> int:
@@ -125,65 +146,80 @@ def idle_gaps_ms(jobs: list, workers: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer jobs (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="fewer jobs; print only")
     args = parser.parse_args()
-    batch, long_run = (20, 40) if args.quick else (100, 300)
+    batch, long_run = (10, 20) if args.quick else (100, 300)
     concurrency = (1, 2) if args.quick else (1, 4, 8)
-    rows = []
+    pool = (1, 2) if args.quick else (1, 2, 4)
+    figures = []
     port = serve_demo()
     with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
         runtime = Runtime(Settings(data_dir=Path(tmp), allow_private_hosts=f"127.0.0.1:{port}"))
         site = f"http://127.0.0.1:{port}"
         add_runbook(SHORT.replace("SITE", site))
         add_runbook(LONG.replace("SITE", site))
-        for workers in (1, 2, 4):
+        rates = {}
+        for workers in pool:
             runtime.start_workers(workers)
             run_batch("short", workers)  # warm: every worker has its browser
             jobs = run_batch("short", batch)
             runtime.stop()
             span = (max(j.finished_at for j in jobs) - min(j.created_at for j in jobs))
-            per_minute = len(jobs) / span.total_seconds() * 60
+            rates[workers] = len(jobs) / span.total_seconds() * 60
+            gaps = idle_gaps_ms(jobs, workers)
             failed = sum(j.status.value != "completed" for j in jobs)
-            rows.append((f"Throughput, {batch} short jobs, {workers} worker(s): jobs a minute; "
-                         "gaps", f"{per_minute:.0f} a minute; "
-                         f"{idle_gaps_ms(jobs, workers):.0f} ms of gaps"
-                         + (f"; {failed} failed" if failed else ""),
-                         "no idle gaps; scales with cores"))
-            print(rows[-1][:2], flush=True)
-        memory = {}
+            figures.append(Figure(
+                f"Throughput: {batch} short jobs (goto + assert) queued at once, {workers} "
+                f"worker(s); idle gaps: time a worker was between jobs while one waited"
+                + (f"; {failed} failed" if failed else ""),
+                f"{rates[workers]:.0f} jobs a minute; {gaps:.0f} ms of gaps "
+                f"({gaps / len(jobs):.0f} ms a job)", "", "no idle gaps; scales with cores",
+                "" if workers == 1 else f"{rates[workers] / rates[1]:.2f} × 1 worker",
+                met=gaps == 0 and (workers == 1 or rates[workers] / rates[1] >= 1.5)))
+            print(figures[-1].name, figures[-1].median, flush=True)
+        memory, kinds = {}, {}
         for workers in concurrency:
             runtime.start_workers(workers)
             ids = [start_job("long").id for _ in range(workers)]
             time.sleep(4)  # every job inside its slow step
             memory[workers] = pss_mb()
+            kinds[workers] = pss_by_kind()
             while not all(get_job(i).job.status.is_final for i in ids):
                 time.sleep(0.2)
             runtime.stop()
         low, high = min(memory), max(memory)
         per_job = (memory[high] - memory[low]) / (high - low)
-        rows.append(("Memory (PSS, this process + browsers) with " + ", ".join(
-            f"{w}" for w in memory) + " jobs at once", " / ".join(
-            f"{m:.0f} MB" for m in memory.values()) + f"; {per_job:.0f} MB per extra job",
-            "≤ 80 MB per extra job"))
-        print(rows[-1][:2], flush=True)
+        extra = {k: (kinds[high].get(k, 0) - kinds[low].get(k, 0)) / (high - low)
+                 for k in ("driver", "browser", "renderer", "other")}
+        figures.append(Figure(
+            "Memory: PSS of this process + its browsers with " + ", ".join(map(str, memory))
+            + " jobs at once (one worker thread, with its own Chromium, per job)",
+            " / ".join(f"{m:.0f} MB" for m in memory.values()) + "; an extra job: " + ", ".join(
+                f"{k} {v:.0f} MB" for k, v in extra.items()), "", "≤ 80 MB per extra job",
+            f"{per_job:.0f} MB per extra job", met=per_job <= 80))
+        print(figures[-1].name, figures[-1].median, flush=True)
         runtime.start_workers(1)
         run_batch("short", 1)
-        start_pss, start_fds = pss_mb(), len(os.listdir("/proc/self/fd"))
+        start_python, start_browser = pss_split()
+        start_fds = len(os.listdir("/proc/self/fd"))
         run_batch("short", long_run)
-        end_pss, end_fds = pss_mb(), len(os.listdir("/proc/self/fd"))
+        end_python, end_browser = pss_split()
+        end_fds = len(os.listdir("/proc/self/fd"))
         runtime.stop()
         time.sleep(1)
-        rows.append((f"Memory over time, {long_run} short jobs on one worker: PSS after the "
-                     "first / last; open files; Chromium processes left after stop",
-                     f"{start_pss:.0f} / {end_pss:.0f} MB; {start_fds} / {end_fds} fds; "
-                     f"{chromium_left()} left", "flat; none left"))
-        print(rows[-1][:2], flush=True)
-    text = "\n".join([
-        SECTION, "", f"Run {machine()}: `python bench/throughput_memory.py"
-        f"{' --quick' if args.quick else ''}`.", "", "| Measure | Result | Target |",
-        "|---|---|---|", *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""])
-    print("\n" + text)
-    print(f"written to {write_section(SECTION, text)}")
+        left = chromium_left()
+        growth = (end_python + end_browser) / (start_python + start_browser)
+        figures.append(Figure(
+            f"Memory over time: {long_run} short jobs on one worker (browser recycled every 50 "
+            "jobs): PSS after the first job vs after the last, Python process + Chromium; open "
+            "files; Chromium processes left after stop",
+            f"{start_python:.0f} + {start_browser:.0f} MB vs {end_python:.0f} + "
+            f"{end_browser:.0f} MB; {start_fds} vs {end_fds} fds; {left} left", "",
+            "flat; none left", f"{growth:.2f} last / first",
+            met=growth <= 1.10 and end_fds <= start_fds + 2 and left == 0))
+        print(figures[-1].name, figures[-1].median, flush=True)
+    publish("throughput_memory", "python bench/throughput_memory.py"
+            + (" --quick" if args.quick else ""), figures, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Jobdeck against what a Python team might pick instead: Prefect.
 
-Run from the repo root:  python bench/vs_prefect.py [--runs N]
+Run from the repo root:  python bench/vs_prefect.py [--runs N] [--quick]
 
 The same 20-step browser procedure as bench/engine_overhead.py (a local form page, no
 screenshots) run N times as Jobdeck jobs (embedded queue, one worker) and N times as
@@ -8,7 +8,8 @@ Prefect flow runs (Prefect 3.9 with its local ephemeral server, each task one br
 step), alternating A and B. Prefect lives in its own virtualenv (.bench-venvs/prefect),
 made by this script on first use. Both keep one browser open between runs and open a
 fresh context per run. Jobdeck's time is enqueue → job_finished published; Prefect's is
-the flow call's duration. Writes the "## Jobdeck and Prefect" section of docs/benchmarks.md.
+the flow call's duration. Puts its figures into docs/benchmarks.md's table (--quick: prints
+only).
 """
 
 import argparse
@@ -34,9 +35,8 @@ from engine.runbooks import save_runbook
 from engine.runtime import Runtime
 from engine.settings import Settings
 from engine_overhead import STEPS, runbook_yaml, serve_page
-from report import machine, write_section
+from report import Figure, publish, spread
 
-SECTION = "## Jobdeck and Prefect (bench/vs_prefect.py)"
 VENV = ROOT / ".bench-venvs" / "prefect"
 PREFECT = "prefect==3.9.1"
 
@@ -77,7 +77,10 @@ class PrefectSide:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="3 runs; print only")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 3
     url = serve_page()
     finished: dict[int, float] = {}
     done = threading.Condition()
@@ -118,24 +121,27 @@ def main() -> None:
         prefect.close()
         runtime.stop()
     j, p = statistics.median(jobdeck), statistics.median(prefect_runs)
-    rows = [
-        (f"20-step procedure, one run (median of {args.runs}, alternating; min–max)",
-         f"Jobdeck {j:.0f} ms ({min(jobdeck):.0f}–{max(jobdeck):.0f}); Prefect {p:.0f} ms "
-         f"({min(prefect_runs):.0f}–{max(prefect_runs):.0f}); ratio Prefect / Jobdeck "
-         f"{p / j:.2f}", "Jobdeck faster per run"),
-        ("Difference per step (median run difference / 20 steps)",
-         f"{(p - j) / len(STEPS):.0f} ms a step more with Prefect", ""),
-        (f"End to end, {args.runs} runs after start-up", f"Jobdeck {sum(jobdeck) / 1000:.1f} s;"
-         f" Prefect {sum(prefect_runs) / 1000:.1f} s", ""),
-        ("First run (Prefect starts its local server in it)", f"Jobdeck {first_jobdeck:.0f} ms;"
-         f" Prefect {first_prefect:.0f} ms (+{prefect_start:.0f} ms to import and launch)", ""),
+    pairs = [b / a for a, b in zip(jobdeck, prefect_runs)]
+    figures = [
+        Figure(f"What users pick instead: the 20-step procedure as a Jobdeck job vs a Prefect "
+               f"flow run (a task per step), alternating; {args.runs} runs each",
+               f"{j:.0f} ms vs {p:.0f} ms", f"{spread(jobdeck, '{:.0f}')} vs "
+               f"{spread(prefect_runs, '{:.0f}')}", "Jobdeck faster per run",
+               f"{p / j:.2f} Prefect / Jobdeck (pairs {min(pairs):.2f}–{max(pairs):.2f})",
+               met=j < p),
+        Figure("Prefect's extra time per step (median run difference / 20 steps)",
+               f"{(p - j) / len(STEPS):.0f} ms"),
+        Figure(f"End to end, {args.runs} runs after start-up, Jobdeck vs Prefect",
+               f"{sum(jobdeck) / 1000:.1f} s vs {sum(prefect_runs) / 1000:.1f} s", "", "",
+               f"{sum(prefect_runs) / sum(jobdeck):.2f} Prefect / Jobdeck"),
+        Figure("First run, Jobdeck vs Prefect (which starts its local server in it; import "
+               "and launch of the Prefect process counted apart)",
+               f"{first_jobdeck:.0f} ms vs {first_prefect:.0f} ms "
+               f"(+{prefect_start:.0f} ms launch)"),
     ]
-    text = "\n".join([
-        SECTION, "", f"Run {machine()}: `python bench/vs_prefect.py --runs {args.runs}` "
-        f"({PREFECT}).", "", "| Measure | Result | Target |", "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows], ""])
-    print("\n" + text)
-    print(f"written to {write_section(SECTION, text)}")
+    command = ("python bench/vs_prefect.py --quick" if args.quick
+               else f"python bench/vs_prefect.py --runs {args.runs}")
+    publish("vs_prefect", command + f"  ({PREFECT})", figures, quick=args.quick)
 
 
 if __name__ == "__main__":

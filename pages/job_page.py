@@ -164,6 +164,8 @@ async def job_page(job_id: int) -> None:
                 await reload()
 
     live.job_events.subscribe(on_event)
+    if not view["detail"].job.status.is_final:  # what happened between the read and now
+        ui.timer(0, reload, once=True)
     ui.timer(1.0, lambda: _tick(state, metrics, draw))  # keeps the running time moving
     draw()
 

@@ -9,6 +9,7 @@ from engine.jobs import create_job, get_job
 from engine.runbooks import add_runbook
 from engine.transitions import transition_job
 from models import JobStatus
+from pages import job_page
 from pages.job_artifacts import preview_table
 from pages.job_timeline import timeline_rows
 from waiting import eventually
@@ -161,3 +162,34 @@ async def test_a_confirmation_stays_open_while_the_job_moves_on(user):
     user.find(marker="confirm-yes").click()
     await user.should_see("Cancelling: the running step is stopped")
     assert get_job(job.id).job.requested_action == "cancel"
+
+
+@pytest.mark.asyncio
+async def test_an_approval_requested_while_the_page_loads_is_shown(user, monkeypatch):
+    """The worker may ask for approval after the page read the job and before it listens:
+    the page must still show the request, not wait for an event that already passed."""
+    add_runbook("version: 1\nname: ask\ntitle: Ask first\nsteps:\n"
+                "  - {name: go, action: goto, url: 'http://127.0.0.1:9/', "
+                "approval: {message: Go ahead?}}\n")
+    job = create_job("ask")
+    with session_scope() as session:
+        transition_job(session, job.id, JobStatus.running)
+    first_read = job_page.load_job
+
+    def read_then_worker_asks(job_id, plan=None):
+        view = first_read(job_id, plan)
+        if plan is None:  # the page's first read: the worker asks right after it
+            with session_scope() as session:
+                transition_job(session, job_id, JobStatus.waiting_for_approval)
+                waiting = events.record(session, events.JOB_STATUS, job_id,
+                                        status="waiting_for_approval")
+                asked = events.record(session, events.APPROVAL_REQUESTED, job_id, step="go",
+                                      message="Go ahead?")
+            events.get_bus().publish(waiting)
+            events.get_bus().publish(asked)
+        return view
+
+    monkeypatch.setattr(job_page, "load_job", read_then_worker_asks)
+    await user.open(f"/jobs/{job.id}")
+    await user.should_see("Approval needed")
+    await user.should_see("Go ahead?")
