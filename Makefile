@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser bench bench-quick
+.PHONY: run test install browser bench bench-quick dist
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,9 @@ bench: browser
 # The same scripts with fewer samples, figures printed only: a check that they all work.
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
+
+# One executable file with the whole console (PyInstaller): dist/jobdeck. See README, Deploy.
+dist: install
+	$(PY) -m pip install -q -e '.[dist]'
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller jobdeck.spec
+	@ls -lh dist/jobdeck

@@ -137,10 +137,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=3, help="jobs for event → DOM (12 steps each)")
     parser.add_argument("--pairs", type=int, default=3, help="with/without-viewer job pairs")
     parser.add_argument("--viewers", type=int, default=20, help="open pages for the memory figure")
-    parser.add_argument("--quick", action="store_true", help="1 job, 1 pair, 5 viewers; print only")
+    parser.add_argument("--quick", action="store_true", help="1 job, 1 pair, 3 viewers; print only")
     args = parser.parse_args()
     if args.quick:
-        args.jobs, args.pairs, args.viewers = 1, 1, 5
+        args.jobs, args.pairs, args.viewers = 1, 1, 3
     with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
         data = Path(tmp) / "data"
         process, url = start_console(data)

@@ -211,8 +211,8 @@ class QueueWatch:
                 (self.marks[(job.id, events.JOB_STATUS)] - started) * 1000)
 
 
-def measure_queue(samples: int, runtime: Runtime, idle: tuple[int, ...],
-                  idle_samples: int = 3, longest_gap: float = 3.0, cpu_seconds: float = 5.0) -> dict:
+def measure_queue(samples: int, runtime: Runtime, idle: dict[int, int],
+                  longest_gap: float = 3.0, cpu_seconds: float = 5.0) -> dict:
     """Enqueue → first step (and → claimed) ms lists: after short gaps, after long idle,
     and under load (a second worker busy with a 200-step job); then idle CPU %."""
     runtime.start_workers(1)  # main thread: the Huey consumer installs signal handlers
@@ -225,7 +225,7 @@ def measure_queue(samples: int, runtime: Runtime, idle: tuple[int, ...],
         step_ms, claim_ms = watch.sample(gap)
         first_step.append(step_ms)
         claimed.append(claim_ms)
-    after_idle = {s: [watch.sample(s)[0] for _ in range(idle_samples)] for s in idle}
+    after_idle = {s: [watch.sample(s)[0] for _ in range(n)] for s, n in idle.items()}
     time.sleep(1.0)  # let the last job's teardown settle, then nothing runs for a while
     wall, cpu = time.perf_counter(), time.process_time()  # all threads of this process
     time.sleep(cpu_seconds)
@@ -254,10 +254,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="engine/raw pairs (default 7)")
     parser.add_argument("--samples", type=int, default=15, help="queue latency samples")
     parser.add_argument("--quick", action="store_true",
-                        help="2 rounds, 5 samples, shorter gaps, no 30 s idle; print only")
+                        help="1 round, 3 samples, shorter gaps, no long idle; print only")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.samples = 2, 5
+        args.rounds, args.samples = 1, 3
     url = serve_page()
     tmp = tempfile.TemporaryDirectory(prefix="jobdeck-bench-")
     settings = Settings(data_dir=Path(tmp.name), allow_private_hosts="127.0.0.1")
@@ -271,8 +271,8 @@ def main() -> None:
     o = measure_overhead(args.rounds, url, settings, runtime)
     print(f"queue latency, {args.samples} samples:", flush=True)
     q = measure_queue(args.samples, runtime, **(
-        dict(idle=(5,), idle_samples=1, longest_gap=1.0, cpu_seconds=2.0) if args.quick
-        else dict(idle=(5, 30))))
+        dict(idle={}, longest_gap=0.5, cpu_seconds=1.0) if args.quick
+        else dict(idle={5: 3, 30: 2})))  # 30 s idle twice: make bench stays within 15 min
     tmp.cleanup()
 
     ratios = [e / r for e, r in zip(o["engine"], o["raw_ready"])]

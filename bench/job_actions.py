@@ -74,8 +74,8 @@ def _status_times(data: Path, job_id: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="1 sample; print only")
+    parser.add_argument("--samples", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="1 sample, no warm-up; print only")
     args = parser.parse_args()
     if args.quick:
         args.samples = 1
@@ -87,7 +87,8 @@ def main() -> None:
             add_runbook(url, RUNBOOK.replace("URL", url))
             with sync_playwright() as playwright:
                 browser = launch(playwright, find_browser(None))
-                one_run(browser, url, data)  # warm-up
+                if not args.quick:
+                    one_run(browser, url, data)  # warm-up
                 for index in range(args.samples):
                     a, c = one_run(browser, url, data)
                     approve.append(a)

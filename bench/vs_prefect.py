@@ -77,10 +77,10 @@ class PrefectSide:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="3 runs; print only")
+    parser.add_argument("--quick", action="store_true", help="1 run after the first; print only")
     args = parser.parse_args()
     if args.quick:
-        args.runs = 3
+        args.runs = 1
     url = serve_page()
     finished: dict[int, float] = {}
     done = threading.Condition()
