@@ -17,8 +17,9 @@ ASSETS = "/docs-assets"
 @router.get("/openapi.json")
 def openapi() -> JSONResponse:
     routes = [*api.router.routes, *api_events.router.routes, *api_schedules.router.routes]
+    # OpenAPI 3.0: the bundled Swagger UI (4.x) cannot render FastAPI's default 3.1
     return JSONResponse(get_openapi(
-        title="Jobdeck API", version="1", routes=routes,
+        title="Jobdeck API", version="1", routes=routes, openapi_version="3.0.3",
         description="Runbooks, jobs, artifacts and live job events. See docs/api.md."))
 
 

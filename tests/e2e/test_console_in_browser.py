@@ -204,3 +204,15 @@ def test_cancel_from_the_job_page_stops_a_running_step(console, site, settings):
     done = httpx.get(f"{console}/api/jobs/{job_id}").json()
     assert done["status"] == "cancelled"
     assert next(s for s in done["steps"] if s["name"] == "slow")["error_kind"] == "cancelled"
+
+
+def test_the_api_docs_render_offline(console, settings):
+    """/docs shows the API's operations from the bundled Swagger UI (no CDN here)."""
+    def scenario(page):
+        page.goto(f"{console}/docs")
+        page.get_by_text("List jobs, newest first").first.wait_for(timeout=10_000)
+        return page.locator(".opblock").count(), page.get_by_text(
+            "Unable to render this definition").count()
+
+    operations, errors = in_browser(settings, scenario)
+    assert errors == 0 and operations >= 10
