@@ -30,9 +30,10 @@ BENCH := engine_overhead console_live job_actions job_list_scale schedule_latene
 	throughput_memory vs_prefect
 
 bench: browser
-	@start=$$(date +%s); for script in $(BENCH); do \
-	  $(PY) bench/$$script.py $(BENCH_ARGS) || exit 1; done; \
-	echo "make bench$(if $(BENCH_ARGS), $(BENCH_ARGS)): $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); times=""; for script in $(BENCH); do t=$$(date +%s); \
+	  $(PY) bench/$$script.py $(BENCH_ARGS) || exit 1; \
+	  times="$$times $$script $$(( $$(date +%s) - t )) s;"; done; \
+	echo "make bench$(if $(BENCH_ARGS), $(BENCH_ARGS)): $$(( $$(date +%s) - start )) s:$$times"
 
 # The same scripts with fewer samples, figures printed only: a check that they all work.
 bench-quick:

@@ -18,12 +18,22 @@ def _settings(**overrides):
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from engine.version import VERSION
+
+        typer.echo(f"jobdeck {VERSION}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
 def serve(ctx: typer.Context,
           host: Optional[str] = typer.Option(None, help="Address to listen on (JOBDECK_HOST)."),
           port: Optional[int] = typer.Option(None, help="Port to listen on (JOBDECK_PORT)."),
           no_workers: bool = typer.Option(False, "--no-workers",
-                                          help="Run no worker threads in this process.")):
+                                          help="Run no worker threads in this process."),
+          version: bool = typer.Option(False, "--version", is_eager=True,
+                                       callback=_print_version, help="Print the version.")):
     """Start the console (UI, API) with worker threads, unless a command is given."""
     if ctx.invoked_subcommand is not None:
         return
@@ -122,8 +132,12 @@ for _action, _summary in (("approve", "Approve the step a job waits at."),
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the packed binary: NiceGUI's process pool re-runs it
     logging.basicConfig(level=os.environ.get("JOBDECK_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per timer tick
     from engine.db import OutdatedDatabase
 
     try:

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import playwright
@@ -14,9 +15,10 @@ LAUNCH_ARGS = [
     "--no-first-run", "--disable-quic", "--disable-gpu",
 ]
 INSTALL_HINT = (
-    "No Chromium found. Install one: `apt-get install -y chromium` (Debian/Ubuntu), or "
-    "`python -m playwright install chromium` where its download is reachable, or set "
-    "JOBDECK_BROWSER_PATH to a Chrome or Chromium binary."
+    "No Chromium found. Install one: `apt-get install -y chromium` (Debian/Ubuntu), "
+    + ("`dnf install chromium` (Fedora), " if getattr(sys, "frozen", False) else  # packed
+       "or `python -m playwright install chromium` where its download is reachable, ")
+    + "or set JOBDECK_BROWSER_PATH to a Chrome or Chromium binary."
 )
 
 
@@ -72,7 +74,10 @@ def ensure_ffmpeg() -> Path | None:
 
         source = imageio_ffmpeg.get_ffmpeg_exe()
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(source)
+        if getattr(sys, "frozen", False):  # the packed binary's files vanish when it stops
+            shutil.copy2(source, target)
+        else:
+            target.symlink_to(source)
         return target
     except Exception:  # video then fails with Playwright's own message
         return None
