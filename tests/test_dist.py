@@ -135,6 +135,28 @@ def test_the_executable_serves_the_console_and_runs_the_demo_example(elsewhere):
     assert "All workers have stopped" in log  # a graceful stop, not a kill
 
 
+def test_a_worker_process_runs_the_jobs_of_a_console_without_workers(elsewhere):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**clean_env(), "JOBDECK_PORT": str(port)}  # the worker reaches the demo site too
+    logs = {name: elsewhere.parent / f"{name}.log" for name in ("console", "worker")}
+    console = subprocess.Popen(["./jobdeck", "--no-workers"], cwd=elsewhere, env=env,
+                               stdout=open(logs["console"], "w"), stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(["./jobdeck", "worker"], cwd=elsewhere, env=env,
+                              stdout=open(logs["worker"], "w"), stderr=subprocess.STDOUT)
+    try:
+        wait_for_console(url, console, logs["console"])
+        started = httpx.post(f"{url}/api/runbooks/quotes-export/jobs", timeout=10,
+                             json={"params": {"site": f"{url}/demo"}})
+        job = wait_finished(url, started.json()["id"])
+        assert job["status"] == "completed", (job["error"], logs["worker"].read_text())
+    finally:
+        for process in (worker, console):
+            process.terminate()
+            process.wait(timeout=60)
+    assert "Consumer exiting" in logs["worker"].read_text()  # it stopped when asked to
+
+
 def wait_for_console(url: str, process, log: Path) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
