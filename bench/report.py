@@ -77,10 +77,14 @@ def _row(cells) -> str:
     return "| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |"
 
 
+def _has_table(text: str) -> bool:
+    return BEGIN in text and text.find(END) > text.find(BEGIN)
+
+
 def _table_rows(text: str) -> dict[str, list[str]]:
     """The table's current rows by script (the last cell starts with the script's name)."""
     rows: dict[str, list[str]] = {}
-    inside = text[text.find(BEGIN):text.find(END)] if BEGIN in text else ""
+    inside = text[text.find(BEGIN):text.find(END)] if _has_table(text) else ""
     for line in inside.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if line.startswith("| ") and cells and cells[-1].split(",")[0] in SCRIPTS:
@@ -109,7 +113,7 @@ def publish(script: str, command: str, figures: list[Figure], quick: bool = Fals
     commands[script] = f"- `{command}`"
     body = body.replace(END, "Commands of the last full run:\n\n" + "\n".join(
         commands[name] for name in SCRIPTS if name in commands) + "\n\n" + END)
-    if BEGIN in old and END in old:
+    if _has_table(old):
         new = old[:old.find(BEGIN)] + body + old[old.find(END) + len(END):]
     else:
         new = old.rstrip("\n") + "\n\n" + body + "\n"
@@ -118,6 +122,6 @@ def publish(script: str, command: str, figures: list[Figure], quick: bool = Fals
 
 
 def _commands(text: str) -> dict[str, str]:
-    inside = text[text.find(BEGIN):text.find(END)] if BEGIN in text else ""
+    inside = text[text.find(BEGIN):text.find(END)] if _has_table(text) else ""
     return {name: line for line in inside.splitlines() for name in SCRIPTS
             if line.startswith(f"- `python bench/{name}.py")}

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import uvicorn
 
-from engine import control, worker
+from engine import control, events, worker
 from engine.jobs import get_job, start_job
 from engine.runbooks import add_runbook
 from engine.runtime import Runtime
@@ -105,6 +106,8 @@ def pss_by_kind() -> dict[str, float]:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
+        if not cmd.split():  # a zombie or kernel thread
+            continue
         kind = ("driver" if Path(cmd.split()[0].decode(errors="replace")).name == "node"
                 else "renderer" if b"--type=renderer" in cmd
                 else "other" if b"--type=" in cmd else "browser")
@@ -128,23 +131,36 @@ def chromium_left() -> int:
     return count
 
 
+FINISHED: set[int] = set()  # jobs whose job_finished event was published
+FINISHED_CHANGED = threading.Condition()
+
+
+def _note_finished(event: events.Event) -> None:
+    if event.kind == events.JOB_FINISHED:
+        with FINISHED_CHANGED:
+            FINISHED.add(event.job_id)
+            FINISHED_CHANGED.notify_all()
+
+
 def run_batch(runbook: str, count: int) -> list:
+    """Queue `count` jobs at once, wait for their job_finished events (not polling the
+    database, which would compete with the workers), then read them once."""
     ids = [start_job(runbook).id for _ in range(count)]
-    while True:
-        jobs = [get_job(i).job for i in ids]
-        if all(j.status.is_final for j in jobs):
-            return jobs
-        time.sleep(0.2)
+    with FINISHED_CHANGED:
+        if not FINISHED_CHANGED.wait_for(lambda: FINISHED.issuperset(ids), timeout=3600):
+            raise SystemExit(f"jobs did not finish: {sorted(set(ids) - FINISHED)[:5]} …")
+    return [get_job(i).job for i in ids]
 
 
-PREPARING: list[float] = []  # ms each worker spent opening its next job's context
+# (when it started, ms) each time a worker opened its next job's context ahead of time
+PREPARING: list[tuple[datetime, float]] = []
 
 
 def _timed_prepare(original):
     def prepare(settings) -> None:
-        started = time.perf_counter()
+        started_at, started = datetime.now(timezone.utc), time.perf_counter()
         original(settings)
-        PREPARING.append((time.perf_counter() - started) * 1000)
+        PREPARING.append((started_at, (time.perf_counter() - started) * 1000))
     return prepare
 
 
@@ -160,40 +176,44 @@ def busy_cores() -> tuple[float, float]:
 
 
 def idle_gaps_ms(jobs: list, workers: int) -> float:
-    """Time in which fewer than `workers` jobs ran while another one waited."""
+    """Worker time spent between jobs while jobs waited: over each stretch, the workers
+    without a job (as many as there were waiting jobs to take) times its length."""
     moments = sorted({t for j in jobs for t in (j.created_at, j.started_at, j.finished_at)})
     idle = 0.0
     for start, end in zip(moments, moments[1:]):
         middle = start + (end - start) / 2
         running = sum(j.started_at <= middle < j.finished_at for j in jobs)
         waiting = sum(j.created_at <= middle < j.started_at for j in jobs)
-        if waiting and running < workers:
-            idle += (end - start).total_seconds() * 1000
+        idle += (end - start).total_seconds() * 1000 * min(workers - running, waiting)
     return idle
 
 
-def throughput(runtime: Runtime, workers: int, count: int, rates: dict, between=None):
-    """Queue `count` short jobs at once on `workers` workers: the throughput figure (and
-    `between(jobs)` runs after the batch, before the workers stop)."""
-    runtime.start_workers(workers)
-    run_batch("short", workers)  # warm: every worker has its browser
-    PREPARING.clear()
+def throughput(runtime: Runtime, workers: int, count: int, rates: dict, between=None,
+               rate_over: int | None = None, started: bool = False):
+    """Queue `count` short jobs at once on `workers` workers: the throughput figure, jobs
+    a minute over the first `rate_over` to finish (all by default). `between(jobs)` runs
+    after the batch, before the workers stop; `started`: the workers are up and warm."""
+    if not started:
+        runtime.start_workers(workers)
+        run_batch("short", workers)  # warm: every worker has its browser
     busy_before, total_before = busy_cores()
     jobs = run_batch("short", count)
     busy_after, total_after = busy_cores()
+    first, last_claim = min(j.created_at for j in jobs), max(j.started_at for j in jobs)
+    preparing = sum(ms for at, ms in PREPARING if first <= at < last_claim)  # jobs waited
     if between is not None:
         between(jobs)
     runtime.stop()
     cores = os.cpu_count() * (busy_after - busy_before) / (total_after - total_before)
-    preparing = sum(PREPARING[:len(jobs) - workers])  # the last ones are after the batch
-    span = (max(j.finished_at for j in jobs) - min(j.created_at for j in jobs))
-    rates[workers] = len(jobs) / span.total_seconds() * 60
+    counted = sorted(jobs, key=lambda j: j.finished_at)[:rate_over or len(jobs)]
+    span = max(j.finished_at for j in counted) - first
+    rates[workers] = len(counted) / span.total_seconds() * 60
     gaps = idle_gaps_ms(jobs, workers)
     failed = sum(j.status.value != "completed" for j in jobs)
     idle = max(gaps - preparing, 0) / len(jobs)
     figure = Figure(
         f"Throughput: {count} short jobs (goto + assert) queued at once, {workers} "
-        "worker(s). Gaps: time a worker was between jobs while one waited, and what "
+        f"worker(s){f', jobs a minute over the first {rate_over}' if rate_over else ''}. Gaps: time a worker was between jobs while one waited, and what "
         "is left of it besides opening the next job's browser context"
         + (f"; {failed} failed" if failed else ""),
         f"{rates[workers]:.0f} jobs a minute; gaps {gaps / len(jobs):.0f} ms a job, "
@@ -205,8 +225,10 @@ def throughput(runtime: Runtime, workers: int, count: int, rates: dict, between=
     return figure
 
 
-def memory_over_time(runtime: Runtime, long_run: int, rates: dict) -> list[Figure]:
-    """The 1-worker throughput figure and memory over time, from one long batch."""
+def memory_over_time(runtime: Runtime, long_run: int, rates: dict,
+                     rate_over: int) -> list[Figure]:
+    """The 1-worker throughput figure (over the first `rate_over` jobs, as the other
+    batches) and memory over time, from one long batch on one worker session."""
     before = {}
 
     def remember(_jobs) -> None:  # PSS and open files after the batch, workers still up
@@ -216,8 +238,8 @@ def memory_over_time(runtime: Runtime, long_run: int, rates: dict) -> list[Figur
     run_batch("short", 1)
     start_python, start_browser = pss_split()
     start_fds = len(os.listdir("/proc/self/fd"))
-    runtime.stop()  # throughput() starts its own worker; the browser starts anew
-    rate = throughput(runtime, 1, long_run, rates, between=remember)
+    rate = throughput(runtime, 1, long_run, rates, between=remember, started=True,
+                      rate_over=min(long_run, rate_over))
     time.sleep(1)
     left = chromium_left()
     (end_python, end_browser), end_fds = before["end"]
@@ -273,7 +295,8 @@ def main() -> None:
         add_runbook(SHORT.replace("SITE", site))
         add_runbook(LONG.replace("SITE", site))
         rates: dict[int, float] = {}
-        one_worker, over_time = memory_over_time(runtime, long_run, rates)
+        events.get_bus().subscribe(_note_finished)
+        one_worker, over_time = memory_over_time(runtime, long_run, rates, batch)
         figures = [one_worker, *[throughput(runtime, w, batch, rates) for w in pool],
                    memory_per_job(runtime, concurrency), over_time]
     publish("throughput_memory", "python bench/throughput_memory.py"

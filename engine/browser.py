@@ -75,7 +75,9 @@ def ensure_ffmpeg() -> Path | None:
         source = imageio_ffmpeg.get_ffmpeg_exe()
         target.parent.mkdir(parents=True, exist_ok=True)
         if getattr(sys, "frozen", False):  # the packed binary's files vanish when it stops
-            shutil.copy2(source, target)
+            partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+            shutil.copy2(source, partial)
+            os.replace(partial, target)  # whole or not at all, also with two starting at once
         else:
             target.symlink_to(source)
         return target

@@ -54,9 +54,9 @@ def action_buttons(job_id: int, available: list[str], on_done) -> None:
 def lasting_dialog() -> ui.dialog:
     """An open dialog that outlives redraws of the part of the page that opened it (the job
     page redraws its header on every event), and is removed once closed."""
-    with ui.context.client.content:
+    with ui.context.client.content, ui.element() as holder:
         dialog = ui.dialog(value=True)
-    dialog.on("hide", dialog.delete)
+    dialog.on("hide", holder.delete)
     return dialog
 
 

@@ -128,14 +128,20 @@ async def job_page(job_id: int) -> None:
         live_caption.text = shot.name
 
     async def reload() -> None:
+        """Read the job again and redraw, again and again while events came in meanwhile."""
+        state["dirty"] = True
+        if state["busy"]:
+            return  # the read under way sees the flag and reads once more
         state["busy"] = True
         try:
-            fresh = await run.io_bound(load_job, job_id, state["view"]["plan"])
+            while state["dirty"]:
+                state["dirty"] = False
+                fresh = await run.io_bound(load_job, job_id, state["view"]["plan"])
+                if fresh is not None:
+                    state["view"] = fresh
+                    draw()
         finally:
             state["busy"] = False
-        if fresh is not None:
-            state["view"] = fresh
-            draw()
 
     async def on_event(event: events.Event) -> None:
         if event.job_id != job_id:
@@ -148,7 +154,7 @@ async def job_page(job_id: int) -> None:
                 live_image.set_source(f"data:image/jpeg;base64,{encoded}")
                 live_caption.text = f"live · {event.data.get('step') or ''}"
             return
-        if event.kind == events.APPROVAL_REQUESTED:
+        if event.kind == events.APPROVAL_REQUESTED and not state["approval_shown"]:
             state["approval_shown"] = True
             state["dialog"] = _approval_dialog(job_id, event.data, reload)
         if event.kind in (events.STEP_STARTED, events.STEP_FINISHED) and (
@@ -157,11 +163,7 @@ async def job_page(job_id: int) -> None:
             badge = state["badges"].get(event.data.get("name"))
             if badge is not None:
                 badge.show(event.data.get("status", "running"))
-        state["dirty"] = True
-        if not state["busy"]:
-            while state["dirty"]:
-                state["dirty"] = False
-                await reload()
+        await reload()
 
     live.job_events.subscribe(on_event)
     if not view["detail"].job.status.is_final:  # what happened between the read and now

@@ -7,6 +7,7 @@ that goes into it (JOBDECK_DIST_CACHE moves it); CI on the same machine reuses i
 
 import csv
 import hashlib
+import importlib.metadata
 import io
 import json
 import os
@@ -30,7 +31,10 @@ INPUTS = ["main.py", "jobdeck.spec", "pyproject.toml", "engine", "models", "page
 
 
 def inputs_hash() -> str:
+    """Sources, Python and every installed package's version: what goes into the build."""
     digest = hashlib.sha256(sys.version.encode())
+    digest.update(" ".join(sorted(f"{d.metadata['Name']}=={d.version}"
+                                  for d in importlib.metadata.distributions())).encode())
     for name in INPUTS:
         path = ROOT / name
         files = [path] if path.is_file() else sorted(
@@ -51,7 +55,8 @@ def executable(tmp_path_factory) -> Path:
              "--distpath", str(work / "dist"), "--workpath", str(work / "build"),
              str(ROOT / "jobdeck.spec")], cwd=ROOT, capture_output=True, text=True)
         assert build.returncode == 0, build.stderr[-4000:]
-        for old in CACHE.glob("*") if CACHE.exists() else []:  # keep only the newest build
+        builds = sorted(CACHE.glob("*"), key=lambda b: b.stat().st_mtime) if CACHE.exists() else []
+        for old in builds[:-2]:  # keep the two newest besides this one
             shutil.rmtree(old, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(work / "dist" / "jobdeck", target)
@@ -67,23 +72,42 @@ def elsewhere(executable, tmp_path) -> Path:
     return app
 
 
-def clean_env() -> dict[str, str]:
-    """No virtualenv, no source tree, no test settings: what a fresh shell has."""
-    keep = ("PATH", "HOME", "LANG", "TMPDIR")
+def clean_env(home: Path) -> dict[str, str]:
+    """No virtualenv, no source tree, no test settings: what a fresh user's shell has."""
+    keep = ("PATH", "LANG", "TMPDIR")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env["PATH"] = ":".join(p for p in env.get("PATH", "/usr/bin:/bin").split(":")
                            if ".venv" not in p)
+    env["HOME"] = str(home)
     return env
 
 
-def test_the_version_and_a_runbook_check_work_without_python(elsewhere):
-    version = subprocess.run(["./jobdeck", "--version"], cwd=elsewhere, env=clean_env(),
+def start(app: Path, args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "w") as out:  # the child keeps its own copy of the file
+        return subprocess.Popen(["./jobdeck", *args], cwd=app, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_the_version_and_a_runbook_check_work_without_python(elsewhere, tmp_path):
+    version = subprocess.run(["./jobdeck", "--version"], cwd=elsewhere, env=clean_env(tmp_path),
                              capture_output=True, text=True, timeout=120)
     assert version.returncode == 0, version.stderr
     assert version.stdout.startswith("jobdeck ")
     (elsewhere / "broken.yaml").write_text("version: 1\nname: broken\nsteps:\n  - {action: fly}\n")
     checked = subprocess.run(["./jobdeck", "validate", "broken.yaml"], cwd=elsewhere,
-                             env=clean_env(), capture_output=True, text=True, timeout=120)
+                             env=clean_env(tmp_path), capture_output=True, text=True,
+                             timeout=120)
     assert checked.returncode == 2
     assert "broken.yaml:4" in checked.stderr
 
@@ -92,7 +116,7 @@ def test_without_a_browser_it_says_what_to_install(elsewhere, tmp_path):
     (elsewhere / "check.yaml").write_text(
         "version: 1\nname: check\ntitle: Check\nsteps:\n"
         "  - {action: goto, url: 'http://127.0.0.1:9/'}\n")
-    no_browser = {**clean_env(), "PATH": str(tmp_path), "HOME": str(tmp_path)}
+    no_browser = {**clean_env(tmp_path), "PATH": str(tmp_path)}
     result = subprocess.run(["./jobdeck", "run", "check.yaml"], cwd=elsewhere, env=no_browser,
                             capture_output=True, text=True, timeout=120)
     said = " ".join((result.stdout + result.stderr).split())
@@ -101,14 +125,13 @@ def test_without_a_browser_it_says_what_to_install(elsewhere, tmp_path):
     assert "python -m" not in said  # there is no Python to run it with
 
 
-def test_the_executable_serves_the_console_and_runs_the_demo_example(elsewhere):
+def test_the_executable_serves_the_console_and_runs_the_demo_example(elsewhere, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(elsewhere.parent / "console.log", "w")
-    process = subprocess.Popen(["./jobdeck", "--port", str(port)], cwd=elsewhere,
-                               env=clean_env(), stdout=log, stderr=subprocess.STDOUT)
+    log_file = tmp_path / "console.log"
+    process = start(elsewhere, ["--port", str(port)], clean_env(tmp_path), log_file)
     try:
-        wait_for_console(url, process, elsewhere.parent / "console.log")
+        wait_for_console(url, process, log_file)
         assert "Jobdeck" in httpx.get(f"{url}/jobs", timeout=10).text
         names = [r["name"] for r in httpx.get(f"{url}/api/runbooks", timeout=10).json()]
         assert "quotes-export" in names  # the shipped examples are inside
@@ -128,32 +151,28 @@ def test_the_executable_serves_the_console_and_runs_the_demo_example(elsewhere):
         assert (elsewhere / "data" / "jobdeck.db").is_file()  # data beside the executable
         assert list((elsewhere / "data" / "artifacts").rglob("*.csv"))
     finally:
-        process.terminate()  # the packed binary hands SIGTERM on to the console inside
-        process.wait(timeout=60)
-    log = (elsewhere.parent / "console.log").read_text()
+        stop(process)  # the packed binary hands SIGTERM on to the console inside
+    log = log_file.read_text()
     assert process.returncode in (0, -signal.SIGTERM), log[-3000:]  # uvicorn re-raises it
     assert "All workers have stopped" in log  # a graceful stop, not a kill
 
 
-def test_a_worker_process_runs_the_jobs_of_a_console_without_workers(elsewhere):
+def test_a_worker_process_runs_the_jobs_of_a_console_without_workers(elsewhere, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**clean_env(), "JOBDECK_PORT": str(port)}  # the worker reaches the demo site too
-    logs = {name: elsewhere.parent / f"{name}.log" for name in ("console", "worker")}
-    console = subprocess.Popen(["./jobdeck", "--no-workers"], cwd=elsewhere, env=env,
-                               stdout=open(logs["console"], "w"), stderr=subprocess.STDOUT)
-    worker = subprocess.Popen(["./jobdeck", "worker"], cwd=elsewhere, env=env,
-                              stdout=open(logs["worker"], "w"), stderr=subprocess.STDOUT)
+    env = {**clean_env(tmp_path), "JOBDECK_PORT": str(port)}  # the worker may reach the demo
+    logs = {name: tmp_path / f"{name}.log" for name in ("console", "worker")}
+    console = start(elsewhere, ["--no-workers"], env, logs["console"])
+    worker = start(elsewhere, ["worker"], env, logs["worker"])
     try:
         wait_for_console(url, console, logs["console"])
         started = httpx.post(f"{url}/api/runbooks/quotes-export/jobs", timeout=10,
                              json={"params": {"site": f"{url}/demo"}})
+        assert started.status_code == 201, started.text
         job = wait_finished(url, started.json()["id"])
         assert job["status"] == "completed", (job["error"], logs["worker"].read_text())
     finally:
-        for process in (worker, console):
-            process.terminate()
-            process.wait(timeout=60)
+        stop(worker, console)
     assert "Consumer exiting" in logs["worker"].read_text()  # it stopped when asked to
 
 
