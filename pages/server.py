@@ -63,5 +63,8 @@ def run_server(settings: Settings) -> None:
 
     app.on_startup(on_startup)
     app.on_shutdown(runtime.stop)
+    # open requests (event streams, slow pages) get the same grace as jobs, then are closed;
+    # uvicorn would otherwise wait for them forever before stopping
     ui.run(host=settings.host, port=settings.port, title="Jobdeck", reload=False, show=False,
-           favicon="🗂️", storage_secret=session_secret(settings.data_dir))
+           favicon="🗂️", storage_secret=session_secret(settings.data_dir),
+           timeout_graceful_shutdown=settings.shutdown_grace_seconds)

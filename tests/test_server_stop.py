@@ -3,6 +3,7 @@ a clear reason instead of being left running."""
 
 import signal
 import sqlite3
+import threading
 import time
 
 import httpx
@@ -47,3 +48,29 @@ def test_sigterm_stops_the_server_and_fails_the_running_job(tmp_path, site, site
             (job["id"],)).fetchone()
     assert (status, kind) == ("failed", "worker_lost")
     assert "Jobdeck was stopped" in message and "Re-run" in message
+
+
+def test_sigterm_stops_the_server_while_a_client_keeps_a_request_open(tmp_path, site_port):
+    """A live event stream (or any long request) must not keep the console from stopping:
+    open requests get the shutdown grace, then they are closed."""
+    data = tmp_path / "data"
+    process, url = start_console(data, site_port, JOBDECK_SHUTDOWN_GRACE_SECONDS="1")
+    done = threading.Event()
+
+    def long_request() -> None:  # the demo page that answers after its longest, 60 s
+        try:
+            httpx.get(f"{url}/demo/slow?seconds=60", timeout=120)
+        except httpx.HTTPError:
+            pass
+        done.set()
+
+    threading.Thread(target=long_request, daemon=True).start()
+    try:
+        time.sleep(1.0)  # the request is in the server
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(40)  # before the fix: stuck until the page answered
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code in (0, -signal.SIGTERM)
+    assert done.wait(10)  # the client was let go, not left hanging
