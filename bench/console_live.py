@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import httpx
 from playwright.sync_api import sync_playwright
 
 from console_process import (add_runbook, memory_mb, start_console, start_job, stop_console,
@@ -128,6 +129,7 @@ def memory(browser, url: str, pid: int, viewers: int) -> tuple:
     during = memory_mb(pid)
     for context in contexts:
         context.close()
+    httpx.post(f"{url}/api/jobs/{job_id}/cancel")  # measured: no need to wait for its end
     wait_finished(url, job_id)
     return before, during
 

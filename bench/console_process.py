@@ -21,7 +21,8 @@ def free_port() -> int:
 def start_console(data: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     environment = {**os.environ, "JOBDECK_DATA_DIR": str(data), "JOBDECK_WORKERS": "1",
-                   "JOBDECK_LOG_LEVEL": "WARNING", **env}
+                   "JOBDECK_LOG_LEVEL": "WARNING",
+                   "JOBDECK_SHUTDOWN_GRACE_SECONDS": "1", **env}  # its stop is not measured
     process = subprocess.Popen([sys.executable, "main.py", "--port", str(port)], cwd=ROOT,
                                env=environment, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
