@@ -89,10 +89,22 @@ def worker(concurrency: int = typer.Option(1, help="Jobs this process runs at on
     """Run a queue worker: takes jobs from the queue and runs them in Chromium."""
     from engine.runtime import Runtime
 
+    import signal
+    import threading
+
     runtime = Runtime(_settings())
     runtime.start_sweeper()
-    consumer = runtime.make_consumer(concurrency)
-    consumer.run()  # installs signal handlers: main thread only
+    runtime.start_workers(concurrency)
+    # Huey's own handlers stop at once on SIGTERM; here both signals stop gracefully: no new
+    # job, the running ones get the shutdown grace, then fail as worker_lost.
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    logging.getLogger("jobdeck").info("worker with %d job(s) at once; Ctrl+C or SIGTERM "
+                                      "stops it", concurrency)
+    while not stopping.wait(1.0):
+        pass
+    runtime.stop()
 
 
 jobs_app = typer.Typer(help="List jobs and act on them: approve, reject, pause, resume, "

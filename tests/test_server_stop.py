@@ -1,17 +1,22 @@
 """Stopping the console: SIGTERM ends the process, and a job it was running is failed with
 a clear reason instead of being left running."""
 
+import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
 import httpx
 import pytest
+from pathlib import Path
 
 from support import start_console
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
 
 WAITING_RUNBOOK = """
 version: 1
@@ -74,3 +79,35 @@ def test_sigterm_stops_the_server_while_a_client_keeps_a_request_open(tmp_path, 
             process.kill()
     assert code in (0, -signal.SIGTERM)
     assert done.wait(10)  # the client was let go, not left hanging
+
+
+def test_sigterm_stops_a_worker_process_gracefully(tmp_path, site, site_port):
+    """`main.py worker`: SIGTERM takes no new job and fails the held one with a reason."""
+    data = tmp_path / "data"
+    console, url = start_console(data, site_port, JOBDECK_WORKERS="0")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update({"JOBDECK_DATA_DIR": str(data), "JOBDECK_SHUTDOWN_GRACE_SECONDS": "1",
+                "JOBDECK_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{site_port}"})
+    with open(tmp_path / "worker.log", "w") as log:
+        worker = subprocess.Popen([sys.executable, "main.py", "worker"], env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        httpx.post(f"{url}/api/runbooks", content=WAITING_RUNBOOK.replace("SITE", site),
+                   headers={"Content-Type": "application/x-yaml"}).raise_for_status()
+        job = httpx.post(f"{url}/api/runbooks/waits/jobs", json={}).json()
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{url}/api/jobs/{job['id']}").json()["status"] != (
+                "waiting_for_approval"):
+            assert time.monotonic() < deadline, "the worker never ran the job"
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(60)
+        done = httpx.get(f"{url}/api/jobs/{job['id']}").json()
+    finally:
+        for process in (worker, console):
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)
+    assert code == 0, (tmp_path / "worker.log").read_text()[-2000:]
+    assert done["status"] == "failed" and done["error"]["kind"] == "worker_lost"
+    assert "Jobdeck was stopped" in done["error"]["message"]
