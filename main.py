@@ -2,7 +2,9 @@
 
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -88,9 +90,6 @@ def run(runbook: Path,
 def worker(concurrency: int = typer.Option(1, help="Jobs this process runs at once.")):
     """Run a queue worker: takes jobs from the queue and runs them in Chromium."""
     from engine.runtime import Runtime
-
-    import signal
-    import threading
 
     runtime = Runtime(_settings())
     runtime.start_sweeper()

@@ -51,18 +51,26 @@ def start_console(data: Path, site_port: int, **env_overrides: str):
                                cwd=Path(__file__).resolve().parent.parent, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    try:
+        wait_for_console(url, process, data.parent / "console.log")
+    except AssertionError:
+        process.kill()
+        raise
+    return process, url
+
+
+def wait_for_console(url: str, process: subprocess.Popen, log: Path,
+                     timeout: float = 120) -> None:
+    """Until the console started as `process` answers its API (its log says why not)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{url}/api/runbooks", timeout=2).status_code == 200:
-                return process, url
+                return
         except httpx.HTTPError:
             pass
-        if process.poll() is not None:
-            break
         time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"the console did not start: {(data.parent / 'console.log').read_text()}")
+    raise AssertionError(f"the console did not start:\n{log.read_text()}")
 
 
 def pixel_at(settings, jpeg: bytes, x: float, y: float) -> list[int]:

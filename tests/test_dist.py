@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import free_port
+from support import free_port, wait_for_console
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,18 +174,6 @@ def test_a_worker_process_runs_the_jobs_of_a_console_without_workers(elsewhere, 
     finally:
         stop(worker, console)
     assert "All workers have stopped" in logs["worker"].read_text()  # a graceful stop
-
-
-def wait_for_console(url: str, process, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/api/runbooks", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"the executable did not serve the console:\n{log.read_text()}")
 
 
 def wait_finished(url: str, job_id: int) -> dict:

@@ -29,18 +29,24 @@ steps:
 """
 
 
+def start_waiting_job(url: str, site: str) -> dict:
+    """A job of WAITING_RUNBOOK, once it waits for approval (a worker holds it)."""
+    httpx.post(f"{url}/api/runbooks", content=WAITING_RUNBOOK.replace("SITE", site),
+               headers={"Content-Type": "application/x-yaml"}).raise_for_status()
+    job = httpx.post(f"{url}/api/runbooks/waits/jobs", json={}).json()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{url}/api/jobs/{job['id']}").json()["status"] != (
+            "waiting_for_approval"):
+        assert time.monotonic() < deadline, "no worker brought the job to its approval"
+        time.sleep(0.2)
+    return job
+
+
 def test_sigterm_stops_the_server_and_fails_the_running_job(tmp_path, site, site_port):
     data = tmp_path / "data"
     process, url = start_console(data, site_port, JOBDECK_SHUTDOWN_GRACE_SECONDS="1")
     try:
-        httpx.post(f"{url}/api/runbooks", content=WAITING_RUNBOOK.replace("SITE", site),
-                   headers={"Content-Type": "application/x-yaml"}).raise_for_status()
-        job = httpx.post(f"{url}/api/runbooks/waits/jobs", json={}).json()
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{url}/api/jobs/{job['id']}").json()["status"] != (
-                "waiting_for_approval"):
-            assert time.monotonic() < deadline, "the job never reached its approval"
-            time.sleep(0.2)
+        job = start_waiting_job(url, site)
         process.send_signal(signal.SIGTERM)
         code = process.wait(60)  # before the fix, Huey's signal handlers swallowed this
     finally:
@@ -92,14 +98,7 @@ def test_sigterm_stops_a_worker_process_gracefully(tmp_path, site, site_port):
         worker = subprocess.Popen([sys.executable, "main.py", "worker"], env=env, stdout=log,
                                   stderr=subprocess.STDOUT, cwd=ROOT)
     try:
-        httpx.post(f"{url}/api/runbooks", content=WAITING_RUNBOOK.replace("SITE", site),
-                   headers={"Content-Type": "application/x-yaml"}).raise_for_status()
-        job = httpx.post(f"{url}/api/runbooks/waits/jobs", json={}).json()
-        deadline = time.monotonic() + 60
-        while httpx.get(f"{url}/api/jobs/{job['id']}").json()["status"] != (
-                "waiting_for_approval"):
-            assert time.monotonic() < deadline, "the worker never ran the job"
-            time.sleep(0.2)
+        job = start_waiting_job(url, site)
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(60)
         done = httpx.get(f"{url}/api/jobs/{job['id']}").json()
