@@ -58,6 +58,7 @@ async def job_page(job_id: int) -> None:
             ui.link("Back to the jobs list", "/jobs")
             return
         header = ui.column().classes("w-full gap-1")
+        actions_row = ui.row().classes("gap-2 items-start w-full")
         metrics = ui.row().classes("w-full gap-3")
         with ui.row().classes("w-full gap-4 items-start flex-wrap lg:flex-nowrap"):
             with ui.card().classes("grow basis-0 min-w-[18rem]"):
@@ -88,7 +89,13 @@ async def job_page(job_id: int) -> None:
         header.clear()
         with header:
             _header(job, v["secrets"], v["reruns"])
-            with ui.row().classes("gap-2 items-start w-full"):
+        # Buttons are rebuilt only when what can be done changes: a click on a button that a
+        # redraw has just replaced would be lost, and steps finish several times a second.
+        actions_key = (tuple(v["actions"]), tuple(a.id for a in v["activity"]))
+        if actions_key != state.get("actions_key"):
+            state["actions_key"] = actions_key
+            actions_row.clear()
+            with actions_row:
                 action_buttons(job.id, v["actions"], reload)
                 ui.space()
                 activity(v["activity"])

@@ -6,6 +6,7 @@ from nicegui import ui
 from engine import events
 from engine.db import session_scope
 from engine.jobs import create_job, get_job
+from engine.records import JobRecorder
 from engine.runbooks import add_runbook
 from engine.transitions import transition_job
 from models import JobStatus
@@ -193,3 +194,24 @@ async def test_an_approval_requested_while_the_page_loads_is_shown(user, monkeyp
     await user.open(f"/jobs/{job.id}")
     await user.should_see("Approval needed")
     await user.should_see("Go ahead?")
+
+
+@pytest.mark.asyncio
+async def test_the_action_buttons_stay_put_while_steps_go_by(user):
+    """Steps finish several times a second; a redraw must not replace the button a person
+    is about to click (a click on a replaced button is lost)."""
+    add_runbook("version: 1\nname: busy\ntitle: Busy one\nsteps:\n"
+                "  - {name: one, action: goto, url: 'http://127.0.0.1:9/'}\n"
+                "  - {name: two, action: goto, url: 'http://127.0.0.1:9/'}\n")
+    job = create_job("busy")
+    with session_scope() as session:
+        transition_job(session, job.id, JobStatus.running)
+    await user.open(f"/jobs/{job.id}")
+    await user.should_see("Running")
+    [cancel] = user.find("Cancel job").elements
+    recorder = JobRecorder(job.id, events.get_bus())  # what the worker records as it goes
+    recorder.step_started("one", "goto", None)
+    await user.should_see("Current step")  # the page has redrawn with the new step
+    assert not cancel.is_deleted
+    user.find("Cancel job").click()
+    await user.should_see("Cancel job: are you sure?")
