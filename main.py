@@ -44,7 +44,7 @@ def serve(ctx: typer.Context,
     settings = _settings(host=host, port=port)
     if no_workers:
         settings.workers = 0
-    from engine.db import OutdatedDatabase
+    from engine.schema import OutdatedDatabase
 
     try:
         run_server(settings)
@@ -106,6 +106,44 @@ def worker(concurrency: int = typer.Option(1, help="Jobs this process runs at on
     runtime.stop()
 
 
+db_app = typer.Typer(help="The database's schema: see which version it has, upgrade it.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade():
+    """Create or upgrade the schema to this version (stop the other processes first)."""
+    from engine import schema
+    from engine.db import make_engine
+
+    engine = make_engine(_settings().db_url)
+    try:
+        before, after = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    where = schema.describe(engine)
+    if before == after:
+        typer.echo(f"{where}: schema {after}, already up to date")
+    else:
+        typer.echo(f"{where}: schema {before} -> {after}")
+
+
+@db_app.command("current")
+def db_current():
+    """Print the schema version of the database and the one this Jobdeck needs."""
+    from engine import schema
+    from engine.db import make_engine
+
+    engine = make_engine(_settings().db_url)
+    try:
+        with engine.connect() as connection:
+            current = schema.current_revision(connection)
+    finally:
+        engine.dispose()
+    typer.echo(f"{schema.describe(engine)}: schema {current or 'none'}; this Jobdeck needs "
+               f"{schema.head()}")
+
+
 jobs_app = typer.Typer(help="List jobs and act on them: approve, reject, pause, resume, "
                              "cancel, rerun.")
 app.add_typer(jobs_app, name="jobs")
@@ -149,7 +187,8 @@ if __name__ == "__main__":
     logging.basicConfig(level=os.environ.get("JOBDECK_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per timer tick
-    from engine.db import OutdatedDatabase
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # `db upgrade` prints its summary
+    from engine.schema import OutdatedDatabase
 
     try:
         sys.exit(app())

@@ -1,22 +1,31 @@
-"""The database: SQLite in WAL mode with immediate write transactions, one session per use."""
+"""The database: SQLite (WAL, immediate write transactions) out of the box, PostgreSQL with
+DATABASE_URL; one session per use. The schema is made and upgraded by `engine.schema`."""
 
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers the tables)
-from engine import job_counts
 
 
-def make_engine(db_path: Path) -> Engine:
-    """An engine on a SQLite file, tuned for several writer threads and processes."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        f"sqlite:///{db_path}", connect_args={"check_same_thread": False, "timeout": 30}
-    )
+def make_engine(url: str) -> Engine:
+    """An engine for `url` (sqlite:///FILE or postgresql+psycopg://…), tuned for several
+    writer threads and processes."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # pre_ping: a connection that PostgreSQL dropped (restart, failover) is replaced
+        # before use instead of failing a job; UTC so timestamps never shift with the server.
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                             connect_args={"options": "-c timezone=UTC", "connect_timeout": 10})
+    if parsed.get_backend_name() != "sqlite":
+        raise ValueError(f"DATABASE_URL {parsed.render_as_string()!r}: Jobdeck runs on SQLite "
+                         "or PostgreSQL (postgresql+psycopg://user@host/db)")
+    if parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -36,40 +45,31 @@ def make_engine(db_path: Path) -> Engine:
         read_only = conn.get_execution_options().get("read_only", False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
-    SQLModel.metadata.create_all(engine)
-    check_schema(engine, db_path)
-    with engine.begin() as connection:
-        job_counts.install(connection)
     return engine
-
-
-class OutdatedDatabase(RuntimeError):
-    """The database file was made by an older Jobdeck; nothing in it was changed."""
-
-
-def check_schema(engine: Engine, db_path: Path) -> None:
-    """Refuse, with what to do, a database whose tables lack columns this version needs."""
-    found = inspect(engine)
-    for table in SQLModel.metadata.sorted_tables:
-        have = {column["name"] for column in found.get_columns(table.name)}
-        missing = [column.name for column in table.columns if column.name not in have]
-        if missing:
-            raise OutdatedDatabase(
-                f"{db_path} was made by an older version of Jobdeck (table {table.name} "
-                f"lacks {', '.join(missing)}). It was left as it is. Move it aside (mv "
-                f"{db_path} {db_path}.old) to start with a new one; upgrading in place "
-                "comes with schema migrations.")
 
 
 _engine: Engine | None = None
 
 
-def init_db(db_path: Path) -> Engine:
-    """Open (and create if needed) the process's database."""
+def init_db(url: str | Path) -> Engine:
+    """Open the process's database, creating its schema if it is empty.
+
+    `url` is a database URL or the path of a SQLite file. Raises schema.OutdatedDatabase
+    (nothing changed) when the database needs `python main.py db upgrade`.
+    """
+    from engine import schema  # schema imports this module
+
     global _engine
     if _engine is not None:
         _engine.dispose()
-    _engine = make_engine(db_path)
+        _engine = None
+    engine = make_engine(url if isinstance(url, str) else f"sqlite:///{url}")
+    try:
+        schema.prepare(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    _engine = engine
     return _engine
 
 

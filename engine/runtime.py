@@ -22,7 +22,7 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        init_db(settings.db_path)
+        init_db(settings.db_url)
         self.heartbeat = Heartbeat(settings.lease_seconds)
         init_queue(settings.queue_path, self.run_queued_job)
         self.consumer = None

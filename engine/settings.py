@@ -3,6 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,9 +11,17 @@ EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "runbooks"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="JOBDECK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="JOBDECK_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Path("data")
+    # Scale-out (docs/deploy.md): PostgreSQL for records and Redis for the queue, events and
+    # control. Unset: SQLite files in the data directory and an in-process event bus.
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "JOBDECK_DATABASE_URL"))
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("REDIS_URL", "JOBDECK_REDIS_URL"))
+    # Prefix of every Redis key and channel, so several installations can share one Redis.
+    redis_prefix: str = "jobdeck"
     host: str = "127.0.0.1"
     port: int = 8080
     # Worker threads inside the web process (0: none, e.g. with separate worker processes).
@@ -40,6 +49,11 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "jobdeck.db"
+
+    @property
+    def db_url(self) -> str:
+        """Where the records live: DATABASE_URL, else the SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.db_path}"
 
     @property
     def queue_path(self) -> Path:

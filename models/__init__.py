@@ -3,6 +3,7 @@
 from models.artifact import Artifact, ArtifactKind
 from models.audit_event import AuditEvent
 from models.common import ErrorKind, JobStatus, StepStatus, Trigger, utcnow
+from models.instance_secret import InstanceSecret
 from models.job import Job
 from models.job_event import JobEvent
 from models.runbook import Runbook
@@ -10,6 +11,6 @@ from models.schedule import Schedule, SchedulerLock
 from models.step_run import StepRun
 
 __all__ = [
-    "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "Job", "JobEvent", "JobStatus", "Runbook", "Schedule", "SchedulerLock", "StepRun",
+    "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "InstanceSecret", "Job", "JobEvent", "JobStatus", "Runbook", "Schedule", "SchedulerLock", "StepRun",
     "StepStatus", "Trigger", "utcnow",
 ]

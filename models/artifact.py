@@ -3,7 +3,7 @@ from enum import Enum
 
 from sqlmodel import Field, SQLModel
 
-from models.common import UTCDateTime, utcnow
+from models.common import UTCDateTime, enum_type, utcnow
 
 
 class ArtifactKind(str, Enum):
@@ -20,7 +20,7 @@ class Artifact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)
     step_run_id: int | None = Field(default=None, foreign_key="steprun.id")
-    kind: ArtifactKind
+    kind: ArtifactKind = Field(sa_type=enum_type(ArtifactKind))
     name: str
     path: str
     size: int

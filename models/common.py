@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from enum import Enum
 
 from sqlalchemy import DateTime
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 
 
@@ -26,6 +27,12 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value
+
+
+def enum_type(enum: type[Enum]) -> SAEnum:
+    """A status-like column stored as plain text on every database: no native PostgreSQL
+    enum type (a name like "trigger" is reserved there; adding a value needs no migration)."""
+    return SAEnum(enum, native_enum=False, length=32)
 
 
 class JobStatus(str, Enum):

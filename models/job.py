@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
-from models.common import JobStatus, Trigger, UTCDateTime, utcnow
+from models.common import JobStatus, Trigger, UTCDateTime, enum_type, utcnow
 
 
 class Job(SQLModel, table=True):
@@ -23,8 +23,8 @@ class Job(SQLModel, table=True):
     runbook_version: int
     # The YAML the job runs, so a later edit of the runbook never changes a queued job.
     source: str
-    status: JobStatus = JobStatus.queued
-    trigger: Trigger = Trigger.manual
+    status: JobStatus = Field(JobStatus.queued, sa_type=enum_type(JobStatus))
+    trigger: Trigger = Field(Trigger.manual, sa_type=enum_type(Trigger))
     started_by: str | None = None
     # Parameter values; secrets are never stored here.
     params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from models.common import StepStatus, UTCDateTime
+from models.common import StepStatus, UTCDateTime, enum_type
 
 
 class StepRun(SQLModel, table=True):
@@ -17,7 +17,7 @@ class StepRun(SQLModel, table=True):
     name: str
     action: str
     description: str | None = None
-    status: StepStatus = StepStatus.running
+    status: StepStatus = Field(StepStatus.running, sa_type=enum_type(StepStatus))
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     duration_ms: int | None = None

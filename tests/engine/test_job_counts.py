@@ -3,7 +3,8 @@ database that had jobs before the counts existed."""
 
 import sqlite3
 
-from engine.db import init_db, session_scope
+from engine import schema
+from engine.db import init_db, make_engine, session_scope
 from engine.jobs import count_jobs_by_status, create_job, list_jobs
 from engine.runbooks import add_runbook
 from engine.transitions import transition_job
@@ -34,10 +35,15 @@ def test_an_existing_database_is_counted_once(runtime, settings):
     add_runbook(RUNBOOK)
     for _ in range(3):
         create_job("counted")
-    with sqlite3.connect(settings.db_path) as db:  # as if made before the counts existed
+    with sqlite3.connect(settings.db_path) as db:  # as if made before counts and migrations
         db.execute("DROP TABLE job_status_count")
+        db.execute("DROP TABLE alembic_version")
+        db.execute("DROP TABLE instance_secret")
         for trigger in ("insert", "update", "delete"):
             db.execute(f"DROP TRIGGER job_count_{trigger}")
-    init_db(settings.db_path)
-    init_db(settings.db_path)  # a second start must not count them again
+    engine = make_engine(settings.db_url)
+    schema.upgrade(engine)
+    schema.upgrade(engine)  # a second upgrade must not count them again
+    engine.dispose()
+    init_db(settings.db_url)
     assert count_jobs_by_status()[S.queued] == 3
