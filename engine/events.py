@@ -24,6 +24,9 @@ APPROVAL_REQUESTED = "approval_requested"
 JOB_FINISHED = "job_finished"  # data: the execution report
 CONTROL = "control"  # a person asked for an action: {"action", "by", "comment"}
 SCHEDULE_CHANGED = "schedule_changed"  # not about one job (job_id 0): {"schedule_id"}
+# Not about one job (job_id 0): events from other processes may have been missed (the
+# Redis link was down); whoever shows something re-reads it from the database.
+RESYNC = "resync"
 
 
 @dataclass(frozen=True)

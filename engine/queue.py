@@ -1,14 +1,23 @@
-"""The Huey queue: it carries only job ids. Its consumer wakes at once for jobs enqueued
-in this process and polls (up to JOBDECK_QUEUE_POLL_SECONDS) for jobs from others."""
+"""The Huey queue: it carries only job ids, signed (engine/queue_messages.py).
+
+Out of the box it is a SQLite file: its consumer wakes at once for jobs enqueued in this
+process and polls (up to JOBDECK_QUEUE_POLL_SECONDS) for jobs from others. With REDIS_URL
+it is a Redis list that idle workers block on, so any process's enqueue starts a job at once.
+"""
 
 import threading
 
-from huey import SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Worker
+
+from engine.instance_secrets import instance_secret
+from engine.queue_messages import JobMessages
+from engine.redis_link import redis_pool
+from engine.settings import Settings
 
 _wake = threading.Condition()
 _wakes = 0  # counts enqueues, so a wake between an empty dequeue and the wait is not lost
-_huey: SqliteHuey | None = None
+_huey: Huey | None = None
 _run_job = None  # the Huey task, bound to the current instance
 
 
@@ -41,16 +50,24 @@ class WakeableConsumer(Consumer):
     worker_class = WakeableWorker
 
 
-def init_queue(queue_path, run_job) -> SqliteHuey:
-    """Create the process's queue on a SQLite file and register the job task."""
+def init_queue(settings: Settings, run_job) -> Huey:
+    """Create the process's queue (needs the database) and register the job task."""
     global _huey, _run_job
-    queue_path.parent.mkdir(parents=True, exist_ok=True)
-    _huey = SqliteHuey("jobdeck", filename=str(queue_path), results=False)
+    messages = JobMessages(instance_secret("queue_signing_key").encode())
+    if settings.redis_url:
+        _huey = RedisHuey(f"{settings.redis_prefix}-queue",
+                          connection_pool=redis_pool(settings.redis_url), blocking=True,
+                          read_timeout=1, results=False, serializer=messages)
+    else:
+        settings.queue_path.parent.mkdir(parents=True, exist_ok=True)
+        _huey = SqliteHuey("jobdeck", filename=str(settings.queue_path), results=False,
+                           serializer=messages)
     _run_job = _huey.task(name="run_job")(run_job)
+    messages.task_name = _huey._registry.task_to_string(_run_job.task_class)
     return _huey
 
 
-def get_huey() -> SqliteHuey:
+def get_huey() -> Huey:
     if _huey is None:
         raise RuntimeError("queue not initialised: call engine.queue.init_queue() first")
     return _huey

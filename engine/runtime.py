@@ -23,11 +23,26 @@ class Runtime:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         init_db(settings.db_url)
+        self.bus = self._connect_bus(settings)
         self.heartbeat = Heartbeat(settings.lease_seconds)
-        init_queue(settings.queue_path, self.run_queued_job)
+        init_queue(settings, self.run_queued_job)
         self.consumer = None
         self.scheduler: JobScheduler | None = None
         self._stop = threading.Event()
+
+    @staticmethod
+    def _connect_bus(settings: Settings):
+        """With REDIS_URL, events and control cross processes on Redis pub/sub."""
+        if not settings.redis_url:
+            return events.get_bus()
+        from engine.redis_bus import RedisEventBus
+
+        bus = RedisEventBus(settings.redis_url, settings.redis_prefix)
+        if not bus.wait_listening(5):
+            log.warning("Redis does not answer yet; events from other processes arrive "
+                        "once it does")
+        events.set_bus(bus)
+        return bus
 
     def run_queued_job(self, job_id: int) -> None:
         execute_job(job_id, settings=self.settings, bus=events.get_bus(),
@@ -88,3 +103,6 @@ class Runtime:
             self.consumer.stop(graceful=True)
             self.consumer = None
         fail_held_jobs(self.heartbeat, events.get_bus(), self.settings.data_dir)
+        if hasattr(self.bus, "close"):  # after the last events went out
+            self.bus.close()
+            events.set_bus(events.LocalEventBus())

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
+from sqlalchemy.exc import IntegrityError
 
 from engine import events, schedules
 from engine.db import session_scope
@@ -25,13 +26,17 @@ RENEW_SECONDS = 10
 def take_lock(holder: str = WORKER_ID) -> str | None:
     """Hold (or keep holding) the scheduler lock; returns who holds it when someone else does."""
     now = utcnow()
-    with session_scope() as session:
-        lock = session.get(SchedulerLock, 1)
-        if lock is not None and lock.holder != holder and lock.expires_at > now:
-            return lock.holder
-        lock = lock or SchedulerLock(id=1, holder=holder, expires_at=now)
-        lock.holder, lock.expires_at = holder, now + timedelta(seconds=LOCK_SECONDS)
-        session.add(lock)
+    try:
+        with session_scope() as session:
+            # FOR UPDATE: on PostgreSQL two consoles starting together must not both win
+            lock = session.get(SchedulerLock, 1, with_for_update=True)
+            if lock is not None and lock.holder != holder and lock.expires_at > now:
+                return lock.holder
+            lock = lock or SchedulerLock(id=1, holder=holder, expires_at=now)
+            lock.holder, lock.expires_at = holder, now + timedelta(seconds=LOCK_SECONDS)
+            session.add(lock)
+    except IntegrityError:  # another process created the lock row a moment ago
+        return "another process"
     return None
 
 

@@ -62,7 +62,8 @@ async def _stream(job_id: int, after: int):
 
     # Subscribe before reading the record, so nothing falls between the two.
     unsubscribe = events.get_bus().subscribe(
-        lambda e: loop.call_soon_threadsafe(enqueue, e) if e.job_id == job_id else None)
+        lambda e: loop.call_soon_threadsafe(enqueue, e)
+        if e.job_id == job_id or e.kind == events.RESYNC else None)
     try:
         last = after
         for event in await run_in_threadpool(events.recorded_after, job_id, after):
@@ -78,6 +79,13 @@ async def _stream(job_id: int, after: int):
                 event = await asyncio.wait_for(queue.get(), FINAL_GRACE_S if ended else None)
             except asyncio.TimeoutError:
                 return  # finished long ago and its report was already sent
+            if event.kind == events.RESYNC:  # other processes' events may have been missed
+                for missed in await run_in_threadpool(events.recorded_after, job_id, last):
+                    yield _message(missed)
+                    last = missed.id
+                    if missed.kind == events.JOB_FINISHED:
+                        return
+                continue
             if event.kind == events.JOB_STATUS:
                 ended = JobStatus(event.data["status"]).is_final
             if event.id is not None and event.id <= last:

@@ -151,6 +151,9 @@ async def job_page(job_id: int) -> None:
             state["busy"] = False
 
     async def on_event(event: events.Event) -> None:
+        if event.kind == events.RESYNC:  # events from other processes may have been missed
+            await reload()
+            return
         if event.job_id != job_id:
             return
         if event.kind == events.SCREENSHOT:

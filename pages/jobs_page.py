@@ -167,7 +167,7 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
         await refresh()
 
     async def on_event(event: events.Event) -> None:
-        if event.kind in (events.JOB_STATUS, events.STEP_FINISHED):
+        if event.kind in (events.JOB_STATUS, events.STEP_FINISHED, events.RESYNC):
             state["dirty"] = True
             if not state["busy"]:
                 while state["dirty"]:

@@ -1,0 +1,137 @@
+"""The event bus across processes (REDIS_URL): Redis pub/sub on one channel.
+
+Each process delivers its own events to its own subscribers at once (as the local bus
+does) and hands them to a sender thread for Redis, so a job never waits on Redis. A
+listener thread delivers the other processes' events. Events are hints (the database is
+the truth): after the listener reconnects, it publishes RESYNC locally and pages and
+streams re-read what they show.
+"""
+
+import base64
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+
+from redis.exceptions import RedisError
+
+from engine.events import RESYNC, Event, LocalEventBus, Subscriber
+from engine.redis_link import redis_client
+
+log = logging.getLogger(__name__)
+MAX_WAITING = 2000  # events held for Redis while it is unreachable; then new ones are dropped
+RETRY_S = 0.5
+
+
+def encode(event: Event, origin: str) -> bytes:
+    data = {k: v for k, v in event.data.items() if not isinstance(v, bytes)}
+    binary = {k: base64.b64encode(v).decode() for k, v in event.data.items()
+              if isinstance(v, bytes)}
+    return json.dumps({"o": origin, "k": event.kind, "j": event.job_id, "i": event.id,
+                       "d": data, "b": binary}, default=str).encode()
+
+
+def decode(raw: bytes) -> tuple[str, Event]:
+    m = json.loads(raw)
+    data = {**m["d"], **{k: base64.b64decode(v) for k, v in m["b"].items()}}
+    return m["o"], Event(m["k"], m["j"], data, m["i"])
+
+
+class RedisEventBus:
+    def __init__(self, url: str, prefix: str):
+        self.channel = f"{prefix}:events"
+        self.origin = uuid.uuid4().hex
+        self._local = LocalEventBus()
+        self._redis = redis_client(url)
+        self._outbox: queue.Queue[bytes] = queue.Queue(MAX_WAITING)
+        self._stop = threading.Event()
+        self._listening = threading.Event()
+        self._dropped = 0
+        threading.Thread(target=self._send_loop, name="jobdeck-bus-send", daemon=True).start()
+        threading.Thread(target=self._listen_loop, name="jobdeck-bus-listen",
+                         daemon=True).start()
+
+    def publish(self, event: Event) -> None:
+        self._local.publish(event)
+        try:
+            self._outbox.put_nowait(encode(event, self.origin))
+        except queue.Full:
+            self._dropped += 1
+            if self._dropped % 100 == 1:
+                log.warning("Redis unreachable: %d events not sent to other processes "
+                            "(they read the database when it is back)", self._dropped)
+
+    def subscribe(self, callback: Subscriber):
+        return self._local.subscribe(callback)
+
+    @property
+    def has_subscribers(self) -> bool:
+        return self._local.has_subscribers
+
+    def wait_listening(self, timeout: float) -> bool:
+        """True once the listener is subscribed (events published after this arrive)."""
+        return self._listening.wait(timeout)
+
+    def close(self, flush_seconds: float = 3.0) -> None:
+        """Stop, after sending what is waiting (a stopping worker's last job reports)."""
+        deadline = time.monotonic() + flush_seconds
+        while (self._outbox.unfinished_tasks and time.monotonic() < deadline):
+            time.sleep(0.02)
+        self._stop.set()
+
+    def _send_loop(self) -> None:
+        failing = False
+        while not self._stop.is_set():
+            try:
+                message = self._outbox.get(timeout=1)
+            except queue.Empty:
+                continue
+            while not self._stop.is_set():  # in order: retry this one until it is sent
+                try:
+                    self._redis.publish(self.channel, message)
+                    self._outbox.task_done()
+                    if failing:
+                        log.info("Redis reachable again: sending events")
+                        failing = False
+                    break
+                except RedisError as exc:
+                    if not failing:
+                        log.warning("Redis unreachable (%s): holding events", exc)
+                        failing = True
+                    self._stop.wait(RETRY_S)
+
+    def _listen_loop(self) -> None:
+        connected_before = False
+        while not self._stop.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self.channel)
+                self._listening.set()
+                if connected_before:
+                    log.info("listening to Redis again: pages re-read the database")
+                    self._local.publish(Event(RESYNC, 0))
+                connected_before = True
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None and message["type"] == "message":
+                        self._deliver(message["data"])
+            except RedisError as exc:
+                self._listening.clear()
+                log.warning("lost the Redis event channel (%s); reconnecting", exc)
+                self._stop.wait(RETRY_S)
+            finally:
+                try:
+                    pubsub.close()
+                except RedisError:
+                    pass
+
+    def _deliver(self, raw: bytes) -> None:
+        try:
+            origin, event = decode(raw)
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed event on %s", self.channel)
+            return
+        if origin != self.origin:
+            self._local.publish(event)
