@@ -56,7 +56,7 @@ def init_queue(settings: Settings, run_job) -> Huey:
     messages = JobMessages(instance_secret("queue_signing_key").encode())
     if settings.redis_url:
         _huey = RedisHuey(f"{settings.redis_prefix}-queue",
-                          connection_pool=redis_pool(settings.redis_url), blocking=True,
+                          connection_pool=redis_pool(settings.redis_url, settings.redis_prefix), blocking=True,
                           read_timeout=1, results=False, serializer=messages)
     else:
         settings.queue_path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ class RedisEventBus:
         self.channel = f"{prefix}:events"
         self.origin = uuid.uuid4().hex
         self._local = LocalEventBus()
-        self._redis = redis_client(url)
+        self._redis = redis_client(url, prefix)
         self._outbox: queue.Queue[bytes] = queue.Queue(MAX_WAITING)
         self._stop = threading.Event()
         self._listening = threading.Event()

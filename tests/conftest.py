@@ -44,7 +44,8 @@ def site(site_port) -> str:
 @pytest.fixture
 def settings(tmp_path, site_port) -> Settings:
     return Settings(data_dir=tmp_path / "data", allow_private_hosts=f"127.0.0.1:{site_port}",
-                    workers=1, lease_seconds=30, sweep_interval_seconds=3600)
+                    workers=1, lease_seconds=30, sweep_interval_seconds=3600,
+                    database_url=None, redis_url=None)  # never a developer's own servers
 
 
 @pytest.fixture

@@ -37,11 +37,19 @@ def step(detail: JobDetail, name: str, iteration: int | None = None):
     return found[0]
 
 
+def process_env() -> dict[str, str]:
+    """This environment for a Jobdeck process: without pytest's variables (NiceGUI runs
+    differently under pytest) and without a developer's own DATABASE_URL or REDIS_URL."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")
+            and k not in ("DATABASE_URL", "REDIS_URL", "JOBDECK_DATABASE_URL",
+                          "JOBDECK_REDIS_URL")}
+
+
 def start_console(data: Path, site_port: int, **env_overrides: str):
     """Start `python main.py` as a user would, with its own data; returns (process, url)."""
     port = free_port()
     # NiceGUI changes how it runs under pytest; the console must run as a user runs it.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env = process_env()
     env.update({"JOBDECK_DATA_DIR": str(data), "JOBDECK_WORKERS": "1",
                 "JOBDECK_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{port},127.0.0.1:{site_port}",
                 "JOBDECK_SECRET_DEMO_PASSWORD": "demo-password", **env_overrides})

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pathlib import Path
 
-from support import start_console
+from support import start_console, process_env
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ def test_sigterm_stops_a_worker_process_gracefully(tmp_path, site, site_port):
     """`main.py worker`: SIGTERM takes no new job and fails the held one with a reason."""
     data = tmp_path / "data"
     console, url = start_console(data, site_port, JOBDECK_WORKERS="0")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env = process_env()
     env.update({"JOBDECK_DATA_DIR": str(data), "JOBDECK_SHUTDOWN_GRACE_SECONDS": "1",
                 "JOBDECK_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{site_port}"})
     with open(tmp_path / "worker.log", "w") as log:
