@@ -1,6 +1,8 @@
 """The database: SQLite (WAL, immediate write transactions) out of the box, PostgreSQL with
 DATABASE_URL; one session per use. The schema is made and upgraded by `engine.schema`."""
 
+import logging
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -10,6 +12,8 @@ from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers the tables)
 
+log = logging.getLogger(__name__)
+
 
 def make_engine(url: str) -> Engine:
     """An engine for `url` (sqlite:///FILE or postgresql+psycopg://…), tuned for several
@@ -18,8 +22,11 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         # pre_ping: a connection that PostgreSQL dropped (restart, failover) is replaced
         # before use instead of failing a job; UTC so timestamps never shift with the server.
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                             connect_args={"options": "-c timezone=UTC", "connect_timeout": 10})
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                               connect_args={"options": "-c timezone=UTC",
+                                             "connect_timeout": 5})
+        event.listen(engine, "do_connect", _connect_patiently)
+        return engine
     if parsed.get_backend_name() != "sqlite":
         raise ValueError(f"DATABASE_URL {parsed.render_as_string()!r}: Jobdeck runs on SQLite "
                          "or PostgreSQL (postgresql+psycopg://user@host/db)")
@@ -46,6 +53,23 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+RECONNECT_SECONDS = 60
+
+
+def _connect_patiently(dialect, _record, cargs, cparams):
+    """Connect, waiting up to RECONNECT_SECONDS while the server is away (a restart): the
+    work that needed the connection continues instead of failing a job."""
+    deadline = time.monotonic() + RECONNECT_SECONDS
+    while True:
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("database unreachable (%s); retrying", str(exc).strip()[:200])
+            time.sleep(1)
 
 
 _engine: Engine | None = None
