@@ -1,0 +1,66 @@
+"""Whoever can write to the Redis queue cannot make a worker run code: messages are signed
+JSON job ids, and a pickle (Huey's default format) is refused before it is unpickled."""
+
+import pickle
+
+import pytest
+from huey.registry import Message
+
+from engine.db import init_db
+from engine.queue import enqueue_job, get_huey, init_queue
+from engine.queue_messages import RefusedMessage
+from services import REDIS
+
+ran: list[int] = []
+
+
+class Trap:
+    """Unpickling this would create a file: the proof that a pickle was executed."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+@pytest.fixture
+def queue(settings, redis_prefix):
+    settings.redis_url, settings.redis_prefix = REDIS, redis_prefix
+    init_db(settings.db_url)
+    huey = init_queue(settings, ran.append)
+    yield huey
+    huey.storage.flush_queue()
+
+
+def test_a_signed_job_id_goes_through(queue):
+    enqueue_job(41)
+    task = get_huey().dequeue()
+    assert task.args == (41,)
+    get_huey().execute(task)
+    assert ran[-1] == 41
+
+
+def test_a_pickle_on_the_queue_is_refused_unopened(queue, tmp_path):
+    trap = tmp_path / "pickle-ran"
+    queue.storage.enqueue(pickle.dumps(Trap(trap)))
+    with pytest.raises(RefusedMessage):
+        queue.dequeue()
+    assert not trap.exists()
+
+
+def test_a_message_signed_with_another_key_is_refused(queue):
+    enqueue_job(7)
+    raw = queue.storage.dequeue()
+    signature, _, body = raw.partition(b".")
+    queue.storage.enqueue(b"0" * len(signature) + b"." + body)
+    queue.storage.enqueue(signature + b"." + body.replace(b'"job_id": 7', b'"job_id": 8'))
+    for _ in range(2):
+        with pytest.raises(RefusedMessage):
+            queue.dequeue()
+
+
+def test_the_queue_carries_nothing_but_job_ids(queue):
+    message = Message("x", "engine.runtime.run_job", None, 0, 0, None, ("rm -rf /",), {})
+    with pytest.raises(TypeError, match="only job ids"):
+        queue.serializer.serialize(message)
