@@ -55,9 +55,9 @@ def init_queue(settings: Settings, run_job) -> Huey:
     global _huey, _run_job
     messages = JobMessages(instance_secret("queue_signing_key").encode())
     if settings.redis_url:
-        _huey = RedisHuey(f"{settings.redis_prefix}-queue",
-                          connection_pool=redis_pool(settings.redis_url, settings.redis_prefix), blocking=True,
-                          read_timeout=1, results=False, serializer=messages)
+        pool = redis_pool(settings.redis_url, settings.redis_prefix)
+        _huey = RedisHuey(f"{settings.redis_prefix}-queue", connection_pool=pool,
+                          blocking=True, read_timeout=1, results=False, serializer=messages)
     else:
         settings.queue_path.parent.mkdir(parents=True, exist_ok=True)
         _huey = SqliteHuey("jobdeck", filename=str(settings.queue_path), results=False,

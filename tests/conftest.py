@@ -5,8 +5,11 @@ import subprocess
 import textwrap
 import threading
 import time
+import uuid
 
+import psycopg
 import pytest
+import redis
 import uvicorn
 
 from engine.events import get_bus
@@ -17,6 +20,7 @@ from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job
 from pages.demo_site import create_demo_app
+from services import HOW, POSTGRES, REDIS
 from support import free_port, in_browser_thread, start_console
 
 
@@ -86,3 +90,47 @@ def console(tmp_path_factory, site_port) -> str:
         process.wait(30)
     except subprocess.TimeoutExpired:
         process.kill()
+
+# PostgreSQL and Redis for the scale-out tests (tests/scale, and the packed worker): a
+# database and a key prefix of each test's own, removed afterwards; without the servers
+# those tests are skipped, saying how to run them.
+
+
+@pytest.fixture
+def pg_url():
+    """The SQLAlchemy URL of a new, empty PostgreSQL database, dropped after the test."""
+    try:
+        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {POSTGRES} ({exc.__class__.__name__}): {HOW}")
+    name = f"jobdeck_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def redis_prefix():
+    """A Redis key prefix of this test's own; its keys are deleted after the test."""
+    client = redis.Redis.from_url(REDIS, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {REDIS} ({exc.__class__.__name__}): {HOW}")
+    prefix = f"jobdeck_test_{uuid.uuid4().hex[:10]}"
+    try:
+        yield prefix
+    finally:
+        for key in client.scan_iter(match=f"*{prefix}*"):
+            client.delete(key)
+        client.close()
+
+
+@pytest.fixture
+def scale_env(pg_url, redis_prefix) -> dict[str, str]:
+    """The environment that puts a Jobdeck process on this test's PostgreSQL and Redis."""
+    return {"DATABASE_URL": pg_url, "REDIS_URL": REDIS, "JOBDECK_REDIS_PREFIX": redis_prefix}

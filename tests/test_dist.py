@@ -110,6 +110,11 @@ def test_the_version_and_a_runbook_check_work_without_python(elsewhere, tmp_path
                              timeout=120)
     assert checked.returncode == 2
     assert "broken.yaml:4" in checked.stderr
+    upgraded = subprocess.run(["./jobdeck", "db", "upgrade"], cwd=elsewhere,
+                              env=clean_env(tmp_path), capture_output=True, text=True,
+                              timeout=120)  # the migrations are inside too
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "schema empty -> 0002" in upgraded.stdout
 
 
 def test_without_a_browser_it_says_what_to_install(elsewhere, tmp_path):
@@ -157,10 +162,14 @@ def test_the_executable_serves_the_console_and_runs_the_demo_example(elsewhere, 
     assert "All workers have stopped" in log  # a graceful stop, not a kill
 
 
-def test_a_worker_process_runs_the_jobs_of_a_console_without_workers(elsewhere, tmp_path):
+@pytest.mark.parametrize("shape", ["sqlite", "postgresql-redis"])
+def test_a_worker_process_runs_the_jobs_of_a_console_without_workers(elsewhere, tmp_path,
+                                                                     shape, request):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**clean_env(tmp_path), "JOBDECK_PORT": str(port)}  # the worker may reach the demo
+    if shape == "postgresql-redis":
+        env.update(request.getfixturevalue("scale_env"))
     logs = {name: tmp_path / f"{name}.log" for name in ("console", "worker")}
     console = start(elsewhere, ["--no-workers"], env, logs["console"])
     worker = start(elsewhere, ["worker"], env, logs["worker"])

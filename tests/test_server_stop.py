@@ -1,7 +1,6 @@
 """Stopping the console: SIGTERM ends the process, and a job it was running is failed with
 a clear reason instead of being left running."""
 
-import os
 import signal
 import sqlite3
 import subprocess

@@ -2,7 +2,6 @@
 `main.py worker` processes sharing one database, queue and event channel."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -205,7 +204,7 @@ def test_a_worker_killed_mid_job_leaves_a_lost_job_and_the_others_finish(cluster
     cluster.add_runbook(QUICK)
     first, second = cluster.start_worker(), cluster.start_worker()
     doomed = cluster.start_job("slow")
-    job = cluster.wait_for(doomed, "running")
+    cluster.wait_for(doomed, "running")
     victim = next(w for w in (first, second) if str(w.pid) in recorded(
         pg_url, "SELECT worker_id FROM job WHERE id = %s", doomed)[0][0])
     browsers = chromium_children(victim.pid)
