@@ -196,7 +196,7 @@ def main() -> None:
         redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
     except (psycopg.OperationalError, redis.RedisError) as exc:
         raise SystemExit(f"bench/scale_out.py needs PostgreSQL and Redis ({exc}): {HOW}")
-    batch, samples = (8, 5) if args.quick else (40, 20)
+    batch, samples = (8, 5) if args.quick else (30, 15)
     pool = (1, 2) if args.quick else (1, 2, 4)
     port = serve_demo()
     figures, rates, memory = [], {}, {}
