@@ -5,16 +5,25 @@ process and polls (up to JOBDECK_QUEUE_POLL_SECONDS) for jobs from others. With 
 it is a Redis list that idle workers block on, so any process's enqueue starts a job at once.
 """
 
+import logging
 import threading
+import time
+from datetime import timedelta
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Worker
+from redis.exceptions import RedisError
+from sqlalchemy import func
+from sqlmodel import select
 
+from engine.db import read_scope
 from engine.instance_secrets import instance_secret
-from engine.queue_messages import JobMessages
+from engine.queue_messages import JobMessages, RefusedMessage
 from engine.redis_link import redis_pool
 from engine.settings import Settings
+from models import Job, JobStatus, utcnow
 
+log = logging.getLogger(__name__)
 _wake = threading.Condition()
 _wakes = 0  # counts enqueues, so a wake between an empty dequeue and the wait is not lost
 _huey: Huey | None = None
@@ -46,6 +55,26 @@ class WakeableWorker(Worker):
         self.delay *= self.backoff
 
 
+class QueueOutage(logging.Filter):
+    """While the queue is unreachable, Huey logs a traceback at every retry (twice a second
+    per worker); one line every 30 s says as much."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() != "Error reading from queue" or not record.exc_info:
+            return True
+        now = time.monotonic()
+        if now - self._last < 30:
+            return False
+        self._last = now
+        record.msg, record.args = f"queue unreachable, retrying: {record.exc_info[1]}", ()
+        record.exc_info = None
+        return True
+
+
 class WakeableConsumer(Consumer):
     worker_class = WakeableWorker
 
@@ -73,16 +102,57 @@ def get_huey() -> Huey:
     return _huey
 
 
-def enqueue_job(job_id: int) -> None:
-    """Put a job id on the queue and wake this process's idle workers."""
+def enqueue_job(job_id: int) -> bool:
+    """Put a job id on the queue and wake this process's idle workers. False when the queue
+    is unreachable (Redis away): the job stays queued in the database and
+    `requeue_stranded` sends it once the queue is back."""
     if _run_job is None:
         raise RuntimeError("queue not initialised: call engine.queue.init_queue() first")
-    _run_job(job_id)
+    try:
+        _run_job(job_id)
+    except RedisError as exc:
+        log.warning("job %s stays queued: the queue is unreachable (%s); it is sent when the "
+                    "queue is back", job_id, exc)
+        return False
     wake_workers()
+    return True
+
+
+def waiting_job_ids() -> set[int]:
+    """The job ids on the queue now."""
+    huey = get_huey()
+    ids = set()
+    for raw in huey.storage.enqueued_items():
+        try:
+            ids.add(huey.serializer.deserialize(raw).args[0])
+        except (RefusedMessage, ValueError):
+            continue
+    return ids
+
+
+def requeue_stranded(older_than_s: float = 60) -> list[int]:
+    """Put back on the queue every job that has been queued in the database for a while but
+    is on no queue: its enqueue failed while Redis was away, or a worker died between taking
+    its id and claiming it. A duplicate is harmless: only one claim can win."""
+    since = utcnow() - timedelta(seconds=older_than_s)
+    with read_scope() as session:
+        queued = session.exec(select(Job.id).where(
+            Job.status == JobStatus.queued,
+            func.coalesce(Job.queued_at, Job.created_at) < since)).all()
+    if not queued:
+        return []
+    stranded = sorted(set(queued) - waiting_job_ids())
+    for job_id in stranded:
+        log.warning("job %s was queued but on no queue; queueing it again", job_id)
+        enqueue_job(job_id)
+    return stranded
 
 
 def create_consumer(workers: int, poll_seconds: float) -> WakeableConsumer:
     """A thread consumer; start it with .start() (never .run() outside the main thread)."""
+    worker_log = logging.getLogger(f"huey.consumer.{WakeableWorker.process_name}")
+    if not any(isinstance(f, QueueOutage) for f in worker_log.filters):
+        worker_log.addFilter(QueueOutage())
     return WakeableConsumer(get_huey(), workers=workers, worker_type="thread",
                             initial_delay=0.05, backoff=1.5, max_delay=poll_seconds,
                             periodic=False, check_worker_health=True)

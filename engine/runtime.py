@@ -8,7 +8,8 @@ from engine import events
 from engine.browser import ensure_ffmpeg
 from engine.db import init_db
 from engine.leases import Heartbeat, fail_held_jobs, sweep_lost_jobs
-from engine.queue import create_consumer, get_huey, init_queue, wake_workers
+from engine.queue import (create_consumer, get_huey, init_queue, requeue_stranded,
+                          wake_workers)
 from engine.scheduler import JobScheduler
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job, prepare_spare_context
@@ -71,11 +72,14 @@ class Runtime:
             signal.signal(signum, handler)
 
     def start_sweeper(self) -> None:
-        """Fail lost jobs now and every sweep interval."""
+        """Fail lost jobs now and every sweep interval; the scheduler's process also puts
+        stranded queued jobs back on the queue."""
         def loop():
             while True:
                 try:
                     sweep_lost_jobs(events.get_bus(), self.settings.data_dir)
+                    if self.scheduler is not None:  # one process per database does this
+                        requeue_stranded()
                 except Exception:
                     log.exception("sweeping lost jobs failed")
                 if self._stop.wait(self.settings.sweep_interval_seconds):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -289,3 +290,21 @@ def test_workers_and_console_ride_out_lost_connections(cluster, pg_url, redis_pr
     assert stream.ids("step_finished") == [row[0] for row in finished]  # none lost
     after = cluster.start_job("slow")  # the queue works again too
     assert cluster.wait_for(after, "completed", "failed")["status"] == "completed"
+
+
+def test_a_schedule_of_the_console_runs_its_job_on_a_worker(cluster, pg_url):
+    cluster.add_runbook(QUICK)
+    cluster.start_worker()
+    at = datetime.now(timezone.utc) + timedelta(seconds=3)
+    made = httpx.post(f"{cluster.url}/api/schedules",
+                      json={"runbook": "quick", "at": at.isoformat()})
+    assert made.status_code == 201, made.text
+    deadline = time.monotonic() + 60
+    while not (rows := recorded(pg_url, "SELECT id, status, trigger, worker_id FROM job "
+                                "WHERE schedule_id = %s AND status = 'completed'",
+                                made.json()["id"])):
+        assert time.monotonic() < deadline, cluster.logs()
+        time.sleep(0.3)
+    (job_id, _, trigger, worker_id), = rows
+    assert trigger == "schedule"
+    assert worker_id.split(":")[1] == str(cluster.workers[0].pid)  # not the console

@@ -1,5 +1,6 @@
-"""Whoever can write to the Redis queue cannot make a worker run code: messages are signed
-JSON job ids, and a pickle (Huey's default format) is refused before it is unpickled."""
+"""The Redis queue. Whoever can write to it cannot make a worker run code: messages are
+signed JSON job ids, and a pickle (Huey's default format) is refused before it is
+unpickled. A job queued while Redis is away is kept and sent when it is back."""
 
 import pickle
 
@@ -7,8 +8,12 @@ import pytest
 from huey.registry import Message
 
 from engine.db import init_db
-from engine.queue import enqueue_job, get_huey, init_queue
+from engine.jobs import get_job, start_job
+from engine.queue import (enqueue_job, get_huey, init_queue, requeue_stranded,
+                          waiting_job_ids)
 from engine.queue_messages import RefusedMessage
+from engine.runbooks import add_runbook
+from models import JobStatus
 from services import REDIS
 
 ran: list[int] = []
@@ -64,3 +69,23 @@ def test_the_queue_carries_nothing_but_job_ids(queue):
     message = Message("x", "engine.runtime.run_job", None, 0, 0, None, ("rm -rf /",), {})
     with pytest.raises(TypeError, match="only job ids"):
         queue.serializer.serialize(message)
+
+
+def test_a_job_queued_while_redis_is_away_is_kept_and_sent_later(settings, redis_prefix):
+    settings.redis_url, settings.redis_prefix = "redis://127.0.0.1:1/0", redis_prefix  # away
+    init_db(settings.db_url)
+    init_queue(settings, ran.append)
+    add_runbook("version: 1\nname: kept\ntitle: Kept\nsteps:\n"
+                "  - {action: goto, url: 'https://example.com/'}\n")
+    job = start_job("kept")  # no error for the person who pressed Run
+    assert get_job(job.id).job.status == JobStatus.queued
+
+    settings.redis_url = REDIS  # Redis is back
+    huey = init_queue(settings, ran.append)
+    try:
+        assert requeue_stranded(older_than_s=0) == [job.id]
+        assert waiting_job_ids() == {job.id}
+        assert requeue_stranded(older_than_s=0) == []  # already waiting: not sent twice
+        assert requeue_stranded(older_than_s=60) == []  # and never a job queued just now
+    finally:
+        huey.storage.flush_queue()
