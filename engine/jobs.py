@@ -134,7 +134,7 @@ def _filtered(query, status: list[JobStatus] | None, search: str | None,
         query = query.where(Job.runbook_name == runbook)
     if search:
         like = f"%{search}%"
-        query = query.where(Job.runbook_name.like(like) | Job.runbook_title.like(like))
+        query = query.where(Job.runbook_name.ilike(like) | Job.runbook_title.ilike(like))
     return query
 
 
