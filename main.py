@@ -44,11 +44,12 @@ def serve(ctx: typer.Context,
     settings = _settings(host=host, port=port)
     if no_workers:
         settings.workers = 0
+    from engine.db import DatabaseUnavailable
     from engine.schema import OutdatedDatabase
 
     try:
         run_server(settings)
-    except (PortInUse, OutdatedDatabase) as exc:
+    except (PortInUse, OutdatedDatabase, DatabaseUnavailable) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
 
@@ -113,12 +114,16 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade():
     """Create or upgrade the schema to this version (stop the other processes first)."""
+    from sqlalchemy.exc import OperationalError
+
     from engine import schema
-    from engine.db import make_engine
+    from engine.db import make_engine, unavailable
 
     engine = make_engine(_settings().db_url)
     try:
         before, after = schema.upgrade(engine)
+    except OperationalError as exc:
+        raise unavailable(engine, exc) from None
     finally:
         engine.dispose()
     where = schema.describe(engine)
@@ -131,13 +136,17 @@ def db_upgrade():
 @db_app.command("current")
 def db_current():
     """Print the schema version of the database and the one this Jobdeck needs."""
+    from sqlalchemy.exc import OperationalError
+
     from engine import schema
-    from engine.db import make_engine
+    from engine.db import make_engine, unavailable
 
     engine = make_engine(_settings().db_url)
     try:
         with engine.connect() as connection:
             current = schema.current_revision(connection)
+    except OperationalError as exc:
+        raise unavailable(engine, exc) from None
     finally:
         engine.dispose()
     typer.echo(f"{schema.describe(engine)}: schema {current or 'none'}; this Jobdeck needs "
@@ -188,10 +197,20 @@ if __name__ == "__main__":
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per timer tick
     logging.getLogger("alembic").setLevel(logging.WARNING)  # `db upgrade` prints its summary
+    from pydantic import ValidationError
+
+    from engine.db import DatabaseUnavailable
     from engine.schema import OutdatedDatabase
 
     try:
         sys.exit(app())
-    except OutdatedDatabase as exc:  # any command: one message, and nothing changed
+    except (OutdatedDatabase, DatabaseUnavailable) as exc:  # one message, nothing changed
         print(exc, file=sys.stderr)
         sys.exit(1)
+    except ValidationError as exc:  # a setting from the environment; never echo its value
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "setting"
+            name = field if field.isupper() else f"JOBDECK_{field.upper()}"
+            print(f"invalid setting {name}: {error['msg'].removeprefix('Value error, ')}",
+                  file=sys.stderr)
+        sys.exit(2)

@@ -194,8 +194,9 @@ def main() -> None:
     try:
         psycopg.connect(POSTGRES, connect_timeout=3).close()
         redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
-    except (psycopg.OperationalError, redis.RedisError) as exc:
-        raise SystemExit(f"bench/scale_out.py needs PostgreSQL and Redis ({exc}): {HOW}")
+    except (psycopg.OperationalError, redis.RedisError) as exc:  # `make bench` goes on
+        print(f"bench/scale_out.py skipped: it needs PostgreSQL and Redis ({exc}): {HOW}")
+        return
     batch, samples = (8, 5) if args.quick else (30, 15)
     pool = (1, 2) if args.quick else (1, 2, 4)
     port = serve_demo()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers the tables)
@@ -25,7 +26,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
                                connect_args={"options": "-c timezone=UTC",
                                              "connect_timeout": 5})
-        event.listen(engine, "do_connect", _connect_patiently)
+        event.listen(engine, "do_connect", _PatientConnect())
         return engine
     if parsed.get_backend_name() != "sqlite":
         raise ValueError(f"DATABASE_URL {parsed.render_as_string()!r}: Jobdeck runs on SQLite "
@@ -58,18 +59,39 @@ def make_engine(url: str) -> Engine:
 RECONNECT_SECONDS = 60
 
 
-def _connect_patiently(dialect, _record, cargs, cparams):
-    """Connect, waiting up to RECONNECT_SECONDS while the server is away (a restart): the
-    work that needed the connection continues instead of failing a job."""
-    deadline = time.monotonic() + RECONNECT_SECONDS
-    while True:
-        try:
-            return dialect.loaded_dbapi.connect(*cargs, **cparams)
-        except dialect.loaded_dbapi.OperationalError as exc:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("database unreachable (%s); retrying", str(exc).strip()[:200])
-            time.sleep(1)
+class _PatientConnect:
+    """Connect; once this process has been connected, wait up to RECONNECT_SECONDS while
+    the server is away (a restart), so the work that needed the connection continues
+    instead of failing a job. At start, fail at once: a wrong DATABASE_URL says so."""
+
+    def __init__(self) -> None:
+        self.connected_before = False
+
+    def __call__(self, dialect, _record, cargs, cparams):
+        deadline = time.monotonic() + (RECONNECT_SECONDS if self.connected_before else 0)
+        while True:
+            try:
+                connection = dialect.loaded_dbapi.connect(*cargs, **cparams)
+                self.connected_before = True
+                return connection
+            except dialect.loaded_dbapi.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("database unreachable (%s); retrying", str(exc).strip()[:200])
+                time.sleep(1)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached when the process starts."""
+
+
+def unavailable(engine: Engine, exc: OperationalError) -> DatabaseUnavailable:
+    """The one message for a database that cannot be reached (never with its password)."""
+    from engine import schema
+
+    reason = " ".join(str(exc.orig).split())
+    return DatabaseUnavailable(f"cannot reach the database {schema.describe(engine)} (check "
+                               f"DATABASE_URL and that the server runs): {reason}")
 
 
 _engine: Engine | None = None
@@ -90,6 +112,9 @@ def init_db(url: str | Path) -> Engine:
     engine = make_engine(url if isinstance(url, str) else f"sqlite:///{url}")
     try:
         schema.prepare(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise unavailable(engine, exc) from None
     except BaseException:
         engine.dispose()
         raise

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,21 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 10.0
     # Longest idle wait of a queue worker polling for jobs enqueued by another process.
     queue_poll_seconds: float = 0.5
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("postgresql", "sqlite:")):
+            raise ValueError("Jobdeck runs on PostgreSQL: postgresql+psycopg://user:password@"
+                             "host:5432/database (unset it for the built-in SQLite)")
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://[:password@]host:6379/0 (or rediss:// for TLS)")
+        return url
 
     @property
     def db_path(self) -> Path:

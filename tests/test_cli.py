@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from support import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 
 RUNBOOK = """
@@ -133,3 +135,26 @@ def test_jobs_list_and_actions_from_the_terminal(tmp_path, site_port):
     assert cancelled.returncode == 0 and "job 2 is cancelled" in cancelled.stdout
 
     assert cli(tmp_path, "jobs", "cancel", "99").returncode == 2
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"DATABASE_URL": "mysql://ada:s3cret-pw@db/jobs"},
+     "invalid setting DATABASE_URL: Jobdeck runs on PostgreSQL"),
+    ({"REDIS_URL": "db.internal:6379"}, "invalid setting REDIS_URL: use redis://"),
+    ({"JOBDECK_PORT": "eighty"}, "invalid setting JOBDECK_PORT"),
+])
+def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path, env, message):
+    result = cli(tmp_path, "jobs", "list", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(message), result.stderr
+    assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["jobs", "list"], ["db", "upgrade"], ["db", "current"]])
+def test_an_unreachable_database_says_so_without_its_password(tmp_path, command):
+    url = f"postgresql+psycopg://ada:s3cret-pw@127.0.0.1:{free_port()}/jobs"  # nothing there
+    result = cli(tmp_path, *command, env={"DATABASE_URL": url})
+    assert result.returncode == 1
+    assert result.stderr.startswith("cannot reach the database postgresql+psycopg://ada:***@")
+    assert "check DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
