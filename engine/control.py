@@ -91,10 +91,13 @@ def take_request(job_id: int) -> tuple[str | None, str | None]:
 
 
 def peek_request(job_id: int) -> str | None:
-    """The pending action of a job, left in place."""
+    """The pending action of a job, left in place; "cancel" also when the job already
+    ended elsewhere (the sweeper failed it while its worker was cut off)."""
     with read_scope() as session:
         job = session.get(Job, job_id)
-        return job.requested_action if job else None
+        if job is None or job.status.is_final:
+            return "cancel"
+        return job.requested_action
 
 
 def audit_trail(job_id: int) -> list[AuditEvent]:

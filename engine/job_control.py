@@ -23,10 +23,11 @@ class JobControl:
         self._unsubscribe = bus.subscribe(self._on_event)
 
     def _on_event(self, event: events.Event) -> None:
+        # Only a hint to read the job's row now: the row says what was asked (and the
+        # audit trail who asked), so an event alone can never cancel a job.
         if event.job_id == self.job_id and event.kind == events.CONTROL:
-            if event.data.get("action") == "cancel":
-                self.cancel_requested.set()
             self.woken.set()
+            self._last_peek = 0.0  # the next page tick reads the row
 
     def pending(self) -> tuple[str | None, str | None]:
         """The action to obey now and who asked, if any; taken off the job's row."""

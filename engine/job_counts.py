@@ -48,11 +48,15 @@ POSTGRESQL_DDL = [
       INSERT INTO job_status_count (status, n) VALUES (s, d)
       ON CONFLICT (status) DO UPDATE SET n = job_status_count.n + d
     $$""",
-    "CREATE OR REPLACE TRIGGER job_count_insert AFTER INSERT ON job FOR EACH ROW "
+    # (DROP + CREATE, not CREATE OR REPLACE TRIGGER: that needs PostgreSQL 14)
+    "DROP TRIGGER IF EXISTS job_count_insert ON job",
+    "CREATE TRIGGER job_count_insert AFTER INSERT ON job FOR EACH ROW "
     "EXECUTE FUNCTION job_status_count_change()",
-    "CREATE OR REPLACE TRIGGER job_count_update AFTER UPDATE OF status ON job FOR EACH ROW "
+    "DROP TRIGGER IF EXISTS job_count_update ON job",
+    "CREATE TRIGGER job_count_update AFTER UPDATE OF status ON job FOR EACH ROW "
     "WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION job_status_count_change()",
-    "CREATE OR REPLACE TRIGGER job_count_delete AFTER DELETE ON job FOR EACH ROW "
+    "DROP TRIGGER IF EXISTS job_count_delete ON job",
+    "CREATE TRIGGER job_count_delete AFTER DELETE ON job FOR EACH ROW "
     "EXECUTE FUNCTION job_status_count_change()",
 ]
 
@@ -72,6 +76,14 @@ def install(connection: Connection) -> None:
     for status in JobStatus:  # every row exists from the start: no insert races later
         connection.execute(text("INSERT INTO job_status_count (status, n) VALUES (:s, 0) "
                                 "ON CONFLICT (status) DO NOTHING"), {"s": status.value})
+
+
+def lock(connection: Connection, statuses: list[str]) -> None:
+    """PostgreSQL: lock these count rows now, in name order, for a transaction that moves a
+    job more than once (each single move locks its own two in that order)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT 1 FROM job_status_count WHERE status = ANY(:s) "
+                                "ORDER BY status FOR UPDATE"), {"s": sorted(statuses)})
 
 
 def read(connection) -> dict[str, int]:

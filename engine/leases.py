@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import select
 
-from engine import events
+from engine import events, job_counts
 from engine.db import session_scope
 from engine.report import publish_report
 from engine.transitions import transition_job, TransitionRefused
@@ -89,17 +89,27 @@ def _fail_jobs(which, reason, bus: events.EventBus, data_dir: Path) -> list[int]
     now = utcnow()
     lost = []
     with session_scope() as session:
-        for job in session.exec(select(Job).where(Job.status.in_(ACTIVE), which)).all():
+        found = session.exec(select(Job.id).where(Job.status.in_(ACTIVE), which)).all()
+    for job_id in found:  # a transaction each: PostgreSQL's count rows stay locked briefly
+        with session_scope() as session:
+            job = session.exec(select(Job).where(Job.id == job_id, Job.status.in_(ACTIVE),
+                                                 which)).first()  # still lost?
+            if job is None:
+                continue
             try:
                 if job.status == JobStatus.paused:  # the table has no paused → failed: go
-                    transition_job(session, job.id, JobStatus.running,  # through running,
-                                   only_from={JobStatus.paused})  # unseen, in one transaction
+                    # through running, unseen, in one transaction (its three count rows
+                    # locked in name order first, as every single move locks its two)
+                    job_counts.lock(session.connection(), ["failed", "paused", "running"])
+                    transition_job(session, job.id, JobStatus.running,
+                                   only_from={JobStatus.paused})
                 transition_job(session, job.id, JobStatus.failed, only_from=set(ACTIVE),
                                error_kind=ErrorKind.worker_lost.value, error_message=reason(job),
                                finished_at=now, lease_expires_at=None, current_step=None,
                                duration_ms=int((now - job.started_at).total_seconds() * 1000)
                                if job.started_at else None)
             except TransitionRefused:
+                session.rollback()
                 continue
             session.exec(update(StepRun).where(StepRun.job_id == job.id,
                                                StepRun.status == StepStatus.running)

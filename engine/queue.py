@@ -64,8 +64,9 @@ class QueueOutage(logging.Filter):
         self._last = 0.0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.getMessage() != "Error reading from queue" or not record.exc_info:
-            return True
+        if (record.getMessage() != "Error reading from queue" or not record.exc_info
+                or not isinstance(record.exc_info[1], RedisError)):
+            return True  # e.g. a refused message: logged as it is
         now = time.monotonic()
         if now - self._last < 30:
             return False

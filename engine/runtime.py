@@ -38,7 +38,10 @@ class Runtime:
             return events.get_bus()
         from engine.redis_bus import RedisEventBus
 
-        bus = RedisEventBus(settings.redis_url, settings.redis_prefix)
+        from engine.instance_secrets import instance_secret
+
+        key = instance_secret("event_signing_key").encode()
+        bus = RedisEventBus(settings.redis_url, settings.redis_prefix, key)
         if not bus.wait_listening(5):
             log.warning("Redis does not answer yet; events from other processes arrive "
                         "once it does")

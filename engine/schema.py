@@ -108,26 +108,48 @@ def upgrade(engine: Engine) -> tuple[str, str]:
         if before == "before migrations":
             _adopt(engine, connection)
         command.upgrade(_config(connection), "head")
-        return before, head()
+        job_counts.install(connection)  # SQLite's batch migrations drop a rebuilt table's
+        return before, head()           # triggers; this puts them back (idempotent)
 
 
 def _adopt(engine: Engine, connection: Connection) -> None:
     """A database from before migrations: check it has the baseline's columns, then mark
     it as the baseline (adding the status counts, which some early versions lacked)."""
     found = inspect(connection)
-    baseline = [t for t in SQLModel.metadata.sorted_tables if t.name in _BASELINE_TABLES]
-    for table in baseline:
-        have = {c["name"] for c in found.get_columns(table.name)} if found.has_table(
-            table.name) else set()
-        missing = [c.name for c in table.columns if c.name not in have]
+    for table, columns in BASELINE_COLUMNS.items():
+        have = ({c["name"] for c in found.get_columns(table)} if found.has_table(table)
+                else set())
+        missing = [c for c in columns if c not in have]
         if missing:
             raise OutdatedDatabase(
-                f"{describe(engine)} is from a Jobdeck too old to upgrade (table {table.name} "
+                f"{describe(engine)} is from a Jobdeck too old to upgrade (table {table} "
                 f"lacks {', '.join(missing)}). Nothing was changed. Move it aside to start "
                 "with a new one.")
     job_counts.install(connection)
     command.stamp(_config(connection), BASELINE)
 
 
-_BASELINE_TABLES = {"runbook", "schedule", "schedulerlock", "job", "steprun", "artifact",
-                    "jobevent", "auditevent"}
+# The tables of revision 0001 (Jobdeck 0.1.0) as they were, whatever the models say later.
+BASELINE_COLUMNS = {
+    "runbook": ("id", "name", "title", "source", "summary", "version", "created_at",
+                "updated_at"),
+    "schedule": ("id", "runbook_name", "params", "cron", "interval_s", "at", "timezone",
+                 "enabled", "misfire_grace_s", "created_at", "updated_at", "last_fired_at",
+                 "misses"),
+    "schedulerlock": ("id", "holder", "expires_at"),
+    "job": ("id", "runbook_id", "runbook_name", "runbook_title", "runbook_version", "source",
+            "status", "trigger", "started_by", "params", "created_at", "scheduled_for",
+            "queued_at", "started_at", "finished_at", "step_count", "steps_done",
+            "current_step", "error_kind", "error_message", "requested_action",
+            "requested_by", "rerun_of", "schedule_id", "worker_id", "lease_expires_at",
+            "duration_ms", "steps_succeeded", "steps_failed", "steps_skipped", "retry_count"),
+    "auditevent": ("id", "at", "actor", "action", "job_id", "comment", "status_before",
+                   "status_after"),
+    "jobevent": ("id", "job_id", "kind", "data", "created_at"),
+    "steprun": ("id", "job_id", "ordinal", "parent_id", "iteration", "name", "action",
+                "description", "status", "started_at", "finished_at", "duration_ms",
+                "retries", "selector_used", "captures", "error_kind", "error_message",
+                "diagnostics"),
+    "artifact": ("id", "job_id", "step_run_id", "kind", "name", "path", "size", "media_type",
+                 "created_at"),
+}

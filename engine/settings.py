@@ -1,5 +1,6 @@
 """Jobdeck's settings: every one is an environment variable JOBDECK_<NAME> with a default."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,6 +61,13 @@ class Settings(BaseSettings):
         if url and not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("use redis://[:password@]host:6379/0 (or rediss:// for TLS)")
         return url
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _plain_prefix(cls, prefix: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", prefix):  # Huey drops other characters from
+            raise ValueError("use letters, digits and _ only")  # queue names: no collisions
+        return prefix
 
     @property
     def db_path(self) -> Path:

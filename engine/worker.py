@@ -129,6 +129,12 @@ def _run_claimed(job, *, settings: Settings, bus: events.EventBus, heartbeat: He
         if execution.crashed:
             close_thread_browser()
         return status
+    except TransitionRefused as exc:  # the sweeper failed it meanwhile (lease ran out)
+        log.warning("job %s was ended elsewhere while this worker ran it (%s): its lease "
+                    "ran out during database trouble or clock skew; nothing more recorded",
+                    job_id, exc)
+        close_thread_browser()
+        return JobStatus.failed
     except (BrowserNotFound, KeyError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         return JobRecorder(job_id, bus).job_finished(

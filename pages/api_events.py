@@ -65,10 +65,13 @@ async def _stream(job_id: int, after: int):
         lambda e: loop.call_soon_threadsafe(enqueue, e)
         if e.job_id == job_id or e.kind == events.RESYNC else None)
     try:
-        last = after
+        # Ids of the events sent, not only the highest: across processes a lower id can
+        # arrive after a higher one (the console's own events come at once, a worker's
+        # through Redis), and must still be sent.
+        sent: set[int] = set()
         for event in await run_in_threadpool(events.recorded_after, job_id, after):
             yield _message(event)
-            last = event.id
+            sent.add(event.id)
             if event.kind == events.JOB_FINISHED:
                 return
         # Read the status once; from here on, the job's own status events say it ended.
@@ -80,18 +83,20 @@ async def _stream(job_id: int, after: int):
             except asyncio.TimeoutError:
                 return  # finished long ago and its report was already sent
             if event.kind == events.RESYNC:  # other processes' events may have been missed
-                for missed in await run_in_threadpool(events.recorded_after, job_id, last):
-                    yield _message(missed)
-                    last = missed.id
-                    if missed.kind == events.JOB_FINISHED:
-                        return
+                for missed in await run_in_threadpool(events.recorded_after, job_id, after):
+                    if missed.id not in sent:
+                        yield _message(missed)
+                        sent.add(missed.id)
+                        if missed.kind == events.JOB_FINISHED:
+                            return
                 continue
             if event.kind == events.JOB_STATUS:
                 ended = JobStatus(event.data["status"]).is_final
-            if event.id is not None and event.id <= last:
-                continue  # already sent from the record
+            if event.id is not None:
+                if event.id in sent:
+                    continue  # already sent from the record
+                sent.add(event.id)
             yield _message(event)
-            last = event.id if event.id is not None else last
             if event.kind == events.JOB_FINISHED:
                 return
     finally:
