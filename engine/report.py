@@ -27,6 +27,7 @@ def job_summary(job: Job) -> dict:
         "step_count": job.step_count,
         "steps_done": job.steps_done,
         "current_step": job.current_step,
+        "worker": job.worker_id,  # host:pid:tag of the process that ran it (None: not yet)
         "error": {"kind": job.error_kind, "message": job.error_message}
         if job.error_kind else None,
         "metrics": {

@@ -212,6 +212,8 @@ def _header(job, secrets: list[str], reruns: list) -> None:
         _fact("Finished", relative_time(job.finished_at), exact_time(job.finished_at))
         if job.current_step:
             _fact("Current step", job.current_step)
+        if job.worker_id:  # which machine and process: what one asks first at scale
+            _fact("Worker", job.worker_id)
         if job.schedule_id:
             with ui.column().classes("gap-0"):
                 ui.label("Schedule").classes("text-xs text-grey-7")

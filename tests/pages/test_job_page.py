@@ -67,6 +67,8 @@ async def test_timeline_shows_each_step_with_its_outcome(finished_job, user):
                  "never"):
         await user.should_see(name)
     await user.should_see("Completed")
+    await user.should_see("Worker")  # which process ran it
+    await user.should_see(finished_job.job.worker_id)
     # the failed-but-allowed step is open with its error kind, message and candidates
     await user.should_see("element_not_found")
     await user.should_see("#cookie-banner button → no element matched")

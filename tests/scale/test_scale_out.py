@@ -162,6 +162,7 @@ def test_two_workers_run_twenty_jobs_exactly_once_and_the_console_sees_every_ste
     workers = {w.pid for w in cluster.workers}
     ran_on = {int(worker_id.split(":")[1]) for _, _, worker_id in jobs}
     assert ran_on == workers  # both workers took jobs from the one queue
+    assert cluster.job(job_ids[0])["worker"] == jobs[0][2]  # the console says which
     claims = recorded(pg_url, "SELECT job_id, count(*) FROM jobevent WHERE kind = 'job_status'"
                       " AND data->>'status' = 'running' GROUP BY job_id")
     assert sorted(claims) == [(i, 1) for i in job_ids]  # each ran exactly once
