@@ -4,9 +4,10 @@ DATABASE_URL; one session per use. The schema is made and upgraded by `engine.sc
 import logging
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
@@ -138,6 +139,16 @@ def session_scope():
         except BaseException:
             session.rollback()
             raise
+
+
+def database_now() -> datetime:
+    """The time by the database's clock on PostgreSQL (leases are written by one machine
+    and checked by another, whose clocks may differ), else this machine's."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return datetime.now(timezone.utc)
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT now()")).scalar().astimezone(timezone.utc)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from engine import events, job_counts
-from engine.db import session_scope
+from engine.db import database_now, session_scope
 from engine.report import publish_report
 from engine.transitions import transition_job, TransitionRefused
 from models import ErrorKind, Job, JobStatus, StepRun, StepStatus, utcnow
@@ -45,7 +45,7 @@ class Heartbeat:
             self.held.discard(job_id)
 
     def expiry(self):
-        return utcnow() + timedelta(seconds=self.lease_seconds)
+        return database_now() + timedelta(seconds=self.lease_seconds)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.lease_seconds / 3):
@@ -68,7 +68,7 @@ def sweep_lost_jobs(bus: events.EventBus, data_dir: Path) -> list[int]:
         return (f"the worker {job.worker_id} stopped{where} (crashed or was killed) and its "
                 "lease expired; artifacts recorded so far are kept. Re-run the job")
 
-    return _fail_jobs(Job.lease_expires_at < utcnow(), reason, bus, data_dir)
+    return _fail_jobs(Job.lease_expires_at < database_now(), reason, bus, data_dir)
 
 
 def fail_held_jobs(heartbeat: Heartbeat, bus: events.EventBus, data_dir: Path) -> list[int]:

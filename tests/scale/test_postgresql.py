@@ -5,6 +5,7 @@ import threading
 
 from sqlalchemy import text
 
+from engine import events
 from engine.db import get_engine, init_db, session_scope
 from engine.jobs import count_jobs_by_status, create_job, list_jobs
 from engine.runbooks import add_runbook
@@ -65,3 +66,30 @@ def test_a_killed_workers_job_is_failed_within_75_seconds_by_default():
                     for name in ("lease_seconds", "sweep_interval_seconds"))
     worst = lease / 3 + lease + sweep
     assert worst <= 75
+
+
+def test_leases_follow_the_database_clock_not_a_skewed_machine(pg_url, monkeypatch, tmp_path):
+    """A worker whose clock is 5 minutes behind still writes a lease the others see as
+    live, and a sweeper whose clock is 5 minutes ahead does not fail that job."""
+    from datetime import datetime, timedelta, timezone
+
+    from engine import leases
+
+    init_db(pg_url)
+    add_runbook(RUNBOOK)
+    job = create_job("invoices")
+    skew = {"by": timedelta(minutes=-5)}
+
+    class SkewedClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + skew["by"]
+
+    monkeypatch.setattr("engine.db.datetime", SkewedClock)  # only a SQLite install uses it
+    monkeypatch.setattr("models.common.datetime", SkewedClock)
+    with session_scope() as session:  # claimed by the slow machine
+        transition_job(session, job.id, S.running, lease_expires_at=leases.Heartbeat(30)
+                       .expiry(), worker_id="slow-machine:1:aa")
+    skew["by"] = timedelta(minutes=5)  # swept by the fast one
+    assert leases.sweep_lost_jobs(events.get_bus(), tmp_path) == []
+    assert count_jobs_by_status()[S.running] == 1
