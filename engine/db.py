@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event, func
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
@@ -141,14 +141,13 @@ def session_scope():
             raise
 
 
-def database_now() -> datetime:
-    """The time by the database's clock on PostgreSQL (leases are written by one machine
-    and checked by another, whose clocks may differ), else this machine's."""
-    engine = get_engine()
-    if engine.dialect.name != "postgresql":
-        return datetime.now(timezone.utc)
-    with engine.connect() as connection:
-        return connection.execute(text("SELECT now()")).scalar().astimezone(timezone.utc)
+def database_now():
+    """Now by the database's clock on PostgreSQL, as an SQL expression evaluated inside the
+    statement that uses it (leases are written by one machine and checked by another, whose
+    clocks may differ); this machine's time on SQLite, which lives on one machine."""
+    if get_engine().dialect.name == "postgresql":
+        return func.now()
+    return datetime.now(timezone.utc)
 
 
 @contextmanager
