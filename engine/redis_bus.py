@@ -56,7 +56,7 @@ class RedisEventBus:
         self._key = key
         self._local = LocalEventBus()
         self._redis = redis_client(url, prefix)
-        self._outbox: queue.Queue[bytes] = queue.Queue(MAX_WAITING)
+        self._outbox: queue.Queue[Event] = queue.Queue(MAX_WAITING)
         self._stop = threading.Event()
         self._listening = threading.Event()
         self._dropped = 0
@@ -69,8 +69,8 @@ class RedisEventBus:
         self._local.publish(event)
         if event.kind == SCREENSHOT and self._failing:
             return  # a live frame is stale by the time Redis is back: never hold one
-        try:
-            self._outbox.put_nowait(encode(event, self.origin, self._key))
+        try:  # encoded (a frame: base64, HMAC) by the sender, not in the job's thread
+            self._outbox.put_nowait(event)
         except queue.Full:
             self._dropped += 1
             if self._dropped % 100 == 1:
@@ -98,7 +98,7 @@ class RedisEventBus:
     def _send_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                message = self._outbox.get(timeout=1)
+                message = encode(self._outbox.get(timeout=1), self.origin, self._key)
             except queue.Empty:
                 continue
             while not self._stop.is_set():  # in order: retry this one until it is sent
