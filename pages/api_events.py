@@ -69,35 +69,29 @@ async def _stream(job_id: int, after: int):
         # arrive after a higher one (the console's own events come at once, a worker's
         # through Redis), and must still be sent.
         sent: set[int] = set()
-        for event in await run_in_threadpool(events.recorded_after, job_id, after):
-            yield _message(event)
-            sent.add(event.id)
-            if event.kind == events.JOB_FINISHED:
-                return
-        # Read the status once; from here on, the job's own status events say it ended.
-        detail = await run_in_threadpool(jobs.get_job, job_id)
-        ended = detail is not None and detail.job.status.is_final
+        batch = await run_in_threadpool(events.recorded_after, job_id, after)  # the record
+        ended = caught_up = False
         while True:
+            for event in batch:
+                if event.id is not None:
+                    if event.id in sent:
+                        continue
+                    sent.add(event.id)
+                if event.kind == events.JOB_STATUS:
+                    ended = JobStatus(event.data["status"]).is_final
+                yield _message(event)
+                if event.kind == events.JOB_FINISHED:
+                    return
+            if not caught_up:  # once, after the record: then the status events say it
+                caught_up = True
+                detail = await run_in_threadpool(jobs.get_job, job_id)
+                ended = detail is not None and detail.job.status.is_final
             try:
                 event = await asyncio.wait_for(queue.get(), FINAL_GRACE_S if ended else None)
             except asyncio.TimeoutError:
                 return  # finished long ago and its report was already sent
-            if event.kind == events.RESYNC:  # other processes' events may have been missed
-                for missed in await run_in_threadpool(events.recorded_after, job_id, after):
-                    if missed.id not in sent:
-                        yield _message(missed)
-                        sent.add(missed.id)
-                        if missed.kind == events.JOB_FINISHED:
-                            return
-                continue
-            if event.kind == events.JOB_STATUS:
-                ended = JobStatus(event.data["status"]).is_final
-            if event.id is not None:
-                if event.id in sent:
-                    continue  # already sent from the record
-                sent.add(event.id)
-            yield _message(event)
-            if event.kind == events.JOB_FINISHED:
-                return
+            # RESYNC: other processes' events may have been missed; the record has them
+            batch = (await run_in_threadpool(events.recorded_after, job_id, after)
+                     if event.kind == events.RESYNC else [event])
     finally:
         unsubscribe()
