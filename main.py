@@ -114,42 +114,26 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade():
     """Create or upgrade the schema to this version (stop the other processes first)."""
-    from sqlalchemy.exc import OperationalError
-
     from engine import schema
-    from engine.db import make_engine, unavailable
+    from engine.db import describe, one_off
 
-    engine = make_engine(_settings().db_url)
-    try:
+    with one_off(_settings().db_url) as engine:
         before, after = schema.upgrade(engine)
-    except OperationalError as exc:
-        raise unavailable(engine, exc) from None
-    finally:
-        engine.dispose()
-    where = schema.describe(engine)
     if before == after:
-        typer.echo(f"{where}: schema {after}, already up to date")
+        typer.echo(f"{describe(engine)}: schema {after}, already up to date")
     else:
-        typer.echo(f"{where}: schema {before} -> {after}")
+        typer.echo(f"{describe(engine)}: schema {before} -> {after}")
 
 
 @db_app.command("current")
 def db_current():
     """Print the schema version of the database and the one this Jobdeck needs."""
-    from sqlalchemy.exc import OperationalError
-
     from engine import schema
-    from engine.db import make_engine, unavailable
+    from engine.db import describe, one_off
 
-    engine = make_engine(_settings().db_url)
-    try:
-        with engine.connect() as connection:
-            current = schema.current_revision(connection)
-    except OperationalError as exc:
-        raise unavailable(engine, exc) from None
-    finally:
-        engine.dispose()
-    typer.echo(f"{schema.describe(engine)}: schema {current or 'none'}; this Jobdeck needs "
+    with one_off(_settings().db_url) as engine, engine.connect() as connection:
+        current = schema.current_revision(connection)
+    typer.echo(f"{describe(engine)}: schema {current or 'none'}; this Jobdeck needs "
                f"{schema.head()}")
 
 

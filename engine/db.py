@@ -29,10 +29,7 @@ def make_engine(url: str) -> Engine:
                                              "connect_timeout": 5})
         event.listen(engine, "do_connect", _PatientConnect())
         return engine
-    if parsed.get_backend_name() != "sqlite":
-        raise ValueError(f"DATABASE_URL {parsed.render_as_string()!r}: Jobdeck runs on SQLite "
-                         "or PostgreSQL (postgresql+psycopg://user@host/db)")
-    if parsed.database:
+    if parsed.database:  # SQLite (settings refuse any other DATABASE_URL)
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -86,13 +83,30 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached when the process starts."""
 
 
-def unavailable(engine: Engine, exc: OperationalError) -> DatabaseUnavailable:
-    """The one message for a database that cannot be reached (never with its password)."""
-    from engine import schema
+def describe(engine: Engine) -> str:
+    """The database for messages: its file, or its URL without the password."""
+    url = engine.url
+    return url.database if url.get_backend_name() == "sqlite" else url.render_as_string()
 
+
+def _unavailable(engine: Engine, exc: OperationalError) -> DatabaseUnavailable:
+    """The one message for a database that cannot be reached (never with its password)."""
     reason = " ".join(str(exc.orig).split())
-    return DatabaseUnavailable(f"cannot reach the database {schema.describe(engine)} (check "
+    return DatabaseUnavailable(f"cannot reach the database {describe(engine)} (check "
                                f"DATABASE_URL and that the server runs): {reason}")
+
+
+@contextmanager
+def one_off(url: str):
+    """An engine for one command (`db upgrade`, `db current`), disposed after it; a
+    database that cannot be reached is one clear DatabaseUnavailable."""
+    engine = make_engine(url)
+    try:
+        yield engine
+    except OperationalError as exc:
+        raise _unavailable(engine, exc) from None
+    finally:
+        engine.dispose()
 
 
 _engine: Engine | None = None
@@ -115,7 +129,7 @@ def init_db(url: str | Path) -> Engine:
         schema.prepare(engine)
     except OperationalError as exc:
         engine.dispose()
-        raise unavailable(engine, exc) from None
+        raise _unavailable(engine, exc) from None
     except BaseException:
         engine.dispose()
         raise

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from engine import job_counts
+from engine.db import describe
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"  # the schema of Jobdeck before migrations existed
@@ -42,12 +43,6 @@ def _scripts() -> ScriptDirectory:
 
 def head() -> str:
     return _scripts().get_current_head()
-
-
-def describe(engine: Engine) -> str:
-    """The database for messages: its file, or its URL without the password."""
-    url = engine.url
-    return url.database if url.get_backend_name() == "sqlite" else url.render_as_string()
 
 
 @contextmanager

@@ -71,7 +71,7 @@ def test_a_killed_workers_job_is_failed_within_75_seconds_by_default():
 def test_leases_follow_the_database_clock_not_a_skewed_machine(pg_url, monkeypatch, tmp_path):
     """A worker whose clock is 5 minutes behind still writes a lease the others see as
     live, and a sweeper whose clock is 5 minutes ahead does not fail that job."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from engine import leases
 
