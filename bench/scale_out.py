@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -44,28 +43,8 @@ from engine.runtime import Runtime  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from report import Figure, publish, spread  # noqa: E402
 from services import HOW, POSTGRES, REDIS  # noqa: E402
-from throughput_memory import LONG, SHORT, pss_mb, serve_demo  # noqa: E402
-
-FINISHED: set[int] = set()
-FINISHED_CHANGED = threading.Condition()
-
-
-def on_event(event: events.Event) -> None:
-    if event.kind == events.JOB_FINISHED:
-        with FINISHED_CHANGED:
-            FINISHED.add(event.job_id)
-            FINISHED_CHANGED.notify_all()
-
-
-def wait_finished(job_ids: list[int], timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    with FINISHED_CHANGED:
-        while not set(job_ids) <= FINISHED:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SystemExit(f"jobs did not finish: {sorted(set(job_ids) - FINISHED)}")
-            FINISHED_CHANGED.wait(left)
-
+from throughput_memory import (FINISHED, FINISHED_CHANGED, LONG, SHORT,  # noqa: E402
+                               note_finished, pss_mb, serve_demo, wait_finished)
 
 class Deployment:
     """A new PostgreSQL database and Redis prefix, with N worker processes on them."""
@@ -84,7 +63,7 @@ class Deployment:
             data_dir=tmp, allow_private_hosts=f"127.0.0.1:{port}", workers=0))
         with FINISHED_CHANGED:
             FINISHED.clear()  # job ids start again at 1 in each new database
-        events.get_bus().subscribe(on_event)
+        events.get_bus().subscribe(note_finished)
         add_runbook(SHORT.replace("SITE", f"http://127.0.0.1:{port}"))
         add_runbook(LONG.replace("SITE", f"http://127.0.0.1:{port}"))
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}

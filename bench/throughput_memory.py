@@ -135,20 +135,26 @@ FINISHED: set[int] = set()  # jobs whose job_finished event was published
 FINISHED_CHANGED = threading.Condition()
 
 
-def _note_finished(event: events.Event) -> None:
+def note_finished(event: events.Event) -> None:
+    """A bus subscriber that fills FINISHED."""
     if event.kind == events.JOB_FINISHED:
         with FINISHED_CHANGED:
             FINISHED.add(event.job_id)
             FINISHED_CHANGED.notify_all()
 
 
-def run_batch(runbook: str, count: int) -> list:
-    """Queue `count` jobs at once, wait for their job_finished events (not polling the
-    database, which would compete with the workers), then read them once."""
-    ids = [start_job(runbook).id for _ in range(count)]
+def wait_finished(ids: list[int], timeout: float = 3600) -> None:
+    """Until every job in `ids` published job_finished (no polling of the database, which
+    would compete with the workers)."""
     with FINISHED_CHANGED:
-        if not FINISHED_CHANGED.wait_for(lambda: FINISHED.issuperset(ids), timeout=3600):
+        if not FINISHED_CHANGED.wait_for(lambda: FINISHED.issuperset(ids), timeout=timeout):
             raise SystemExit(f"jobs did not finish: {sorted(set(ids) - FINISHED)[:5]} …")
+
+
+def run_batch(runbook: str, count: int) -> list:
+    """Queue `count` jobs at once, wait for them to finish, then read them once."""
+    ids = [start_job(runbook).id for _ in range(count)]
+    wait_finished(ids)
     return [get_job(i).job for i in ids]
 
 
@@ -295,7 +301,7 @@ def main() -> None:
         add_runbook(SHORT.replace("SITE", site))
         add_runbook(LONG.replace("SITE", site))
         rates: dict[int, float] = {}
-        events.get_bus().subscribe(_note_finished)
+        events.get_bus().subscribe(note_finished)
         one_worker, over_time = memory_over_time(runtime, long_run, rates, batch)
         figures = [one_worker, *[throughput(runtime, w, batch, rates) for w in pool],
                    memory_per_job(runtime, concurrency), over_time]
