@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from engine.db import read_scope
 from engine.instance_secrets import instance_secret
-from engine.queue_messages import JobMessages, RefusedMessage
+from engine.queue_messages import JobMessages
 from engine.redis_link import redis_pool
 from engine.settings import Settings
 from models import Job, JobStatus, utcnow
@@ -126,7 +126,7 @@ def waiting_job_ids() -> set[int]:
     for raw in huey.storage.enqueued_items():
         try:
             ids.add(huey.serializer.deserialize(raw).args[0])
-        except (RefusedMessage, ValueError):
+        except ValueError:  # a refused message (RefusedMessage) is not a job of ours
             continue
     return ids
 

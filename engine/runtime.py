@@ -7,9 +7,11 @@ import threading
 from engine import events
 from engine.browser import ensure_ffmpeg
 from engine.db import init_db
+from engine.instance_secrets import instance_secret
 from engine.leases import Heartbeat, fail_held_jobs, sweep_lost_jobs
 from engine.queue import (create_consumer, get_huey, init_queue, requeue_stranded,
                           wake_workers)
+from engine.redis_bus import RedisEventBus
 from engine.scheduler import JobScheduler
 from engine.settings import Settings
 from engine.worker import close_thread_browser, execute_job, prepare_spare_context
@@ -36,10 +38,6 @@ class Runtime:
         """With REDIS_URL, events and control cross processes on Redis pub/sub."""
         if not settings.redis_url:
             return events.get_bus()
-        from engine.redis_bus import RedisEventBus
-
-        from engine.instance_secrets import instance_secret
-
         key = instance_secret("event_signing_key").encode()
         bus = RedisEventBus(settings.redis_url, settings.redis_prefix, key)
         if not bus.wait_listening(5):
