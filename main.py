@@ -173,6 +173,77 @@ for _action, _summary in (("approve", "Approve the step a job waits at."),
     _action_command(_action, _summary)
 
 
+users_app = typer.Typer(help="Add users and change their roles (the console's Users page "
+                              "does the same).")
+app.add_typer(users_app, name="users")
+ROLES = "viewer, operator, approver or admin"
+
+
+@users_app.command("create")
+def users_create(name: str,
+                 role: str = typer.Option(..., help=ROLES),
+                 password_stdin: bool = typer.Option(
+                     False, "--password-stdin", help="Read the password from stdin (one "
+                     "line); else type it, or get a made-up one printed once.")):
+    """Add a user. Exit 0 created, 2 refused (the message says why)."""
+    from engine.cli_accounts import create_user
+
+    raise typer.Exit(create_user(_settings(), name, role, password_stdin))
+
+
+@users_app.command("list")
+def users_list():
+    """Every user with their role and last sign-in."""
+    from engine.cli_accounts import list_users
+
+    raise typer.Exit(list_users(_settings()))
+
+
+@users_app.command("set")
+def users_set(name: str,
+              role: Optional[str] = typer.Option(None, help=ROLES),
+              disable: Optional[bool] = typer.Option(None, "--disable/--enable",
+                                                     help="Stop (or allow) signing in."),
+              password_stdin: bool = typer.Option(False, "--password-stdin",
+                                                  help="A new password from stdin.")):
+    """Change a user's role, disable or enable them, or set a new password."""
+    from engine.cli_accounts import change_user
+
+    raise typer.Exit(change_user(_settings(), name, role, disable, password_stdin))
+
+
+tokens_app = typer.Typer(help="API tokens for scripts (Authorization: Bearer <token>).")
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("create")
+def tokens_create(user: str, label: str = typer.Option("cli", help="What it is for.")):
+    """Make an API token for USER and print it once (alone on stdout)."""
+    from engine.cli_accounts import create_token
+
+    raise typer.Exit(create_token(_settings(), user, label))
+
+
+secrets_app = typer.Typer(help="The secret store that runbooks' secrets come from.")
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("set")
+def secrets_set(name: str):
+    """Set or replace a secret's value, read from stdin (or typed, not echoed)."""
+    from engine.cli_accounts import set_secret
+
+    raise typer.Exit(set_secret(_settings(), name))
+
+
+@secrets_app.command("key")
+def secrets_key():
+    """Print a new key for JOBDECK_SECRETS_KEY (encrypts the stored values)."""
+    from engine.secret_store import new_key
+
+    typer.echo(new_key())
+
+
 if __name__ == "__main__":
     import multiprocessing
 
@@ -183,12 +254,14 @@ if __name__ == "__main__":
     logging.getLogger("alembic").setLevel(logging.WARNING)  # `db upgrade` prints its summary
     from pydantic import ValidationError
 
+    from engine.accounts import AccountError
     from engine.db import DatabaseUnavailable
     from engine.schema import OutdatedDatabase
+    from engine.secret_store import SecretStoreError
 
     try:
         sys.exit(app())
-    except (OutdatedDatabase, DatabaseUnavailable) as exc:  # one message, nothing changed
+    except (OutdatedDatabase, DatabaseUnavailable, SecretStoreError, AccountError) as exc:
         print(exc, file=sys.stderr)
         sys.exit(1)
     except ValidationError as exc:  # a setting from the environment; never echo its value

@@ -9,7 +9,8 @@ the worker running the job reacts to it between steps (and to cancel at once, se
 from sqlalchemy import update
 from sqlmodel import select
 
-from engine import events
+from engine import audit, events
+from engine.access import Forbidden
 from engine.db import read_scope, session_scope
 from engine.job_actions import AVAILABLE, PAST, ActionRefused, available_actions
 from engine.jobs import rerun_job
@@ -20,21 +21,29 @@ from engine.transitions import TransitionRefused, transition_job
 from models import AuditEvent, ErrorKind, Job, JobStatus, utcnow
 
 S = JobStatus
-__all__ = ["ActionRefused", "act", "available_actions", "audit_trail", "take_request"]
+__all__ = ["ActionRefused", "Forbidden", "act", "available_actions", "audit_trail", "take_request"]
 
-def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = None) -> Job:
+def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = None,
+        source: str | None = None) -> Job:
     """Request `action` on a job; returns the job. LookupError: no such job;
-    ActionRefused: the job's status does not allow it (nothing changes)."""
+    ActionRefused: the job's status does not allow it; Forbidden: `by` started the job and
+    may not decide on it (four eyes). Nothing changes when refused; a Forbidden attempt is
+    recorded in the audit log."""
     if action not in AVAILABLE:
         raise ValueError(f"unknown action {action!r}: use one of {', '.join(AVAILABLE)}")
     if action == "rerun":
-        return rerun_job(job_id, by=by, comment=comment)
+        return rerun_job(job_id, by=by, comment=comment, source=source)
     published = []
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise LookupError(f"there is no job {job_id}")
         before = job.status
+        if action in ("approve", "reject") and job.started_by == by and get_settings().four_eyes:
+            refusal = (f"{by} started job {job_id}: another approver must {action} it "
+                       "(the four-eyes rule)")
+            audit.record(by, f"{action}_refused", job_id=job_id, source=source, comment=refusal)
+            raise Forbidden(refusal)
         if action == "cancel" and before in (S.queued, S.scheduled):
             job = _cancel_before_start(session, job_id, by)
             published.append(events.record(session, events.JOB_STATUS, job_id,
@@ -52,8 +61,8 @@ def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = 
             session.refresh(job)
             published.append(events.record(session, events.CONTROL, job_id, action=action,
                                            by=by, comment=comment))
-        session.add(AuditEvent(actor=by, action=action, job_id=job_id, comment=comment,
-                               status_before=before.value, status_after=job.status.value))
+        audit.record(by, action, job_id=job_id, comment=comment, source=source,
+                     before=before.value, after=job.status.value, session=session)
     for event in published:
         events.get_bus().publish(event)
     if job.status == S.cancelled:

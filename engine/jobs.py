@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import select
 
-from engine import events, job_counts
+from engine import audit, events, job_counts
 from engine.db import read_scope, session_scope
 from engine.job_actions import AVAILABLE, ActionRefused
 from engine.queue import enqueue_job
 from engine.runbook import Runbook as RunbookSpec
 from engine.runbook import stored_runbook
 from engine.secrets import missing_secrets, secret_env_name
-from models import Artifact, AuditEvent, Job, JobStatus, Runbook, StepRun, Trigger, utcnow
+from models import Artifact, Job, JobStatus, Runbook, StepRun, Trigger, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ def resolve_params(spec: RunbookSpec, given: dict[str, str]) -> dict[str, str]:
             problems.append(f'missing required parameter "{name}" (pass -p {name}=VALUE)')
         else:
             values[name] = ""
-    problems += [f'secret "{n}" is not set: set the environment variable {secret_env_name(n)}'
+    problems += [f'secret "{n}" is not set: an admin sets it on the Secrets page (or the '
+                 f'environment variable {secret_env_name(n)})'
                  for n in missing_secrets(spec.secrets)]
     if problems:
         raise InvalidParams("; ".join(problems))
@@ -71,7 +72,8 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
     return job
 
 
-def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None) -> Job:
+def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
+              source: str | None = None) -> Job:
     """A new job of the same runbook version with the same params (secrets are looked up
     afresh when it runs), trigger `rerun`, pointing back at the original."""
     with session_scope() as session:
@@ -91,9 +93,8 @@ def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None) -
                   step_count=old.step_count, rerun_of=old.id)
         session.add(job)
         session.flush()
-        session.add(AuditEvent(actor=by, action="rerun", job_id=old.id, comment=comment,
-                               status_before=old.status.value,
-                               status_after=f"re-run as job {job.id}"))
+        audit.record(by, "rerun", job_id=old.id, comment=comment, source=source,
+                     before=old.status.value, after=f"re-run as job {job.id}", session=session)
         event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
     events.get_bus().publish(event)
     enqueue_job(job.id)
@@ -106,9 +107,12 @@ def reruns_of(job_id: int) -> list[Job]:
 
 
 def start_job(runbook_name: str, params: dict[str, str] | None = None,
-              trigger: Trigger = Trigger.manual, started_by: str | None = None) -> Job:
+              trigger: Trigger = Trigger.manual, started_by: str | None = None,
+              source: str | None = None) -> Job:
     """Queue a job: the row is committed first, then its id goes onto the queue."""
     job = create_job(runbook_name, params, trigger, started_by)
+    audit.record(started_by or trigger.value, "start", job_id=job.id, source=source,
+                 target=f"runbook {runbook_name}", after=job.status.value)
     enqueue_job(job.id)
     return job
 

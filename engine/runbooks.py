@@ -7,6 +7,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from engine import audit
+from engine.access import Actor
 from engine.db import read_scope, session_scope
 from engine.runbook import Runbook as RunbookSpec
 from engine.runbook import RunbookInvalid, load_runbook, load_runbook_file
@@ -47,9 +49,15 @@ def store_runbook(spec: RunbookSpec) -> SavedRunbook:
     return SavedRunbook(row, outcome)
 
 
-def add_runbook(source: str, file_name: str = "runbook.yaml") -> SavedRunbook:
-    """Validate YAML text and store it; RunbookInvalid (with every error) when it is not valid."""
-    return store_runbook(load_runbook(source, file_name))
+def add_runbook(source: str, file_name: str = "runbook.yaml", *, by: Actor | None = None
+                ) -> SavedRunbook:
+    """Validate YAML text and store it; RunbookInvalid (with every error) when it is not valid.
+    A change by a person is recorded in the audit log."""
+    saved = store_runbook(load_runbook(source, file_name))
+    if by is not None and saved.outcome != "unchanged":
+        audit.record(by.name, f"runbook_{saved.outcome}", target=f"runbook {saved.runbook.name}",
+                     source=by.source, after=f"version {saved.runbook.version}")
+    return saved
 
 
 def load_runbook_dir(directory: Path) -> dict[str, list[str]]:

@@ -4,7 +4,7 @@ import logging
 import signal
 import threading
 
-from engine import events
+from engine import events, secret_store
 from engine.browser import ensure_ffmpeg
 from engine.db import init_db
 from engine.instance_secrets import instance_secret
@@ -26,6 +26,8 @@ class Runtime:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         init_db(settings.db_url)
+        secret_store.configure(settings.data_dir, settings.secrets_key and
+                               settings.secrets_key.get_secret_value())
         self.bus = self._connect_bus(settings)
         self.heartbeat = Heartbeat(settings.lease_seconds)
         init_queue(settings, self.run_queued_job)

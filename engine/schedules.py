@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import delete, update
 from sqlmodel import select
 
-from engine import events
+from engine import audit, events
+from engine.access import Actor
 from engine.db import read_scope, session_scope
 from engine.jobs import resolve_params
 from engine.queue import enqueue_job
@@ -56,7 +57,8 @@ def _check(session, schedule: Schedule) -> None:
 def create_schedule(runbook: str, params: dict | None = None, *, cron: str | None = None,
                     interval_s: int | None = None, at: datetime | None = None,
                     timezone: str | None = None, enabled: bool = True,
-                    misfire_grace_s: int = 300, now: datetime | None = None) -> Schedule:
+                    misfire_grace_s: int = 300, now: datetime | None = None,
+                    by: Actor | None = None) -> Schedule:
     """A new schedule and its first Scheduled job. InvalidSchedule or InvalidParams when
     it cannot fire (the message says why)."""
     schedule = Schedule(runbook_name=runbook, params={k: str(v) for k, v in (params or {})
@@ -70,16 +72,34 @@ def create_schedule(runbook: str, params: dict | None = None, *, cron: str | Non
         session.flush()
         published = _plan_next(session, schedule, None, now or utcnow())
         published.append(_changed(session, schedule))
+        _audit(session, by, "schedule_created", schedule, None, _when(schedule))
     _publish(published)
     return schedule
 
 
-def update_schedule(schedule_id: int, now: datetime | None = None, **changes) -> Schedule:
+def _when(schedule: Schedule) -> str:
+    """A schedule in a few words, for the audit log."""
+    when = (f"cron {schedule.cron}" if schedule.cron else f"every {schedule.interval_s} s"
+            if schedule.interval_s else f"at {schedule.at.isoformat() if schedule.at else '?'}")
+    return f"{schedule.runbook_name}: {when} {schedule.timezone}" + (
+        "" if schedule.enabled else " (disabled)")
+
+
+def _audit(session, by: Actor | None, action: str, schedule: Schedule, before: str | None,
+           after: str | None) -> None:
+    if by is not None:
+        audit.record(by.name, action, target=f"schedule {schedule.id}", source=by.source,
+                     before=before, after=after, session=session)
+
+
+def update_schedule(schedule_id: int, now: datetime | None = None, by: Actor | None = None,
+                    **changes) -> Schedule:
     """Change a schedule; its pending job is replaced by one at the new next time."""
     with session_scope() as session:
         schedule = session.get(Schedule, schedule_id)
         if schedule is None:
             raise LookupError(f"there is no schedule {schedule_id}")
+        before = _when(schedule)
         for key, value in changes.items():
             setattr(schedule, key, value)
         if {"cron", "interval_s", "at"} & changes.keys():  # one kind replaces the others
@@ -91,11 +111,12 @@ def update_schedule(schedule_id: int, now: datetime | None = None, **changes) ->
         _drop_pending(session, schedule.id)
         published = _plan_next(session, schedule, None, now or utcnow())
         published.append(_changed(session, schedule))
+        _audit(session, by, "schedule_changed", schedule, before, _when(schedule))
     _publish(published)
     return schedule
 
 
-def delete_schedule(schedule_id: int) -> None:
+def delete_schedule(schedule_id: int, by: Actor | None = None) -> None:
     """Remove a schedule and its pending job; jobs it already started stay, unlinked."""
     with session_scope() as session:
         schedule = session.get(Schedule, schedule_id)
@@ -105,6 +126,7 @@ def delete_schedule(schedule_id: int) -> None:
         session.exec(update(Job).where(Job.schedule_id == schedule_id).values(schedule_id=None))
         session.delete(schedule)
         event = _changed(session, schedule)
+        _audit(session, by, "schedule_deleted", schedule, _when(schedule), None)
     _publish([event])
 
 

@@ -1,7 +1,11 @@
-"""Secrets: looked up at run time, never stored, and masked wherever a value is shown."""
+"""Secrets: looked up at run time, never stored with a job, and masked wherever a value is
+shown. A value comes from the secret store (set on the Secrets page) or else from the
+environment variable JOBDECK_SECRET_<NAME>."""
 
 import os
 from typing import Any
+
+from engine import secret_store
 
 MASK = "••••"
 
@@ -11,16 +15,42 @@ def secret_env_name(name: str) -> str:
 
 
 def missing_secrets(names: list[str]) -> list[str]:
-    return [n for n in names if secret_env_name(n) not in os.environ]
+    stored = secret_store.stored_names()
+    return [n for n in names if n not in stored and secret_env_name(n) not in os.environ]
+
+
+def secret_origin(name: str) -> str | None:
+    """Where a secret's value comes from: "store", "environment" or None (not set)."""
+    if name in secret_store.stored_names():
+        return "store"
+    return "environment" if secret_env_name(name) in os.environ else None
 
 
 def resolve_secrets(names: list[str]) -> dict[str, str]:
-    """The values of the named secrets from the environment (JOBDECK_SECRET_<NAME>)."""
+    """The values of the named secrets: the store's, else the environment's."""
     missing = missing_secrets(names)
     if missing:
         raise KeyError("secret(s) not set: " + ", ".join(
-            f"{n} (set {secret_env_name(n)})" for n in missing))
-    return {n: os.environ[secret_env_name(n)] for n in names}
+            f"{n} (set it on the Secrets page or in {secret_env_name(n)})" for n in missing))
+    values = {}
+    for name in names:
+        value = secret_store.stored_value(name)
+        values[name] = value if value is not None else os.environ[secret_env_name(name)]
+    return values
+
+
+def secret_overview(used_by: dict[str, list[str]]) -> list[dict]:
+    """Every secret a runbook names or the store holds: where its value comes from, which
+    runbooks use it, and when it was last set. Never a value."""
+    stored = secret_store.stored_names()
+    rows = []
+    for name in sorted(set(used_by) | set(stored)):
+        entry = stored.get(name, {})
+        rows.append({"name": name, "origin": secret_origin(name),
+                     "encrypted": entry.get("encrypted", False),
+                     "updated_at": entry.get("updated_at"), "updated_by": entry.get("updated_by"),
+                     "used_by": used_by.get(name, [])})
+    return rows
 
 
 class Redactor:

@@ -4,7 +4,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,15 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("REDIS_URL", "JOBDECK_REDIS_URL"))
     # Prefix of every Redis key and channel, so several installations can share one Redis.
     redis_prefix: str = "jobdeck"
+    # The first admin's password, used only when the database has no users yet; unset: one
+    # is made up and printed once at the first start.
+    admin_password: SecretStr | None = None
+    # Encrypts the values in the secret store (data/secrets.json); a Fernet key, made with
+    # `python main.py secrets key`. Unset: values are kept in plain text, readable by the
+    # file's owner only.
+    secrets_key: SecretStr | None = None
+    # Approvers (and admins) may not approve or reject a job they started themselves.
+    four_eyes: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
     # Worker threads inside the web process (0: none, e.g. with separate worker processes).

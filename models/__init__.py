@@ -1,5 +1,6 @@
 """Jobdeck's tables and the schemas that cross the API boundary."""
 
+from models.account import ApiToken, LoginSession, Role, User
 from models.artifact import Artifact, ArtifactKind
 from models.audit_event import AuditEvent
 from models.common import ErrorKind, JobStatus, StepStatus, Trigger, utcnow
@@ -11,6 +12,7 @@ from models.schedule import Schedule, SchedulerLock
 from models.step_run import StepRun
 
 __all__ = [
-    "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "InstanceSecret", "Job", "JobEvent", "JobStatus", "Runbook", "Schedule", "SchedulerLock", "StepRun",
-    "StepStatus", "Trigger", "utcnow",
+    "ApiToken", "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "InstanceSecret", "Job",
+    "JobEvent", "JobStatus", "LoginSession", "Role", "Runbook", "Schedule", "SchedulerLock",
+    "StepRun", "StepStatus", "Trigger", "User", "utcnow",
 ]

@@ -2,16 +2,18 @@
 
 import re
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from engine import control, jobs, runbooks
+from engine import audit, control, jobs, runbooks
+from engine.access import NEEDS, Actor, may
 from engine.artifacts import artifact_file
 from engine.report import build_report, job_summary
 from engine.runbook import RunbookInvalid
 from models import JobStatus, Trigger
+from pages.api_access import actor_of, allowed
 from pages.console_settings import console_settings
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -49,6 +51,12 @@ def _statuses(status: str | None) -> list[JobStatus] | None:
     return [JobStatus(s) for s in wanted]
 
 
+@router.get("/me", summary="Who you are signed in as, and what your role may do")
+def me(actor: Actor = Depends(actor_of)) -> dict:
+    return {"name": actor.name, "role": actor.role.value,
+            "may": [action for action in NEEDS if may(actor.role, action)]}
+
+
 @router.get("/jobs", summary="List jobs, newest first")
 def list_jobs(status: str | None = Query(None, description="comma-separated statuses"),
               runbook: str | None = None, q: str | None = None,
@@ -68,11 +76,14 @@ def get_report(job_id: int) -> JSONResponse:
         "Content-Disposition": f'attachment; filename="job-{job_id}-report.json"'})
 
 
-def _act(job_id: int, action: str, body: Comment | None) -> dict:
+def _act(job_id: int, action: str, body: Comment | None, actor: Actor) -> dict:
     try:
-        job = control.act(job_id, action, by="api", comment=body.comment if body else None)
+        job = control.act(job_id, action, by=actor.name, source=actor.source,
+                          comment=body.comment if body else None)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
+    except control.Forbidden as exc:
+        raise HTTPException(403, str(exc)) from exc
     except control.ActionRefused as exc:
         raise HTTPException(409, str(exc)) from exc
     except jobs.InvalidParams as exc:
@@ -81,34 +92,34 @@ def _act(job_id: int, action: str, body: Comment | None) -> dict:
 
 
 @router.post("/jobs/{job_id}/approve", summary="Approve the step a job waits at")
-def approve(job_id: int, body: Comment | None = None) -> dict:
-    return _act(job_id, "approve", body)
+def approve(job_id: int, body: Comment | None = None, actor: Actor = allowed("approve")) -> dict:
+    return _act(job_id, "approve", body, actor)
 
 
 @router.post("/jobs/{job_id}/reject", summary="Reject the step a job waits at")
-def reject(job_id: int, body: Comment | None = None) -> dict:
-    return _act(job_id, "reject", body)
+def reject(job_id: int, body: Comment | None = None, actor: Actor = allowed("reject")) -> dict:
+    return _act(job_id, "reject", body, actor)
 
 
 @router.post("/jobs/{job_id}/pause", summary="Pause a running job before its next step")
-def pause(job_id: int, body: Comment | None = None) -> dict:
-    return _act(job_id, "pause", body)
+def pause(job_id: int, body: Comment | None = None, actor: Actor = allowed("pause")) -> dict:
+    return _act(job_id, "pause", body, actor)
 
 
 @router.post("/jobs/{job_id}/resume", summary="Resume a paused job")
-def resume(job_id: int, body: Comment | None = None) -> dict:
-    return _act(job_id, "resume", body)
+def resume(job_id: int, body: Comment | None = None, actor: Actor = allowed("resume")) -> dict:
+    return _act(job_id, "resume", body, actor)
 
 
 @router.post("/jobs/{job_id}/cancel", summary="Cancel a job (a running step is interrupted)")
-def cancel(job_id: int, body: Comment | None = None) -> dict:
-    return _act(job_id, "cancel", body)
+def cancel(job_id: int, body: Comment | None = None, actor: Actor = allowed("cancel")) -> dict:
+    return _act(job_id, "cancel", body, actor)
 
 
 @router.post("/jobs/{job_id}/rerun", summary="Start the same runbook version with the same "
              "params again", status_code=201)
-def rerun(job_id: int, body: Comment | None = None) -> dict:
-    return _act(job_id, "rerun", body)
+def rerun(job_id: int, body: Comment | None = None, actor: Actor = allowed("rerun")) -> dict:
+    return _act(job_id, "rerun", body, actor)
 
 
 def _runbook_document(row, with_source: bool = False) -> dict:
@@ -136,7 +147,7 @@ def get_runbook(name: str) -> dict:
 @router.post("/runbooks", summary="Add a runbook (the YAML itself as the body)",
              status_code=201, openapi_extra={"requestBody": {"content": {
                  "application/x-yaml": {"schema": {"type": "string"}}}, "required": True}})
-async def add_runbook(request: Request) -> JSONResponse:
+async def add_runbook(request: Request, actor: Actor = allowed("runbooks")) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in YAML_TYPES:
         raise HTTPException(415, "send the runbook's YAML as the body with "
@@ -147,7 +158,7 @@ async def add_runbook(request: Request) -> JSONResponse:
     except UnicodeDecodeError as exc:
         raise HTTPException(422, "the body is not UTF-8 text") from exc
     try:
-        saved = await run_in_threadpool(runbooks.add_runbook, source, "runbook.yaml")
+        saved = await run_in_threadpool(runbooks.add_runbook, source, "runbook.yaml", by=actor)
     except RunbookInvalid as exc:
         return JSONResponse(status_code=422, content={
             "detail": f"the runbook is invalid ({len(exc.errors)} problems)",
@@ -158,11 +169,12 @@ async def add_runbook(request: Request) -> JSONResponse:
 
 
 @router.post("/runbooks/{name}/jobs", summary="Start a job of a runbook", status_code=201)
-def start_job(name: str, body: StartJob | None = None) -> dict:
+def start_job(name: str, body: StartJob | None = None, actor: Actor = allowed("start")) -> dict:
     params = {k: str(v).lower() if isinstance(v, bool) else str(v)
               for k, v in (body.params if body else {}).items()}
     try:
-        job = jobs.start_job(name, params, trigger=Trigger.api, started_by="api")
+        job = jobs.start_job(name, params, trigger=Trigger.api, started_by=actor.name,
+                             source=actor.source)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     except jobs.InvalidParams as exc:
@@ -171,13 +183,17 @@ def start_job(name: str, body: StartJob | None = None) -> dict:
 
 
 @router.get("/artifacts/{artifact_id}", summary="An artifact's file")
-def get_artifact(artifact_id: int, download: bool = False) -> FileResponse:
+def get_artifact(artifact_id: int, download: bool = False,
+                 actor: Actor = Depends(actor_of)) -> FileResponse:
     artifact = jobs.get_artifact(artifact_id)
     path = artifact and artifact_file(console_settings().data_dir, artifact)
     if not path:
         raise HTTPException(404, f"there is no artifact {artifact_id}")
     media_type = artifact.media_type
     inline = not download and media_type in INLINE_TYPES
+    if not inline:  # a download, not a screenshot shown on a page
+        audit.record(actor.name, "artifact_downloaded", job_id=artifact.job_id,
+                     target=f"artifact {artifact.name}", source=actor.source)
     return FileResponse(path, media_type=media_type, filename=download_name(artifact, path),
                         content_disposition_type="inline" if inline else "attachment",
                         headers={"X-Content-Type-Options": "nosniff"})

@@ -6,8 +6,10 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from engine import jobs, schedules
+from engine.access import Actor
 from engine.schedule_times import InvalidSchedule, make_trigger, preview
 from models import Schedule
+from pages.api_access import allowed
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 
@@ -72,11 +74,11 @@ def list_schedules() -> list[dict]:
 
 @router.post("", summary="Create a schedule (exactly one of cron, interval_s, at)",
              status_code=201)
-def create(body: ScheduleBody) -> dict:
+def create(body: ScheduleBody, actor: Actor = allowed("schedules")) -> dict:
     schedule = _guarded(schedules.create_schedule, body.runbook, _stringify(body.params),
                         cron=body.cron, interval_s=body.interval_s, at=body.at,
                         timezone=body.timezone, enabled=body.enabled,
-                        misfire_grace_s=body.misfire_grace_s)
+                        misfire_grace_s=body.misfire_grace_s, by=actor)
     return document(schedule)
 
 
@@ -97,14 +99,14 @@ def get(schedule_id: int) -> dict:
 
 
 @router.patch("/{schedule_id}", summary="Change a schedule; its pending job follows")
-def change(schedule_id: int, body: ScheduleChanges) -> dict:
+def change(schedule_id: int, body: ScheduleChanges, actor: Actor = allowed("schedules")) -> dict:
     changes = body.model_dump(exclude_unset=True)
     if "params" in changes:
         changes["params"] = _stringify(changes["params"] or {})
-    return document(_guarded(schedules.update_schedule, schedule_id, **changes))
+    return document(_guarded(schedules.update_schedule, schedule_id, by=actor, **changes))
 
 
 @router.delete("/{schedule_id}", summary="Delete a schedule and its pending job",
                status_code=204)
-def remove(schedule_id: int) -> None:
-    _guarded(schedules.delete_schedule, schedule_id)
+def remove(schedule_id: int, actor: Actor = allowed("schedules")) -> None:
+    _guarded(schedules.delete_schedule, schedule_id, by=actor)

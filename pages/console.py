@@ -3,8 +3,11 @@
 from nicegui import app, ui
 
 from engine.settings import Settings
-from pages import api, api_events, api_schedules
+from pages import api, api_events, api_schedules, sign_in
+from pages.account_page import account_page
 from pages.api_docs import mount_docs
+from pages.audit_page import audit_page
+from pages.auth_gate import AuthGate
 from pages.console_settings import set_console_settings
 from pages.demo_site import create_demo_app
 from pages.job_page import job_page
@@ -12,17 +15,25 @@ from pages.jobs_page import jobs_page
 from pages.runbook_page import runbook_page
 from pages.runbooks_page import runbooks_page
 from pages.schedules_page import schedules_page
+from pages.secrets_page import secrets_page
+from pages.users_page import users_page
 
 
 def build_console(settings: Settings, with_demo: bool = True) -> None:
     """Register every route; called once per process (and once per page test)."""
     set_console_settings(settings)
+    app.add_middleware(AuthGate)  # every route below needs a session or a token
+    app.include_router(sign_in.router)
     ui.page("/")(jobs_page)
     ui.page("/jobs")(jobs_page)
     ui.page("/jobs/{job_id}")(job_page)
     ui.page("/runbooks")(runbooks_page)
     ui.page("/runbooks/{name}")(runbook_page)
     ui.page("/schedules")(schedules_page)
+    ui.page("/account")(account_page)
+    ui.page("/users")(users_page)
+    ui.page("/audit")(audit_page)
+    ui.page("/secrets")(secrets_page)
     app.include_router(api.router)
     app.include_router(api_events.router)
     app.include_router(api_schedules.router)

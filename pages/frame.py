@@ -2,7 +2,10 @@
 
 from contextlib import contextmanager
 
-from nicegui import app, ui
+from nicegui import app, run, ui
+
+from engine import accounts
+from pages.identity import allowed, session_token, viewer
 
 NAV = [("Jobs", "/jobs"), ("Runbooks", "/runbooks"), ("Schedules", "/schedules"),
        ("API", "/docs"), ("Demo site", "/demo/")]
@@ -23,8 +26,32 @@ def frame(title: str):
         ui.space()
         ui.button(icon="dark_mode", on_click=lambda: _toggle(dark)).props(
             "flat round dense color=white").tooltip("Dark mode")
+        _account_menu()
     with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4"):
         yield
+
+
+ADMIN_PAGES = [("Users", "/users", "group", "users"), ("Secrets", "/secrets", "key", "secrets"),
+               ("Audit log", "/audit", "policy", "audit")]
+
+
+def _account_menu() -> None:
+    me = viewer()
+    with ui.button(me.name, icon="account_circle").props(
+            "flat no-caps dense color=white").mark("account-menu"):
+        with ui.menu():
+            ui.item(f"Signed in as {me.name} ({me.role.value})").props("disable")
+            ui.menu_item("Your account", lambda: ui.navigate.to("/account"))
+            for label, target, _, action in ADMIN_PAGES:
+                if allowed(action):
+                    ui.menu_item(label, lambda t=target: ui.navigate.to(t))
+            ui.separator()
+            ui.menu_item("Sign out", _sign_out).mark("sign-out")
+
+
+async def _sign_out() -> None:
+    await run.io_bound(accounts.sign_out, session_token(), viewer())
+    ui.navigate.to("/login?signed_out=1")
 
 
 def _toggle(dark) -> None:

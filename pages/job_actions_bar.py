@@ -5,7 +5,9 @@ from nicegui import run, ui
 
 from engine import control
 from models import AuditEvent
+from engine.settings import get_settings
 from pages.display import exact_time, relative_time
+from pages.identity import acting, allowed, viewer
 
 BUTTONS = {  # action → (label, icon, colour, needs a confirmation)
     "approve": ("Approve", "check", "positive", False),
@@ -15,7 +17,6 @@ BUTTONS = {  # action → (label, icon, colour, needs a confirmation)
     "cancel": ("Cancel job", "block", "negative", True),
     "rerun": ("Re-run", "replay", "primary", False),
 }
-ACTOR = "console"  # who acts, until accounts come (issue 7)
 DONE = {"approve": "Approved: the step runs now", "reject": "Rejected: the job fails here",
         "pause": "Pausing: the job stops before its next step", "resume": "Resuming",
         "cancel": "Cancelling: the running step is stopped"}
@@ -23,9 +24,13 @@ DONE = {"approve": "Approved: the step runs now", "reject": "Rejected: the job f
 
 async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
     """Carry out an action; tell the user what happened. True when it was accepted."""
+    actor = await acting(action)
+    if actor is None:
+        return False
     try:
-        result = await run.io_bound(control.act, job_id, action, by=ACTOR, comment=comment)
-    except (control.ActionRefused, LookupError, ValueError) as exc:
+        result = await run.io_bound(control.act, job_id, action, by=actor.name,
+                                    source=actor.source, comment=comment)
+    except (control.ActionRefused, control.Forbidden, LookupError, ValueError) as exc:
         ui.notify(str(exc), type="warning", multi_line=True)
         return False
     if result is None:  # the server is stopping
@@ -38,7 +43,7 @@ async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
 
 
 def action_buttons(job_id: int, available: list[str], on_done) -> None:
-    for action in available:
+    for action in filter(allowed, available):
         label, icon, color, confirm = BUTTONS[action]
 
         async def click(a=action, needs=confirm) -> None:
@@ -81,8 +86,17 @@ def confirm_dialog(job_id: int, action: str, on_done) -> None:
                 "unelevated no-caps data-confirm-yes").mark("confirm-yes")
 
 
-def decision_buttons(job_id: int, dialog, on_done) -> None:
-    """Approve/Reject in the approval dialog, with an optional comment."""
+def decision_buttons(job_id: int, dialog, on_done, started_by: str | None) -> None:
+    """Approve/Reject in the approval dialog, with an optional comment; for those who may."""
+    if not allowed("approve"):
+        ui.label("An approver decides on this step.").classes("text-sm text-grey-8")
+        ui.button("Close", on_click=dialog.close).props("flat no-caps")
+        return
+    if started_by == viewer().name and get_settings().four_eyes:
+        ui.label("You started this job: another approver decides on this step.").classes(
+            "text-sm text-grey-8").mark("four-eyes")
+        ui.button("Close", on_click=dialog.close).props("flat no-caps")
+        return
     comment = ui.input("Comment (optional)").classes("w-full")
 
     async def decide(action: str) -> None:
@@ -106,7 +120,8 @@ def activity(trail: list[AuditEvent]) -> None:
     with ui.column().classes("gap-0 text-sm"):
         ui.label("Activity").classes("text-xs text-grey-7")
         for event in trail:
-            text = (f"{event.actor} · {control.PAST.get(event.action, event.action)} · "
+            did = control.PAST.get(event.action, event.action.replace("_", " "))
+            text = (f"{event.actor} · {did} · "
                     f"{relative_time(event.at)}")
             if event.comment:
                 text += f" · “{event.comment}”"

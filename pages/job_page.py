@@ -128,7 +128,7 @@ async def job_page(job_id: int) -> None:
             state["dialog"], state["approval_shown"] = None, False
         if v["approval"] and not state["approval_shown"]:
             state["approval_shown"] = True
-            state["dialog"] = _approval_dialog(job.id, v["approval"], reload)
+            state["dialog"] = _approval_dialog(job.id, v["approval"], reload, job.started_by)
 
     def _show(shot) -> None:
         live_image.set_source(url(shot))
@@ -166,7 +166,8 @@ async def job_page(job_id: int) -> None:
             return
         if event.kind == events.APPROVAL_REQUESTED and not state["approval_shown"]:
             state["approval_shown"] = True
-            state["dialog"] = _approval_dialog(job_id, event.data, reload)
+            state["dialog"] = _approval_dialog(job_id, event.data, reload,
+                                               state["view"]["detail"].job.started_by)
         if event.kind in (events.STEP_STARTED, events.STEP_FINISHED) and (
                 event.data.get("parent_id") is None):
             # show the new status at once; the full reload below fills in the rest
@@ -291,7 +292,7 @@ def _report(job_id: int, data_dir) -> None:
         box.on_value_change(fill)
 
 
-def _approval_dialog(job_id: int, request: dict, on_done) -> None:
+def _approval_dialog(job_id: int, request: dict, on_done, started_by: str | None) -> None:
     with lasting_dialog() as dialog, ui.card().classes("max-w-xl").props("data-approval"):
         with ui.row().classes("items-center gap-2"):
             ui.icon("front_hand", color="deep-orange-7", size="28px")
@@ -304,5 +305,5 @@ def _approval_dialog(job_id: int, request: dict, on_done) -> None:
             ui.badge(f"risk: {request['risk']}", color="deep-orange-7")
         if request.get("artifact_id"):
             ui.image(f"/api/artifacts/{request['artifact_id']}").classes("w-full border")
-        decision_buttons(job_id, dialog, on_done)
+        decision_buttons(job_id, dialog, on_done, started_by)
     return dialog

@@ -3,17 +3,19 @@
 from nicegui import run, ui
 
 from engine import control
-from pages.job_actions_bar import ACTOR, perform
+from engine.access import Actor
+from pages.identity import acting
+from pages.job_actions_bar import perform
 
 
-def act_on_many(job_ids: list[int], action: str) -> tuple[list[int], list[str]]:
+def act_on_many(job_ids: list[int], action: str, actor: Actor) -> tuple[list[int], list[str]]:
     """Apply one action to several jobs; (ids done, one message per refusal)."""
     done, refused = [], []
     for job_id in job_ids:
         try:
-            control.act(job_id, action, by=ACTOR)
+            control.act(job_id, action, by=actor.name, source=actor.source)
             done.append(job_id)
-        except (control.ActionRefused, LookupError, ValueError) as exc:
+        except (control.ActionRefused, control.Forbidden, LookupError, ValueError) as exc:
             refused.append(str(exc))
     return done, refused
 
@@ -26,8 +28,11 @@ def bulk_bar(table, on_done) -> None:
                                           backward=lambda s: f"{len(s)} selected")
 
         async def apply(action: str) -> None:
+            actor = await acting(action)
+            if actor is None:
+                return
             ids = [row["id"] for row in table.selected]
-            result = await run.io_bound(act_on_many, ids, action)
+            result = await run.io_bound(act_on_many, ids, action, actor)
             if result is None:
                 return
             done, refused = result

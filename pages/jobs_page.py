@@ -5,10 +5,12 @@ from urllib.parse import urlencode
 from nicegui import run, ui
 
 from engine import events, jobs
+from engine.settings import get_settings
 from models import Job, JobStatus
 from pages import live
 from pages.display import duration, exact_time, job_status_look, relative_time
 from pages.frame import frame
+from pages.identity import allowed, viewer
 from pages.jobs_bulk import approve_row, bulk_bar
 
 PAGE_SIZE = 25
@@ -53,7 +55,8 @@ SLOTS = {
   <q-linear-progress v-if="props.row.active" :value="props.row.fraction" rounded
     size="6px" color="primary" class="q-mt-xs"/></q-td>""",
     "body-cell-act": """<q-td :props="props">
-  <q-btn v-if="props.row.status === 'waiting_for_approval'" dense unelevated no-caps size="sm"
+  <q-btn v-if="props.row.status === 'waiting_for_approval' && props.row.can_approve"
+    dense unelevated no-caps size="sm"
     color="positive" icon="check" label="Approve" data-row-approve
     title="An approver must act: approve the step it waits at"
     @click.stop="$parent.$emit('approve', props.row.id)"/></q-td>""",
@@ -77,6 +80,7 @@ def job_row(job: Job) -> dict:
         "started": relative_time(job.started_at or job.scheduled_for or job.created_at),
         "started_exact": exact_time(job.started_at or job.scheduled_for or job.created_at),
         "duration": duration(job.duration_ms), "retries": job.retry_count,
+        "started_by": job.started_by,
     }
 
 
@@ -94,6 +98,7 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
     live.connect()
     state = {"tab": tab if tab in TABS else "all", "page": max(page, 1), "q": q,
              "dirty": False, "busy": False}
+    me, may_approve = viewer().name, allowed("approve")
     with frame("Jobs"):
         with ui.row().classes("w-full items-center gap-3"):
             ui.label("Jobs").classes("text-2xl font-semibold")
@@ -103,7 +108,8 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
                 "w-64").mark("search").on_value_change(lambda e: change(q=e.value or "", page=1))
             with search.add_slot("prepend"):
                 ui.icon("search")
-            ui.button("New job", icon="add", on_click=lambda: ui.navigate.to("/runbooks"))
+            if allowed("start"):
+                ui.button("New job", icon="add", on_click=lambda: ui.navigate.to("/runbooks"))
         approval_banner = ui.button(on_click=lambda: change(tab="approval", page=1)).props(
             "color=deep-orange-7 icon=front_hand no-caps unelevated").classes("w-full")
         approval_banner.set_visibility(False)
@@ -117,14 +123,15 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
                         "ml-2").mark(f"count-{name}")
         bulk_place = ui.row().classes("w-full")
         table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=0,
-                         selection="multiple").classes("w-full").props(
-            "flat bordered hide-bottom wrap-cells").mark("jobs")
+                         selection="multiple" if allowed("cancel") else None).classes(
+            "w-full").props("flat bordered hide-bottom wrap-cells").mark("jobs")
         for slot, template in SLOTS.items():
             table.add_slot(slot, template)
         table.on("rowClick", lambda e: ui.navigate.to(f"/jobs/{e.args[1]['id']}"))
         table.on("approve", lambda e: approve_row(e.args, refresh))
-        with bulk_place:
-            bulk_bar(table, lambda: refresh())  # refresh is defined below
+        if allowed("cancel"):
+            with bulk_place:
+                bulk_bar(table, lambda: refresh())  # refresh is defined below
         empty = ui.label("No jobs here yet. Start one from the Runbooks page.").classes(
             "text-grey-7")
         pager = ui.pagination(1, 1, direction_links=True, value=state["page"],
@@ -144,6 +151,9 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
             state["page"] = pages
             return await refresh()
         kept = {row["id"] for row in table.selected}  # a refresh keeps the selection
+        for row in view["rows"]:  # four eyes: no approving one's own job
+            row["can_approve"] = may_approve and not (
+                row["started_by"] == me and get_settings().four_eyes)
         table.rows = view["rows"]
         table.selected = [row for row in table.rows if row["id"] in kept]
         empty.set_visibility(not view["rows"])

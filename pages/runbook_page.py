@@ -5,6 +5,7 @@ from nicegui import run, ui
 from engine import jobs, runbooks, schedules
 from pages.display import job_status_look, relative_time
 from pages.frame import frame
+from pages.identity import allowed
 from pages.schedules_page import describe, schedule_dialog
 from pages.start_job_dialog import open_start_dialog
 
@@ -22,10 +23,12 @@ async def runbook_page(name: str) -> None:
                 ui.label(row.title).classes("text-2xl font-semibold")
                 ui.label(f"{row.name} · version {row.version} · updated "
                          f"{relative_time(row.updated_at)}").classes("text-grey-7 text-sm")
-            ui.button("Run at…", icon="schedule", on_click=lambda: schedule_dialog(
-                lambda: ui.navigate.to("/schedules"), runbook=row.name, first_kind="at")).props(
-                "outline").mark("run-at")
-            ui.button("Run", icon="play_arrow", on_click=lambda: open_start_dialog(row))
+            if allowed("schedules"):
+                ui.button("Run at…", icon="schedule", on_click=lambda: schedule_dialog(
+                    lambda: ui.navigate.to("/schedules"), runbook=row.name,
+                    first_kind="at")).props("outline").mark("run-at")
+            if allowed("start"):
+                ui.button("Run", icon="play_arrow", on_click=lambda: open_start_dialog(row))
         if summary.get("description"):
             ui.label(summary["description"])
         with ui.row().classes("w-full gap-4 items-start flex-wrap lg:flex-nowrap"):

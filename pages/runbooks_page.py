@@ -7,6 +7,7 @@ from engine import runbooks
 from engine.runbook import RunbookInvalid
 from pages.display import relative_time
 from pages.frame import frame
+from pages.identity import acting, allowed
 from pages.start_job_dialog import open_start_dialog
 
 TEMPLATE = """name: my-runbook
@@ -23,7 +24,8 @@ async def runbooks_page() -> None:
         with ui.row().classes("w-full items-center"):
             ui.label("Runbooks").classes("text-2xl font-semibold")
             ui.space()
-            ui.button("Add runbook", icon="add", on_click=lambda: add_dialog(refresh))
+            if allowed("runbooks"):
+                ui.button("Add runbook", icon="add", on_click=lambda: add_dialog(refresh))
         listing = ui.column().classes("w-full gap-2")
 
     async def refresh() -> None:
@@ -50,9 +52,10 @@ def _runbook_card(row) -> None:
                     "text-xs text-grey-7")
                 if summary.get("description"):
                     ui.label(summary["description"]).classes("text-sm")
-            ui.button("Run", icon="play_arrow",
-                      on_click=lambda r=row: open_start_dialog(r)).props("outline").mark(
-                f"run-{row.name}")
+            if allowed("start"):
+                ui.button("Run", icon="play_arrow",
+                          on_click=lambda r=row: open_start_dialog(r)).props("outline").mark(
+                    f"run-{row.name}")
 
 
 def add_dialog(on_added) -> None:
@@ -71,8 +74,12 @@ def add_dialog(on_added) -> None:
 
         async def save() -> None:
             errors.clear()
+            actor = await acting("runbooks")
+            if actor is None:
+                return
             try:
-                saved = await run.io_bound(runbooks.add_runbook, editor.value, "runbook.yaml")
+                saved = await run.io_bound(runbooks.add_runbook, editor.value, "runbook.yaml",
+                                           by=actor)
             except RunbookInvalid as exc:
                 show_errors(errors, exc.errors)
                 editor.line_tooltips = error_tooltips(exc.errors)

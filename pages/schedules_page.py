@@ -8,6 +8,7 @@ from engine import jobs, runbooks, schedules
 from engine.schedule_times import InvalidSchedule, make_trigger, preview
 from pages.display import exact_time, relative_time
 from pages.frame import frame
+from pages.identity import acting, allowed
 
 KINDS = {"cron": "Cron expression", "interval": "Every N seconds", "at": "Once, at"}
 
@@ -29,7 +30,9 @@ async def schedules_page() -> None:
         with ui.row().classes("w-full items-center"):
             ui.label("Schedules").classes("text-2xl font-semibold")
             ui.space()
-            ui.button("New schedule", icon="add", on_click=lambda: schedule_dialog(refresh))
+            if allowed("schedules"):
+                ui.button("New schedule", icon="add",
+                          on_click=lambda: schedule_dialog(refresh))
         listing = ui.column().classes("w-full gap-2")
 
     async def refresh() -> None:
@@ -71,10 +74,13 @@ def _card(schedule, pending, refresh) -> None:
                 if schedule.params:
                     ui.label(", ".join(f"{k}={v}" for k, v in schedule.params.items())
                              ).classes("text-xs text-grey-7 font-mono")
-            ui.switch("enabled", value=schedule.enabled, on_change=toggle)
-            ui.button(icon="delete", on_click=remove).props(
-                "flat round color=negative").tooltip("Delete (jobs it ran stay)").mark(
-                f"delete-schedule-{schedule.id}")
+            if allowed("schedules"):
+                ui.switch("enabled", value=schedule.enabled, on_change=toggle)
+                ui.button(icon="delete", on_click=remove).props(
+                    "flat round color=negative").tooltip("Delete (jobs it ran stay)").mark(
+                    f"delete-schedule-{schedule.id}")
+            else:
+                ui.label("enabled" if schedule.enabled else "disabled").classes("text-sm")
         if schedule.misses:
             with ui.expansion(f"{len(schedule.misses)} missed runs", icon="event_busy"
                               ).classes("w-full text-sm"):
@@ -84,8 +90,11 @@ def _card(schedule, pending, refresh) -> None:
 
 
 async def _apply(function, *args, **kwargs) -> bool:
+    actor = await acting("schedules")
+    if actor is None:
+        return False
     try:
-        await run.io_bound(function, *args, **kwargs)
+        await run.io_bound(function, *args, by=actor, **kwargs)
     except (InvalidSchedule, jobs.InvalidParams, LookupError) as exc:
         ui.notify(str(exc), type="warning", multi_line=True)
         return False

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nicegui import app, ui
 
+from engine.accounts import AccountError, ensure_first_admin
 from engine.browser import BrowserNotFound, find_browser
 from engine.runbooks import load_runbook_dir
 from engine.runtime import Runtime
@@ -41,6 +42,19 @@ def check_port(host: str, port: int) -> None:
                             "or JOBDECK_PORT") from None
 
 
+def _first_admin(settings: Settings) -> None:
+    """With no users yet, make the admin; a made-up password is shown here, once."""
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    try:
+        made = ensure_first_admin(given)
+    except AccountError as exc:
+        raise AccountError(f"JOBDECK_ADMIN_PASSWORD: {exc}") from None
+    if made:
+        url = f"http://{settings.host}:{settings.port}/login"
+        print(f"\n  First start: sign in at {url}\n  as  admin  with the password  {made}\n"
+              "  It is shown only this once: change it on your account page.\n", flush=True)
+
+
 def run_server(settings: Settings) -> None:
     check_port(settings.host, settings.port)
     runtime = Runtime(settings)
@@ -50,6 +64,7 @@ def run_server(settings: Settings) -> None:
         find_browser(settings.browser_path)
     except BrowserNotFound as exc:
         log.error("%s Jobs will fail until a browser is installed.", exc)
+    _first_admin(settings)
     build_console(settings)
 
     def on_startup() -> None:

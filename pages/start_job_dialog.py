@@ -2,6 +2,8 @@
 
 from nicegui import run, ui
 
+from pages.identity import acting
+
 from engine import jobs
 from models import Runbook
 
@@ -31,9 +33,12 @@ def open_start_dialog(runbook: Runbook) -> None:
         async def start() -> None:
             given = {k: field.value for k, field in inputs.items()
                      if field.value not in (None, "")}
+            actor = await acting("start")
+            if actor is None:
+                return
             try:
                 job = await run.io_bound(jobs.start_job, runbook.name, given,
-                                         started_by="console")
+                                         started_by=actor.name, source=actor.source)
             except (jobs.InvalidParams, LookupError) as exc:
                 error.text = str(exc)
                 return

@@ -1,0 +1,40 @@
+"""Who is looking at a page, and whether they may act, checked again when they do.
+
+The gate (pages/auth_gate.py) puts the actor on the page's request. A page shows only
+what that role may do; a click checks the session and the role again from the database
+(an admin may have changed the role, or the user signed out elsewhere) before acting.
+"""
+
+from nicegui import run, ui
+
+from engine.access import Actor, Forbidden, may, require
+from pages.auth_gate import identify, session_cookie
+
+
+def viewer() -> Actor:
+    """The signed-in person of the page being built or handled."""
+    return ui.context.client.request.state.actor
+
+
+def allowed(action: str) -> bool:
+    return may(viewer().role, action)
+
+
+def session_token() -> str | None:
+    return session_cookie(ui.context.client.request.headers)
+
+
+async def acting(action: str) -> Actor | None:
+    """The actor if they may do `action` now; otherwise a message, and None."""
+    request = ui.context.client.request
+    actor, _ = await run.io_bound(identify, request.headers, viewer().source)
+    if actor is None:
+        ui.notify("Your session has ended: sign in again.", type="warning")
+        ui.navigate.to("/login?expired=1")
+        return None
+    try:
+        require(actor, action)
+    except Forbidden as exc:
+        ui.notify(str(exc), type="negative", multi_line=True)
+        return None
+    return actor
