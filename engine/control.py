@@ -33,17 +33,14 @@ def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = 
         raise ValueError(f"unknown action {action!r}: use one of {', '.join(AVAILABLE)}")
     if action == "rerun":
         return rerun_job(job_id, by=by, comment=comment, source=source)
+    if action in ("approve", "reject") and get_settings().four_eyes:
+        _four_eyes(job_id, action, by, source)
     published = []
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise LookupError(f"there is no job {job_id}")
         before = job.status
-        if action in ("approve", "reject") and job.started_by == by and get_settings().four_eyes:
-            refusal = (f"{by} started job {job_id}: another approver must {action} it "
-                       "(the four-eyes rule)")
-            audit.record(by, f"{action}_refused", job_id=job_id, source=source, comment=refusal)
-            raise Forbidden(refusal)
         if action == "cancel" and before in (S.queued, S.scheduled):
             job = _cancel_before_start(session, job_id, by)
             published.append(events.record(session, events.JOB_STATUS, job_id,
@@ -68,6 +65,17 @@ def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = 
     if job.status == S.cancelled:
         publish_report(job_id, events.get_bus(), get_settings().data_dir)
     return job
+
+
+def _four_eyes(job_id: int, action: str, by: str, source: str | None) -> None:
+    """Whoever started a job may not approve or reject it (recorded when they try)."""
+    with read_scope() as session:
+        job = session.get(Job, job_id)
+    if job is not None and job.started_by == by and job.status == S.waiting_for_approval:
+        refusal = (f"{by} started job {job_id}: another approver must {action} it "
+                   "(the four-eyes rule)")
+        audit.record(by, f"{action}_refused", job_id=job_id, source=source, comment=refusal)
+        raise Forbidden(refusal)
 
 
 def _cancel_before_start(session, job_id: int, by: str) -> Job:

@@ -45,22 +45,50 @@ def process_env() -> dict[str, str]:
                           "JOBDECK_REDIS_URL")}
 
 
+ADMIN_PASSWORD = "admin-password-for-tests"
+
+
+class Console(str):
+    """A running console's URL, with an API token of its admin for the tests' requests."""
+
+    token = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def client(self, **options) -> httpx.Client:
+        return httpx.Client(base_url=str(self), headers=self.headers, **options)
+
+
+def make_token(command: list[str], env: dict[str, str], user: str = "admin",
+               cwd: Path = Path(__file__).resolve().parent.parent) -> str:
+    """An API token made as an operator would: `main.py tokens create USER`."""
+    made = subprocess.run([*command, "tokens", "create", user, "--label", "tests"], env=env,
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip()
+
+
 def start_console(data: Path, site_port: int, **env_overrides: str):
-    """Start `python main.py` as a user would, with its own data; returns (process, url)."""
+    """Start `python main.py` as a user would, with its own data; returns (process, url),
+    the url being a Console that holds an admin's API token."""
     port = free_port()
     # NiceGUI changes how it runs under pytest; the console must run as a user runs it.
     env = process_env()
     env.update({"JOBDECK_DATA_DIR": str(data), "JOBDECK_WORKERS": "1",
                 "JOBDECK_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{port},127.0.0.1:{site_port}",
-                "JOBDECK_SECRET_DEMO_PASSWORD": "demo-password", **env_overrides})
+                "JOBDECK_SECRET_DEMO_PASSWORD": "demo-password",
+                "JOBDECK_ADMIN_PASSWORD": ADMIN_PASSWORD, **env_overrides})
     data.mkdir(parents=True, exist_ok=True)
     log = open(data.parent / "console.log", "w")
     process = subprocess.Popen([sys.executable, "main.py", "--port", str(port)],
                                cwd=Path(__file__).resolve().parent.parent, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = Console(f"http://127.0.0.1:{port}")
     try:
         wait_for_console(url, process, data.parent / "console.log")
+        url.token = make_token([sys.executable, "main.py"], env)
     except AssertionError:
         process.kill()
         raise
@@ -69,11 +97,11 @@ def start_console(data: Path, site_port: int, **env_overrides: str):
 
 def wait_for_console(url: str, process: subprocess.Popen, log: Path,
                      timeout: float = 120) -> None:
-    """Until the console started as `process` answers its API (its log says why not)."""
+    """Until the console started as `process` answers (its log says why not)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            if httpx.get(f"{url}/api/runbooks", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/login", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

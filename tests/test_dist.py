@@ -10,6 +10,7 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import re
 import os
 import shutil
 import signal
@@ -21,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import free_port, wait_for_console
+from support import free_port, make_token, wait_for_console
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,21 +138,25 @@ def test_the_executable_serves_the_console_and_runs_the_demo_example(elsewhere, 
     process = start(elsewhere, ["--port", str(port)], clean_env(tmp_path), log_file)
     try:
         wait_for_console(url, process, log_file)
-        assert "Jobdeck" in httpx.get(f"{url}/jobs", timeout=10).text
-        names = [r["name"] for r in httpx.get(f"{url}/api/runbooks", timeout=10).json()]
+        # the first start made the admin and printed a one-time password: sign in with it
+        password = re.search(r"with the password\s+(\S+)", log_file.read_text()).group(1)
+        client = httpx.Client(base_url=url, timeout=10, headers={"Origin": url})
+        signed_in = client.post("/login", data={"name": "admin", "password": password})
+        assert signed_in.status_code == 303, signed_in.text
+        assert "Jobs · Jobdeck" in client.get("/jobs").text
+        names = [r["name"] for r in client.get("/api/runbooks").json()]
         assert "quotes-export" in names  # the shipped examples are inside
 
-        started = httpx.post(f"{url}/api/runbooks/quotes-export/jobs", timeout=10,
-                             json={"params": {"site": f"{url}/demo"}})
+        started = client.post("/api/runbooks/quotes-export/jobs",
+                              json={"params": {"site": f"{url}/demo"}})
         assert started.status_code == 201, started.text
-        job = wait_finished(url, started.json()["id"])
+        job = wait_finished(client, started.json()["id"])
         assert job["status"] == "completed", job["error"]
         exports = {a["name"].rsplit(".", 1)[-1]: a for a in job["artifacts"]
                    if a["kind"] == "export"}
         assert set(exports) >= {"csv", "json"}
-        rows = list(csv.DictReader(io.StringIO(
-            httpx.get(url + exports["csv"]["url"], timeout=10).text)))
-        quotes = json.loads(httpx.get(url + exports["json"]["url"], timeout=10).text)
+        rows = list(csv.DictReader(io.StringIO(client.get(exports["csv"]["url"]).text)))
+        quotes = json.loads(client.get(exports["json"]["url"]).text)
         assert len(rows) == len(quotes) > 10
         assert (elsewhere / "data" / "jobdeck.db").is_file()  # data beside the executable
         assert list((elsewhere / "data" / "artifacts").rglob("*.csv"))
@@ -175,20 +180,23 @@ def test_a_worker_process_runs_the_jobs_of_a_console_without_workers(elsewhere, 
     worker = start(elsewhere, ["worker"], env, logs["worker"])
     try:
         wait_for_console(url, console, logs["console"])
-        started = httpx.post(f"{url}/api/runbooks/quotes-export/jobs", timeout=10,
-                             json={"params": {"site": f"{url}/demo"}})
+        token = make_token(["./jobdeck"], env, cwd=elsewhere)  # the packed CLI makes it
+        client = httpx.Client(base_url=url, timeout=10,
+                              headers={"Authorization": f"Bearer {token}"})
+        started = client.post("/api/runbooks/quotes-export/jobs",
+                              json={"params": {"site": f"{url}/demo"}})
         assert started.status_code == 201, started.text
-        job = wait_finished(url, started.json()["id"])
+        job = wait_finished(client, started.json()["id"])
         assert job["status"] == "completed", (job["error"], logs["worker"].read_text())
     finally:
         stop(worker, console)
     assert "All workers have stopped" in logs["worker"].read_text()  # a graceful stop
 
 
-def wait_finished(url: str, job_id: int) -> dict:
+def wait_finished(client: httpx.Client, job_id: int) -> dict:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        job = httpx.get(f"{url}/api/jobs/{job_id}", timeout=10).json()
+        job = client.get(f"/api/jobs/{job_id}").json()
         if job["status"] in ("completed", "failed", "cancelled"):
             return job
         time.sleep(0.3)

@@ -31,10 +31,11 @@ steps:
 def start_waiting_job(url: str, site: str) -> dict:
     """A job of WAITING_RUNBOOK, once it waits for approval (a worker holds it)."""
     httpx.post(f"{url}/api/runbooks", content=WAITING_RUNBOOK.replace("SITE", site),
-               headers={"Content-Type": "application/x-yaml"}).raise_for_status()
-    job = httpx.post(f"{url}/api/runbooks/waits/jobs", json={}).json()
+               headers={"Content-Type": "application/x-yaml", **url.headers}
+               ).raise_for_status()
+    job = httpx.post(f"{url}/api/runbooks/waits/jobs", headers=url.headers, json={}).json()
     deadline = time.monotonic() + 60
-    while httpx.get(f"{url}/api/jobs/{job['id']}").json()["status"] != (
+    while httpx.get(f"{url}/api/jobs/{job['id']}", headers=url.headers).json()["status"] != (
             "waiting_for_approval"):
         assert time.monotonic() < deadline, "no worker brought the job to its approval"
         time.sleep(0.2)
@@ -100,7 +101,7 @@ def test_sigterm_stops_a_worker_process_gracefully(tmp_path, site, site_port):
         job = start_waiting_job(url, site)
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(60)
-        done = httpx.get(f"{url}/api/jobs/{job['id']}").json()
+        done = httpx.get(f"{url}/api/jobs/{job['id']}", headers=url.headers).json()
     finally:
         for process in (worker, console):
             if process.poll() is None:

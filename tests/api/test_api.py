@@ -29,7 +29,7 @@ steps:
 
 @pytest.fixture
 def api(console):
-    with httpx.Client(base_url=console, timeout=30) as client:
+    with console.client(timeout=30) as client:
         yield client
 
 

@@ -50,7 +50,7 @@ def recorded(events: list[dict]) -> list[tuple[int, str, dict]]:
 
 
 def test_events_arrive_in_order_and_a_reconnect_misses_nothing(console, site):
-    with httpx.Client(base_url=console, timeout=60) as client:
+    with console.client(timeout=60) as client:
         assert add(client, SLOW_RUNBOOK, site).status_code in (200, 201)
         job = client.post("/api/runbooks/sse-steps/jobs", json={}).json()
 
@@ -77,7 +77,7 @@ def test_events_arrive_in_order_and_a_reconnect_misses_nothing(console, site):
 
 
 def test_unknown_job_and_bad_event_id(console, site):
-    with httpx.Client(base_url=console, timeout=10) as client:
+    with console.client(timeout=10) as client:
         assert client.get("/api/jobs/987654/events").status_code == 404
         add(client, SLOW_RUNBOOK, site)
         job = client.post("/api/runbooks/sse-steps/jobs", json={}).json()

@@ -2,7 +2,6 @@
 
 import time
 
-import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -19,7 +18,7 @@ steps:
 
 @pytest.fixture
 def api(console, site):
-    with httpx.Client(base_url=console, timeout=30) as client:
+    with console.client(timeout=30) as client:
         client.post("/api/runbooks", content=RUNBOOK.replace("SITE", site),
                     headers={"Content-Type": "application/x-yaml"}).raise_for_status()
         yield client

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from support import in_browser_thread
+from support import ADMIN_PASSWORD, in_browser_thread
 from engine.worker import thread_browser
 from pages.demo_site import COMMENTS
 
@@ -44,19 +44,40 @@ steps:
 """
 
 
-def add(console: str, site: str, yaml_text: str) -> None:
+def add(console, site: str, yaml_text: str) -> None:
     response = httpx.post(f"{console}/api/runbooks", content=yaml_text.replace("SITE", site),
-                          headers={"Content-Type": "application/x-yaml"})
+                          headers={"Content-Type": "application/x-yaml", **console.headers})
     assert response.status_code in (200, 201), response.text
 
 
-def in_browser(settings, scenario):
-    """Run a scenario with a fresh browser context on the tests' browser thread."""
+def start(console, runbook: str) -> dict:
+    return httpx.post(f"{console}/api/runbooks/{runbook}/jobs", json={},
+                      headers=console.headers).json()
+
+
+def job_of(console, job_id: int) -> dict:
+    return httpx.get(f"{console}/api/jobs/{job_id}", headers=console.headers).json()
+
+
+def sign_in(page, console, name: str = "admin", password: str = ADMIN_PASSWORD) -> None:
+    page.goto(f"{console}/login")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/jobs")
+
+
+def in_browser(settings, scenario, console=None):
+    """Run a scenario with a fresh browser context on the tests' browser thread, signed in
+    to `console` as its admin."""
     def run():
         context = thread_browser(settings).new_context(viewport={"width": 1280, "height": 900},
                                                        accept_downloads=True)
         try:
-            return scenario(context.new_page())
+            page = context.new_page()
+            if console is not None:
+                sign_in(page, console)
+            return scenario(page)
         finally:
             context.close()
     return in_browser_thread(run)
@@ -92,7 +113,7 @@ def test_start_from_the_runbooks_page_and_watch_it_live(console, site, settings)
         return (seen_succeeded, seen_frames, seen_running, final, statuses,
                 page.evaluate("window.stayedOnPage === true"))
 
-    succeeded, frames, running, final, statuses, stayed = in_browser(settings, scenario)
+    succeeded, frames, running, final, statuses, stayed = in_browser(settings, scenario, console)
     assert final == "5" and statuses == ["success"] * 5
     assert len(succeeded) >= 3, f"the metric did not move live: {succeeded}"
     assert running, "no step was ever shown running"
@@ -107,20 +128,20 @@ def test_the_list_picks_up_a_job_started_through_the_api(console, site, settings
         page.goto(f"{console}/jobs")
         page.wait_for_selector("text=Needs approval")
         page.evaluate("window.stayedOnPage = true")
-        job = httpx.post(f"{console}/api/runbooks/e2e-comments/jobs", json={}).json()
+        job = start(console, "e2e-comments")
         link = page.locator(f'a[href="/jobs/{job["id"]}"]')
         link.wait_for(timeout=12_000)  # events, or at worst the 10-second refresh
         return page.evaluate("window.stayedOnPage === true"), link.inner_text()
 
-    stayed, text = in_browser(settings, scenario)
+    stayed, text = in_browser(settings, scenario, console)
     assert stayed and text == "Export comments"
 
 
 def test_an_export_previews_as_text_and_downloads(console, site, settings):
     add(console, site, COMMENTS_RUNBOOK)
-    job = httpx.post(f"{console}/api/runbooks/e2e-comments/jobs", json={}).json()
+    job = start(console, "e2e-comments")
     deadline = time.monotonic() + 60
-    while httpx.get(f"{console}/api/jobs/{job['id']}").json()["status"] != "completed":
+    while job_of(console, job["id"])["status"] != "completed":
         assert time.monotonic() < deadline, "the job did not complete"
         time.sleep(0.2)
 
@@ -142,7 +163,7 @@ def test_an_export_previews_as_text_and_downloads(console, site, settings):
         injected = page.locator('img[src="x"]').count() + page.locator("b:text('bold?')").count()
         return cells, content, alerts, injected, download.value.suggested_filename
 
-    cells, content, alerts, injected, name = in_browser(settings, scenario)
+    cells, content, alerts, injected, name = in_browser(settings, scenario, console)
     assert cells == COMMENTS
     assert [r["text"] for r in csv.DictReader(io.StringIO(content))] == COMMENTS
     assert name == f"job-{job['id']}-comments.csv"
@@ -169,7 +190,7 @@ def test_approve_from_the_dialog_on_an_open_job_page(console, site, settings):
     add(console, site, APPROVAL_RUNBOOK)
 
     def scenario(page):
-        job = httpx.post(f"{console}/api/runbooks/e2e-approval/jobs", json={}).json()
+        job = start(console, "e2e-approval")
         page.goto(f"{console}/jobs/{job['id']}")
         dialog = page.locator("[data-approval]")
         dialog.wait_for(timeout=30_000)  # appears on its own when the job starts waiting
@@ -179,10 +200,10 @@ def test_approve_from_the_dialog_on_an_open_job_page(console, site, settings):
         page.locator('[data-job-status="completed"]').wait_for(timeout=30_000)
         return job["id"], text, page.locator("[data-activity]").all_inner_texts()
 
-    job_id, text, activity = in_browser(settings, scenario)
+    job_id, text, activity = in_browser(settings, scenario, console)
     assert "Go ahead?" in text and "risk: medium" in text and "Open the form" in text
     assert any("approved" in a and "checked the table" in a for a in activity)
-    done = httpx.get(f"{console}/api/jobs/{job_id}").json()
+    done = job_of(console, job_id)
     assert [s["status"] for s in done["steps"]] == ["success"] * 3
 
 
@@ -191,7 +212,7 @@ def test_cancel_from_the_job_page_stops_a_running_step(console, site, settings):
         "/slow?seconds=1", "/slow?seconds=30").replace("timeout_ms: 8000", "timeout_ms: 60000"))
 
     def scenario(page):
-        job = httpx.post(f"{console}/api/runbooks/e2e-cancel/jobs", json={}).json()
+        job = start(console, "e2e-cancel")
         page.goto(f"{console}/jobs/{job['id']}")
         page.locator('[data-step="slow"] [data-status="running"]').wait_for(timeout=30_000)
         page.locator('[data-action="cancel"]').click()
@@ -199,9 +220,9 @@ def test_cancel_from_the_job_page_stops_a_running_step(console, site, settings):
         page.locator('[data-job-status="cancelled"]').wait_for(timeout=10_000)
         return job["id"], page.locator("[data-action]").all_inner_texts()
 
-    job_id, buttons = in_browser(settings, scenario)
+    job_id, buttons = in_browser(settings, scenario, console)
     assert len(buttons) == 1 and "Re-run" in buttons[0]  # all a cancelled job offers
-    done = httpx.get(f"{console}/api/jobs/{job_id}").json()
+    done = job_of(console, job_id)
     assert done["status"] == "cancelled"
     assert next(s for s in done["steps"] if s["name"] == "slow")["error_kind"] == "cancelled"
 
@@ -214,5 +235,5 @@ def test_the_api_docs_render_offline(console, settings):
         return page.locator(".opblock").count(), page.get_by_text(
             "Unable to render this definition").count()
 
-    operations, errors = in_browser(settings, scenario)
+    operations, errors = in_browser(settings, scenario, console)
     assert errors == 0 and operations >= 10

@@ -1,13 +1,28 @@
-"""Page tests: NiceGUI's simulated user against the real console routes and a real SQLite file."""
+"""Page tests: NiceGUI's simulated user against the real console routes and a real SQLite
+file, signed in through the real sign-in form (as an admin unless a test says otherwise)."""
 
 import pytest_asyncio
 from nicegui.testing.user_simulation import user_simulation
 
+from engine import accounts
 from pages.console import build_console
+
+PASSWORD = "a-password-for-tests"
+
+
+async def sign_in(simulated, name: str, role: str = "admin") -> None:
+    """Sign the simulated browser in as `name` (made with `role` if there is no such user)."""
+    if accounts.get_user(name) is None:
+        accounts.create_user(name, role, PASSWORD, by="tests")
+    simulated.http_client.cookies.clear()
+    response = await simulated.http_client.post(
+        "/login", data={"name": name, "password": PASSWORD}, headers={"Origin": "http://test"})
+    assert response.status_code == 303, response.text
 
 
 @pytest_asyncio.fixture
 async def user(runtime, settings):
     async with user_simulation() as simulated:
         build_console(settings, with_demo=False)
+        await sign_in(simulated, "admin")
         yield simulated

@@ -66,7 +66,7 @@ async def test_adding_a_valid_runbook_then_starting_it_with_params(user):
     await eventually(lambda: _one_job())
     job = jobs.list_jobs()[0][0]
     assert job.status == JobStatus.queued and job.params == {"who": "Grace <b>Hopper</b>"}
-    assert job.started_by == "console"
+    assert job.started_by == "admin"  # who clicked Start
 
 
 def _one_job():

@@ -70,18 +70,21 @@ class Cluster:
 
     def add_runbook(self, source: str) -> None:
         httpx.post(f"{self.url}/api/runbooks", content=source.replace("SITE", self.site),
-                   headers={"Content-Type": "application/x-yaml"}).raise_for_status()
+                   headers={"Content-Type": "application/x-yaml", **self.url.headers}
+                   ).raise_for_status()
 
     def start_job(self, runbook: str) -> int:
-        response = httpx.post(f"{self.url}/api/runbooks/{runbook}/jobs", json={})
+        response = httpx.post(f"{self.url}/api/runbooks/{runbook}/jobs", json={},
+                              headers=self.url.headers)
         response.raise_for_status()
         return response.json()["id"]
 
     def job(self, job_id: int) -> dict:
-        return httpx.get(f"{self.url}/api/jobs/{job_id}").json()
+        return httpx.get(f"{self.url}/api/jobs/{job_id}", headers=self.url.headers).json()
 
     def act(self, job_id: int, action: str) -> None:
-        httpx.post(f"{self.url}/api/jobs/{job_id}/{action}", json={}).raise_for_status()
+        httpx.post(f"{self.url}/api/jobs/{job_id}/{action}", json={},
+                   headers=self.url.headers).raise_for_status()
 
     def wait_for(self, job_id: int, *statuses: str, timeout: float = 90) -> dict:
         deadline = time.monotonic() + timeout
@@ -124,7 +127,8 @@ class EventStream:
 
     def _read(self, url: str, job_id: int) -> None:
         event_id, kind = None, None
-        with httpx.stream("GET", f"{url}/api/jobs/{job_id}/events", timeout=180) as response:
+        with httpx.stream("GET", f"{url}/api/jobs/{job_id}/events", timeout=180,
+                          headers=url.headers) as response:
             for line in response.iter_lines():
                 if line.startswith("id:"):
                     event_id = int(line[3:])
@@ -297,7 +301,7 @@ def test_a_schedule_of_the_console_runs_its_job_on_a_worker(cluster, pg_url):
     cluster.add_runbook(QUICK)
     cluster.start_worker()
     at = datetime.now(timezone.utc) + timedelta(seconds=3)
-    made = httpx.post(f"{cluster.url}/api/schedules",
+    made = httpx.post(f"{cluster.url}/api/schedules", headers=cluster.url.headers,
                       json={"runbook": "quick", "at": at.isoformat()})
     assert made.status_code == 201, made.text
     deadline = time.monotonic() + 60
