@@ -54,10 +54,11 @@ class ArtifactStore:
 
 
 def artifact_file(data_dir: Path, artifact: Artifact) -> Path | None:
-    """The artifact's file if it lies inside the data directory and exists, else None."""
-    root = data_dir.resolve()
-    path = (root / artifact.path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    """The artifact's file if it is a file inside its own job's artifact directory (after
+    following any symlink), else None: a stored path never reaches another file."""
+    job_dir = (data_dir / "artifacts" / str(artifact.job_id)).resolve()
+    path = (job_dir.parent.parent / artifact.path).resolve()
+    if not path.is_relative_to(job_dir) or not path.is_file():
         return None
     return path
 

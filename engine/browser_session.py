@@ -7,7 +7,7 @@ from urllib.parse import urljoin
 from playwright.sync_api import Browser, CDPSession, Page, Route
 from playwright.sync_api import Error as PlaywrightError
 
-from engine import events
+from engine import audit, events
 from engine.step_context import JobContext
 
 FRAME_INTERVAL_S = 0.15  # at most ~7 live frames a second
@@ -39,6 +39,7 @@ def guard_requests(ctx: JobContext) -> None:
                 reason = ctx.policy.blocked_reason(target)
                 if reason:
                     ctx.blocked = (target, reason)
+                    note_block(ctx, target, reason)
                     route.abort("blockedbyclient")
                     return
             route.fulfill(response=response)
@@ -46,11 +47,22 @@ def guard_requests(ctx: JobContext) -> None:
         if reason:
             if navigation:
                 ctx.blocked = (request.url, reason)
+            note_block(ctx, request.url, reason)
             route.abort("blockedbyclient")
             return
         route.continue_()
 
     ctx.context.route("**/*", on_route)
+
+
+def note_block(ctx: JobContext, url: str, reason: str) -> None:
+    """Each URL the policy blocked goes to the audit log once per job (secrets masked)."""
+    url = ctx.redactor.text(url)
+    if url in ctx.blocked_seen:
+        return
+    ctx.blocked_seen.add(url)
+    audit.record("jobdeck", "url_blocked", job_id=ctx.artifacts.job_id, target=url[:500],
+                 comment=ctx.redactor.text(reason))
 
 
 def collect_console_errors(ctx: JobContext, page: Page) -> None:

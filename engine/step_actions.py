@@ -10,6 +10,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
+from engine.browser_session import note_block
 from engine.errors import StepFailed
 from engine.globs import glob_regex
 from engine.locate import resolve, to_locator
@@ -39,6 +40,7 @@ def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
         r"^[a-z][a-z0-9+.-]*:", args["url"], re.I) else args["url"]
     reason = ctx.policy.blocked_reason(url)
     if reason:
+        note_block(ctx, url, reason)
         raise StepFailed(ErrorKind.blocked_url, f"navigation to {url} blocked: {reason}")
     ctx.blocked = None
     try:

@@ -27,6 +27,7 @@ class JobContext:
     masked: list[Locator] = field(default_factory=list)  # fields that hold a secret
     console_errors: list[str] = field(default_factory=list)
     blocked: tuple[str, str] | None = None  # (url, reason) of the last blocked navigation
+    blocked_seen: set[str] = field(default_factory=set)  # URLs already in the audit log
 
 
 @dataclass

@@ -49,12 +49,13 @@ class UrlPolicy:
         if host in self.hosts or f"{host}:{port}" in self.hosts:
             return None
         try:
-            addresses = (str(ipaddress.ip_address(host.strip("[]"))),)
+            addresses, named = (str(ipaddress.ip_address(host.strip("[]"))),), False
         except ValueError:
-            addresses = _resolve(host)
+            addresses, named = _resolve(host), True
         for addr in addresses:
             ip = ipaddress.ip_address(addr)
             if _is_private(ip) and not any(ip in net for net in self.networks):
-                return (f"{host} is a private, loopback or link-local address; the server "
+                what = f"{host} resolves to {addr}, which is" if named else f"{host} is"
+                return (f"{what} a private, loopback or link-local address; the server "
                         "allows such hosts only when listed in JOBDECK_ALLOW_PRIVATE_HOSTS")
         return None

@@ -194,9 +194,13 @@ def get_artifact(artifact_id: int, download: bool = False,
     if not inline:  # a download, not a screenshot shown on a page
         audit.record(actor.name, "artifact_downloaded", job_id=artifact.job_id,
                      target=f"artifact {artifact.name}", source=actor.source)
+    # Only images and videos are shown in place; HTML, SVG, XML and anything else from a
+    # website is a download, and if a browser rendered it anyway it would run sandboxed
     return FileResponse(path, media_type=media_type, filename=download_name(artifact, path),
                         content_disposition_type="inline" if inline else "attachment",
-                        headers={"X-Content-Type-Options": "nosniff"})
+                        headers={"X-Content-Type-Options": "nosniff",
+                                 "Content-Security-Policy": "sandbox; default-src 'none'; "
+                                 "img-src 'self'; media-src 'self'"})
 
 
 def download_name(artifact, path) -> str:

@@ -52,6 +52,16 @@ class Console(str):
     """A running console's URL, with an API token of its admin for the tests' requests."""
 
     token = ""
+    env: dict[str, str] = {}
+
+    def user_token(self, name: str, role: str) -> str:
+        """Add a user with `role` (as an admin would, with the CLI) and make them a token."""
+        made = subprocess.run([sys.executable, "main.py", "users", "create", name, "--role",
+                               role, "--password-stdin"], input=ADMIN_PASSWORD + "\n",
+                              env=self.env, cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+        assert made.returncode == 0, made.stderr
+        return make_token([sys.executable, "main.py"], self.env, name)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -61,8 +71,11 @@ class Console(str):
         return httpx.Client(base_url=str(self), headers=self.headers, **options)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def make_token(command: list[str], env: dict[str, str], user: str = "admin",
-               cwd: Path = Path(__file__).resolve().parent.parent) -> str:
+               cwd: Path = ROOT) -> str:
     """An API token made as an operator would: `main.py tokens create USER`."""
     made = subprocess.run([*command, "tokens", "create", user, "--label", "tests"], env=env,
                           cwd=cwd, capture_output=True, text=True, timeout=120)
@@ -88,7 +101,7 @@ def start_console(data: Path, site_port: int, **env_overrides: str):
     url = Console(f"http://127.0.0.1:{port}")
     try:
         wait_for_console(url, process, data.parent / "console.log")
-        url.token = make_token([sys.executable, "main.py"], env)
+        url.token, url.env = make_token([sys.executable, "main.py"], env), env
     except AssertionError:
         process.kill()
         raise

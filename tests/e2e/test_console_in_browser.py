@@ -50,9 +50,11 @@ def add(console, site: str, yaml_text: str) -> None:
     assert response.status_code in (200, 201), response.text
 
 
-def start(console, runbook: str) -> dict:
+def start(console, runbook: str, token: str | None = None) -> dict:
+    """Start a job through the API, as the admin or as the owner of `token`."""
+    headers = {"Authorization": f"Bearer {token}"} if token else console.headers
     return httpx.post(f"{console}/api/runbooks/{runbook}/jobs", json={},
-                      headers=console.headers).json()
+                      headers=headers).json()
 
 
 def job_of(console, job_id: int) -> dict:
@@ -186,11 +188,16 @@ steps:
 """
 
 
-def test_approve_from_the_dialog_on_an_open_job_page(console, site, settings):
+@pytest.fixture(scope="module")
+def operator_token(console) -> str:
+    return console.user_token("otto", "operator")
+
+
+def test_approve_from_the_dialog_on_an_open_job_page(console, site, settings, operator_token):
     add(console, site, APPROVAL_RUNBOOK)
 
-    def scenario(page):
-        job = start(console, "e2e-approval")
+    def scenario(page):  # an operator started it; the admin (another person) approves
+        job = start(console, "e2e-approval", operator_token)
         page.goto(f"{console}/jobs/{job['id']}")
         dialog = page.locator("[data-approval]")
         dialog.wait_for(timeout=30_000)  # appears on its own when the job starts waiting
@@ -202,9 +209,28 @@ def test_approve_from_the_dialog_on_an_open_job_page(console, site, settings):
 
     job_id, text, activity = in_browser(settings, scenario, console)
     assert "Go ahead?" in text and "risk: medium" in text and "Open the form" in text
-    assert any("approved" in a and "checked the table" in a for a in activity)
+    assert any("admin · approved" in a and "checked the table" in a for a in activity)
     done = job_of(console, job_id)
     assert [s["status"] for s in done["steps"]] == ["success"] * 3
+    assert done["started_by"] == "otto"
+
+
+def test_whoever_started_a_job_cannot_approve_it(console, site, settings):
+    add(console, site, APPROVAL_RUNBOOK)
+
+    def scenario(page):  # the admin started it: the dialog offers no decision
+        job = start(console, "e2e-approval")
+        page.goto(f"{console}/jobs/{job['id']}")
+        dialog = page.locator("[data-approval]")
+        dialog.wait_for(timeout=30_000)
+        return job["id"], dialog.inner_text(), dialog.locator("[data-decide]").count()
+
+    job_id, text, buttons = in_browser(settings, scenario, console)
+    assert "You started this job: another approver decides" in text and buttons == 0
+    refused = httpx.post(f"{console}/api/jobs/{job_id}/approve", headers=console.headers)
+    assert refused.status_code == 403 and "four-eyes" in refused.json()["detail"]
+    assert job_of(console, job_id)["status"] == "waiting_for_approval"  # nothing changed
+    httpx.post(f"{console}/api/jobs/{job_id}/cancel", headers=console.headers)
 
 
 def test_cancel_from_the_job_page_stops_a_running_step(console, site, settings):

@@ -87,3 +87,38 @@ def test_blocked_step_keeps_earlier_results(run_runbook):
 ])
 def test_policy_rules(allow, url, blocked):
     assert (UrlPolicy(allow).blocked_reason(url) is not None) is blocked
+
+
+def blocks_on_record(job_id: int) -> list[str]:
+    from engine import audit
+
+    found, _ = audit.search(audit.AuditFilter(action="url_blocked"))
+    return [e.target for e in found if e.job_id == job_id]
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "chrome://settings/",
+                                 "javascript:alert(document.cookie)",
+                                 "data:text/html,<script>alert(1)</script>"])
+def test_other_schemes_are_blocked_and_audited(run_runbook, url):
+    detail, opened = blocked_goto(run_runbook, url)
+    assert opened.error_kind == ErrorKind.blocked_url
+    assert "only http and https" in opened.error_message
+    assert blocks_on_record(detail.job.id) == [url]
+
+
+def test_a_redirect_to_the_machine_itself_is_blocked_and_audited(run_runbook, site):
+    # the demo site is allowed; 127.0.0.1 on another port (this machine's own services,
+    # e.g. PostgreSQL on 5432) is not, also when reached by a redirect
+    target = "http://127.0.0.1:5432/"
+    detail, opened = blocked_goto(run_runbook, f"{site}/redirect?to={target}")
+    assert opened.error_kind == ErrorKind.blocked_url
+    assert "127.0.0.1:5432" in opened.error_message
+    assert blocks_on_record(detail.job.id) == [target]
+
+
+def test_a_name_that_resolves_to_a_private_address_is_blocked(run_runbook, site_port):
+    # "localhost" is a DNS name, not an address: the policy resolves it before asking
+    detail, opened = blocked_goto(run_runbook, f"http://localhost:{site_port + 1}/")
+    assert opened.error_kind == ErrorKind.blocked_url
+    assert "localhost resolves to" in opened.error_message
+    assert blocks_on_record(detail.job.id) == [f"http://localhost:{site_port + 1}/"]
