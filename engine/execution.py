@@ -13,6 +13,7 @@ from engine.browser_session import (DEFAULT_VIEWPORT, LiveView, collect_console_
                                     guard_requests, new_job_context)
 from engine.captures import holds, read_capture
 from engine.errors import StepFailed
+from engine.secrets import redact_archive
 from engine.records import JobRecorder
 from engine.runbook import Runbook, Step
 from engine.runbook.templating import render
@@ -70,8 +71,8 @@ class JobExecution:
             self.control.watch(page)
             guard_requests(self.ctx)
             collect_console_errors(self.ctx, page)
-            if rb.trace:
-                context.tracing.start(screenshots=True, snapshots=True)
+            if rb.trace:  # the trace's screenshots would show a typed secret unmasked
+                context.tracing.start(screenshots=not self.runbook.secrets, snapshots=True)
             if getattr(self.bus, "has_subscribers", True):
                 self.live = LiveView(cdp, self.job_id, self.bus)
             self.run_steps(self.runbook.steps)
@@ -256,6 +257,7 @@ class JobExecution:
             if rb.trace:
                 path = store.new_path("trace", "zip")
                 context.tracing.stop(path=str(path))
+                redact_archive(path, self.redactor)  # it holds typed values and requests
                 store.record(ArtifactKind.trace, "trace.zip", path, None)
             video = page.video
             context.close()

@@ -2,8 +2,12 @@
 shown. A value comes from the secret store (set on the Secrets page) or else from the
 environment variable JOBDECK_SECRET_<NAME>."""
 
+import json
 import os
+import zipfile
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from engine import secret_store
 
@@ -73,3 +77,23 @@ class Redactor:
         if isinstance(value, dict):
             return {k: self.data(v) for k, v in value.items()}
         return value
+
+
+def redact_archive(path: Path, redactor: Redactor) -> None:
+    """Mask secret values in every file of a zip (a Playwright trace records what was typed
+    and sent), also as they appear URL-encoded or inside JSON strings."""
+    if not redactor.values:
+        return
+    forms = sorted({form.encode() for value in redactor.values for form in (
+        value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1])},
+        key=len, reverse=True)
+    mask = MASK.encode()
+    fresh = path.with_suffix(".redacting")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(fresh, "w",
+                                                         zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            for form in forms:
+                data = data.replace(form, mask)
+            target.writestr(item, data)
+    os.replace(fresh, path)

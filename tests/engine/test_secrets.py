@@ -1,10 +1,19 @@
-"""A secret's value never reaches the database, artifacts, reports or events."""
+"""A secret's value never reaches the database, artifacts, reports, events, logs, the audit
+log or the trace; the secret store keeps it readable by its owner only, encrypted when a
+key is set."""
 
 import json
+import logging
+import stat
+import zipfile
+
+import pytest
 
 from support import in_browser_thread, pixel_at, step
+from engine import secret_store
 from engine.events import get_bus
 from engine.report import build_report
+from engine.secret_store import SecretStoreError
 from models import ArtifactKind, JobStatus
 
 SECRET = "s3cr3t-Value-42"
@@ -13,7 +22,7 @@ RUNBOOK = """
 version: 1
 name: secretive
 title: Secretive
-settings: {base_url: SITE, timeout_ms: 400, retries: 0}
+settings: {base_url: SITE, timeout_ms: 400, retries: 0, trace: true}
 secrets: [api_token]
 steps:
   - {action: goto, url: /form}
@@ -34,8 +43,9 @@ steps:
 """
 
 
-def test_secret_is_masked_everywhere(run_runbook, settings, monkeypatch):
-    monkeypatch.setenv("JOBDECK_SECRET_API_TOKEN", SECRET)
+def test_secret_is_masked_everywhere(run_runbook, settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret_store.set_secret("api_token", SECRET, by="admin")  # as the Secrets page does
     seen = []
     unsubscribe = get_bus().subscribe(lambda e: seen.append(e))
     try:
@@ -50,9 +60,18 @@ def test_secret_is_masked_everywhere(run_runbook, settings, monkeypatch):
 
     [export] = [a for a in detail.artifacts if a.kind == ArtifactKind.export]
     assert "••••" in (settings.data_dir / export.path).read_text(encoding="utf-8")
-    for path in settings.data_dir.rglob("*"):
-        if path.is_file():
+    store = settings.data_dir / "secrets.json"  # where it is kept on purpose (0600)
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    for path in settings.data_dir.rglob("*"):  # the database, artifacts, exports, trace
+        if path.is_file() and path != store:
             assert SECRET.encode() not in path.read_bytes(), f"secret found in {path}"
+            if path.suffix == ".zip":  # compressed: look inside
+                with zipfile.ZipFile(path) as archive:
+                    for member in archive.namelist():
+                        assert SECRET.encode() not in archive.read(member), (
+                            f"secret found in {path}:{member}")
+    assert any(a.kind == ArtifactKind.trace for a in detail.artifacts)
+    assert SECRET not in caplog.text
     report = json.dumps(build_report(detail.job.id, settings.data_dir))
     assert SECRET not in report
     finished = [e for e in seen if e.kind == "job_finished"]
@@ -68,3 +87,20 @@ def test_secret_is_masked_everywhere(run_runbook, settings, monkeypatch):
                    box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     red, green, blue = pixel
     assert red > 200 and green < 80 and blue > 200, f"field not masked: {pixel}"
+
+
+def test_an_encrypted_store_hides_values_from_whoever_copies_the_file(runtime, settings):
+    key = secret_store.new_key()
+    secret_store.configure(settings.data_dir, key)
+    secret_store.set_secret("api_token", SECRET, by="admin")
+    assert SECRET not in (settings.data_dir / "secrets.json").read_text()
+    assert secret_store.stored_value("api_token") == SECRET
+
+    secret_store.configure(settings.data_dir, None)  # the key is missing
+    with pytest.raises(SecretStoreError, match="set JOBDECK_SECRETS_KEY"):
+        secret_store.stored_value("api_token")
+    secret_store.configure(settings.data_dir, secret_store.new_key())  # another key
+    with pytest.raises(SecretStoreError, match="not the key it was stored with"):
+        secret_store.stored_value("api_token")
+    with pytest.raises(SecretStoreError, match="not a Fernet key"):
+        secret_store.configure(settings.data_dir, "not-a-key")
