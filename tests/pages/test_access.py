@@ -1,0 +1,277 @@
+"""Signing in, roles and the gate: every route closed without a session or token, each
+role against each action, tokens, the rate limit, cross-site requests, expiry and sign-out.
+Requests go through the real app (NiceGUI's, with every route) and a real SQLite file."""
+
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+import pytest_asyncio
+from nicegui import core
+from nicegui.testing.user_simulation import user_simulation
+from sqlalchemy import update
+from starlette.routing import Mount
+
+from conftest import PASSWORD, sign_in
+from waiting import eventually
+from engine import accounts, audit
+from engine.db import session_scope
+from engine.jobs import create_job, list_jobs
+from engine.runbook import load_runbook
+from engine.runbooks import save_runbook
+from models import Job, JobStatus, LoginSession, utcnow
+from pages.console import build_console
+
+pytestmark = pytest.mark.asyncio
+
+# What anyone may open: the sign-in form, and the demo site the examples browse (a
+# stand-in website with no data of Jobdeck's). Adding to this list must be a decision.
+PUBLIC = {"/login", "/demo"}
+
+RUNBOOK = """
+version: 1
+name: waits
+title: Waits
+steps:
+  - {name: open, action: goto, url: "http://127.0.0.1:9/"}
+"""
+
+
+@pytest_asyncio.fixture
+async def app_client(runtime, settings):
+    """The whole console (demo site included) and a client with no credentials."""
+    async with user_simulation() as simulated:
+        build_console(settings, with_demo=True)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(core.app),
+                                     base_url="http://test") as anonymous:
+            yield simulated, anonymous
+
+
+def routes(items, prefix: str = ""):
+    """(path, methods) of every route, inside mounts and included routers too."""
+    for route in items:
+        path = prefix + getattr(route, "path", "")
+        if isinstance(route, Mount):
+            yield path + "/anything", {"GET"}
+            yield from routes(route.routes or [], path)
+        elif hasattr(route, "original_router"):  # FastAPI's include_router
+            yield from routes(route.original_router.routes,
+                              prefix + route.include_context.prefix)
+        else:
+            yield path, set(getattr(route, "methods", None) or {"GET"}) - {"HEAD"}
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+async def test_every_route_answers_401_or_sends_to_sign_in(app_client):
+    simulated, anonymous = app_client
+    await sign_in(simulated, "admin")
+    await simulated.open("/jobs")  # a page is up: NiceGUI's per-client routes exist too
+    found = list(routes(core.app.routes))
+    assert {"/login", "/api/jobs/{job_id}/events", "/api/artifacts/{artifact_id}", "/jobs",
+            "/_nicegui_ws/anything", "/api/schedules/{schedule_id}"} <= {p for p, _ in found}
+    opened = set()
+    for path, methods in found:
+        for method in methods:
+            response = await anonymous.request(method, concrete(path))
+            if response.status_code in (401, 403):
+                continue
+            if response.status_code == 303 and response.headers["location"].startswith(
+                    "/login?next="):
+                continue
+            opened.add(path.split("/")[1] and "/" + path.split("/")[1])
+    assert opened == PUBLIC, f"open without signing in: {opened - PUBLIC}"
+    socket = await anonymous.get("/_nicegui_ws/socket.io/?EIO=4&transport=polling")
+    assert socket.status_code == 401  # NiceGUI's websocket too
+
+
+def tokens_for_roles() -> dict[str, str]:
+    made = {}
+    for role in ("viewer", "operator", "approver", "admin"):
+        accounts.create_user(f"{role}-1", role, PASSWORD, by="tests")
+        made[role], _ = accounts.create_token(f"{role}-1", "tests", by="tests")
+    return made
+
+
+ACTIONS = [  # (what, method, path, the least role)
+    ("see jobs", "GET", "/api/jobs", "viewer"),
+    ("see a job", "GET", "/api/jobs/{job}", "viewer"),
+    ("start", "POST", "/api/runbooks/waits/jobs", "operator"),
+    ("pause", "POST", "/api/jobs/{job}/pause", "operator"),
+    ("resume", "POST", "/api/jobs/{job}/resume", "operator"),
+    ("cancel", "POST", "/api/jobs/{job}/cancel", "operator"),
+    ("rerun", "POST", "/api/jobs/{done}/rerun", "operator"),
+    ("approve", "POST", "/api/jobs/{job}/approve", "approver"),
+    ("reject", "POST", "/api/jobs/{job}/reject", "approver"),
+    ("add a runbook", "POST", "/api/runbooks", "admin"),
+    ("add a schedule", "POST", "/api/schedules", "admin"),
+    ("delete a schedule", "DELETE", "/api/schedules/999", "admin"),
+]
+RANK = ["viewer", "operator", "approver", "admin"]
+
+
+async def test_each_role_may_do_what_it_may_and_no_more(app_client):
+    _, anonymous = app_client
+    save_runbook(load_runbook(RUNBOOK, "waits.yaml"))
+    tokens = tokens_for_roles()
+    job = create_job("waits", started_by="someone")
+    done = create_job("waits", started_by="someone")
+    with session_scope() as session:
+        session.exec(update(Job).where(Job.id == done.id).values(status=JobStatus.failed))
+    for role, token in tokens.items():
+        for what, method, path, least in ACTIONS:
+            response = await anonymous.request(
+                method, path.format(job=job.id, done=done.id),
+                headers={"Authorization": f"Bearer {token}"},
+                json={} if "schedules" not in path else {"runbook": "waits", "cron": "x"},
+                content=None)
+            allowed = RANK.index(role) >= RANK.index(least)
+            if allowed:
+                assert response.status_code not in (401, 403), (role, what, response.text)
+            else:
+                assert response.status_code == 403, (role, what, response.text)
+                assert f"needs the {least} role" in response.json()["detail"]
+    refusals, _ = audit.search(audit.AuditFilter(actor="viewer-1"))
+    assert {e.action for e in refusals} >= {"start_refused", "approve_refused",
+                                            "runbooks_refused"}
+
+
+async def test_a_viewer_sees_no_buttons_and_no_admin_pages(app_client):
+    simulated, _ = app_client
+    save_runbook(load_runbook(RUNBOOK, "waits.yaml"))
+    job = create_job("waits", started_by="someone")
+    await sign_in(simulated, "vera", "viewer")
+    await simulated.open(f"/jobs/{job.id}")
+    await simulated.should_see("Waits")
+    await simulated.should_not_see("Cancel job")
+    await simulated.open("/runbooks")
+    await simulated.should_see("Waits")
+    await simulated.should_not_see("Add runbook")
+    await simulated.should_not_see(marker="run-waits")
+    for page in ("/users", "/audit", "/secrets"):
+        await simulated.open(page)
+        await simulated.should_see(marker="forbidden")
+    await simulated.open("/account")
+    await simulated.should_see("Role: viewer")
+
+
+async def test_four_eyes_an_approver_cannot_approve_their_own_job(app_client):
+    _, anonymous = app_client
+    save_runbook(load_runbook(RUNBOOK, "waits.yaml"))
+    tokens = tokens_for_roles()
+    started = await anonymous.post("/api/runbooks/waits/jobs", json={},
+                                   headers={"Authorization": f"Bearer {tokens['approver']}"})
+    job_id = started.json()["id"]
+    with session_scope() as session:
+        session.exec(update(Job).where(Job.id == job_id).values(
+            status=JobStatus.waiting_for_approval))
+    own = await anonymous.post(f"/api/jobs/{job_id}/approve",
+                               headers={"Authorization": f"Bearer {tokens['approver']}"})
+    assert own.status_code == 403 and "four-eyes" in own.json()["detail"]
+    other = await anonymous.post(f"/api/jobs/{job_id}/approve",
+                                 headers={"Authorization": f"Bearer {tokens['admin']}"})
+    assert other.status_code == 200, other.text
+    trail, _ = audit.search(audit.AuditFilter(text=str(job_id)))  # a job id finds its events
+    assert [(e.actor, e.action) for e in reversed(trail) if e.job_id == job_id] == [
+        ("approver-1", "start"), ("approver-1", "approve_refused"), ("admin-1", "approve")]
+
+
+async def test_a_token_made_on_the_account_page_works_until_revoked(app_client):
+    simulated, anonymous = app_client
+    await sign_in(simulated, "admin")
+    await simulated.open("/account")
+    simulated.find(marker="token-label").type("nightly export")
+    simulated.find(marker="create-token").click()
+    await simulated.should_see("it is shown only this once")
+    token = simulated.find(marker="token-value").elements.pop().value
+    bearer = {"Authorization": f"Bearer {token}"}
+    me = await anonymous.get("/api/me", headers=bearer)
+    assert me.status_code == 200 and me.json()["name"] == "admin"
+    [row] = accounts.list_tokens(accounts.get_user("admin").id)
+    assert token not in repr(row) and row.token_hash != token  # only a hash is kept
+
+    simulated.find("Done").click()
+    simulated.find(marker=f"revoke-{row.id}").click()
+    await simulated.should_see("revoked: it no longer works")
+    refused = await anonymous.get("/api/me", headers=bearer)
+    assert refused.status_code == 401 and "not valid" in refused.json()["detail"]
+    events, _ = audit.search(audit.AuditFilter(actor="admin"))
+    assert {"token_created", "token_revoked"} <= {e.action for e in events}
+    assert not any(token in repr(e) for e in events)
+
+
+async def test_failed_sign_ins_are_limited_and_recorded(app_client):
+    _, anonymous = app_client
+    accounts.create_user("sam", "operator", PASSWORD, by="tests")
+    form = {"name": "sam", "password": "guess"}
+    for _ in range(accounts.MAX_FAILURES_PER_NAME):
+        wrong = await anonymous.post("/login", data=form)
+        assert wrong.status_code == 401 and "wrong name or password" in wrong.text
+    blocked = await anonymous.post("/login", data={"name": "sam", "password": PASSWORD})
+    assert blocked.status_code == 429 and "too many failed sign-ins" in blocked.text
+    assert "jobdeck_session" not in blocked.headers.get("set-cookie", "")
+    failures, total = audit.search(audit.AuditFilter(action="sign_in_failed"))
+    assert total == accounts.MAX_FAILURES_PER_NAME + 1
+    assert all(e.source and e.target == "user sam" for e in failures)
+    assert not any(PASSWORD in repr(e) or "guess" in repr(e) for e in failures)
+
+    accounts.create_user("ann", "operator", PASSWORD, by="tests")  # others are not held up
+    ok = await anonymous.post("/login", data={"name": "ann", "password": PASSWORD})
+    assert ok.status_code == 303
+
+
+async def test_the_session_cookie_is_http_only_and_not_sent_cross_site(app_client):
+    _, client = app_client
+    accounts.create_user("olga", "operator", PASSWORD, by="tests")
+    signed = await client.post("/login", data={"name": "olga", "password": PASSWORD,
+                                               "next": "//evil.example/"})
+    assert signed.status_code == 303 and signed.headers["location"] == "/jobs"  # no open redirect
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert (await client.get("/api/me")).json()["name"] == "olga"
+
+    evil = await client.post("/api/jobs/1/cancel", headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 403 and "cross-site" in evil.json()["detail"]
+    unsaid = await client.post("/api/jobs/1/cancel")  # with the cookie, from nowhere
+    assert unsaid.status_code == 403
+    same = await client.post("/api/jobs/1/cancel", headers={"Origin": "http://test"})
+    assert same.status_code == 404  # through the gate; there is no job 1
+    login_csrf = await client.post("/login", data={"name": "olga", "password": PASSWORD},
+                                   headers={"Origin": "https://evil.example"})
+    assert login_csrf.status_code == 403
+
+
+async def test_signing_out_and_an_expired_session_end_access(app_client):
+    simulated, _ = app_client
+    await sign_in(simulated, "admin")
+    await simulated.open("/jobs")
+    simulated.navigate.to = lambda target: went.append(target)  # /login is no NiceGUI page
+    went = []
+    simulated.find(marker="sign-out").click()
+    await eventually(lambda: went == ["/login?signed_out=1"])
+    back = await simulated.http_client.get("/jobs")
+    assert back.status_code == 303 and back.headers["location"].startswith("/login")
+
+    await sign_in(simulated, "admin")
+    with session_scope() as session:
+        session.exec(update(LoginSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    page = await simulated.http_client.get("/jobs/1")
+    assert page.status_code == 303 and "expired=1" in page.headers["location"]
+    api = await simulated.http_client.get("/api/jobs")
+    assert api.status_code == 401 and "expired" in api.json()["detail"]
+
+
+async def test_a_role_taken_away_applies_to_an_open_page(app_client):
+    simulated, _ = app_client
+    save_runbook(load_runbook(RUNBOOK, "waits.yaml"))
+    await sign_in(simulated, "opal", "operator")
+    await simulated.open("/runbooks")
+    simulated.find(marker="run-waits").click()  # the page was built for an operator
+    await simulated.should_see("Start job")
+    accounts.set_role("opal", "viewer", by="admin")  # meanwhile an admin changes the role
+    simulated.find(marker="start-job").click()
+    await simulated.should_see("opal is a viewer: starting jobs needs the operator role")
+    assert list_jobs()[1] == 0  # nothing was started
