@@ -1,7 +1,9 @@
 """Page tests: NiceGUI's simulated user against the real console routes and a real SQLite
 file, signed in through the real sign-in form (as an admin unless a test says otherwise)."""
 
+import httpx
 import pytest_asyncio
+from nicegui import core
 from nicegui.testing.user_simulation import user_simulation
 
 from engine import accounts
@@ -26,3 +28,13 @@ async def user(runtime, settings):
         build_console(settings, with_demo=False)
         await sign_in(simulated, "admin")
         yield simulated
+
+
+@pytest_asyncio.fixture
+async def app_client(runtime, settings):
+    """The whole console (demo site included) and a client with no credentials."""
+    async with user_simulation() as simulated:
+        build_console(settings, with_demo=True)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(core.app),
+                                     base_url="http://test") as anonymous:
+            yield simulated, anonymous

@@ -5,11 +5,8 @@ Requests go through the real app (NiceGUI's, with every route) and a real SQLite
 import re
 from datetime import timedelta
 
-import httpx
 import pytest
-import pytest_asyncio
 from nicegui import core
-from nicegui.testing.user_simulation import user_simulation
 from sqlalchemy import update
 from starlette.routing import Mount
 
@@ -21,7 +18,6 @@ from engine.jobs import create_job, list_jobs
 from engine.runbook import load_runbook
 from engine.runbooks import save_runbook
 from models import Job, JobStatus, LoginSession, utcnow
-from pages.console import build_console
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,16 +32,6 @@ title: Waits
 steps:
   - {name: open, action: goto, url: "http://127.0.0.1:9/"}
 """
-
-
-@pytest_asyncio.fixture
-async def app_client(runtime, settings):
-    """The whole console (demo site included) and a client with no credentials."""
-    async with user_simulation() as simulated:
-        build_console(settings, with_demo=True)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(core.app),
-                                     base_url="http://test") as anonymous:
-            yield simulated, anonymous
 
 
 def routes(items, prefix: str = ""):
