@@ -36,6 +36,12 @@ def test_an_existing_database_is_counted_once(runtime, settings):
     for _ in range(3):
         create_job("counted")
     with sqlite3.connect(settings.db_path) as db:  # as if made before counts and migrations
+        for table in ("login_session", "api_token", "user_account"):  # no accounts (0003)
+            db.execute(f"DROP TABLE {table}")
+        for index in ("ix_auditevent_at", "ix_auditevent_action"):
+            db.execute(f"DROP INDEX {index}")
+        for column in ("target", "source"):
+            db.execute(f"ALTER TABLE auditevent DROP COLUMN {column}")
         db.execute("DROP TABLE job_status_count")
         db.execute("DROP TABLE alembic_version")
         db.execute("DROP TABLE instance_secret")

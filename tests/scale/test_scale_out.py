@@ -58,6 +58,8 @@ class Cluster:
         self.console, self.url = start_console(self.data, site_port, JOBDECK_WORKERS="0",
                                                **self.env)
         self.workers: list[subprocess.Popen] = []
+        # jobs are started by an operator, so the admin may approve them (four eyes)
+        self.operator = {"Authorization": f"Bearer {self.url.user_token('otto', 'operator')}"}
 
     def start_worker(self, **extra: str) -> subprocess.Popen:
         env = {**process_env(), **self.env, **extra, "JOBDECK_DATA_DIR": str(self.data),
@@ -75,7 +77,7 @@ class Cluster:
 
     def start_job(self, runbook: str) -> int:
         response = httpx.post(f"{self.url}/api/runbooks/{runbook}/jobs", json={},
-                              headers=self.url.headers)
+                              headers=self.operator)
         response.raise_for_status()
         return response.json()["id"]
 
@@ -257,7 +259,7 @@ def test_pause_resume_approve_and_cancel_cross_processes(cluster, pg_url):
     assert steps["risky"] == "success" and steps["third wait"] == "success"
     trail = recorded(pg_url, "SELECT action FROM auditevent WHERE job_id = %s ORDER BY id",
                      job_id)
-    assert [action for action, in trail] == ["pause", "resume", "approve", "cancel"]
+    assert [action for action, in trail] == ["start", "pause", "resume", "approve", "cancel"]
 
 
 def test_workers_and_console_ride_out_lost_connections(cluster, pg_url, redis_prefix):
