@@ -263,3 +263,71 @@ def test_the_api_docs_render_offline(console, settings):
 
     operations, errors = in_browser(settings, scenario, console)
     assert errors == 0 and operations >= 10
+
+
+XSS = "<img src=x onerror=window.pwned=1>"
+XSS_RUNBOOK = f"""
+version: 1
+name: e2e-xss
+title: "Markup {XSS}"
+description: "<script>window.pwned=2</script> in the description"
+settings: {{base_url: SITE, timeout_ms: 1500, retries: 0, screenshots: off,
+           approval_timeout_s: 120}}
+params:
+  note: {{default: "<svg onload=window.pwned=3>"}}
+steps:
+  - name: open
+    action: goto
+    url: /comments
+    description: "{XSS} in a step"
+    capture:
+      second: {{selector: "li.comment >> nth=1"}}
+  - name: missing
+    action: click
+    selector: "#nothing-{{{{note}}}}"
+    continue_on_error: true
+  - name: ask
+    action: goto
+    url: /table
+    approval: {{message: "{XSS} in the question"}}
+"""
+
+
+def test_markup_from_runbooks_sites_and_people_stays_text_everywhere(console, site, settings,
+                                                                    operator_token):
+    """Text that looks like HTML, from a runbook, a website and a person's comment, shown on
+    every page that shows it: no script runs, nothing is injected."""
+    add(console, site, XSS_RUNBOOK)
+    job = start(console, "e2e-xss", operator_token)
+
+    def scenario(page):
+        alerts, seen = [], {}
+        page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+
+        def check(name: str) -> None:
+            page.wait_for_timeout(500)  # let every event and redraw land
+            seen[name] = page.evaluate(
+                "[window.pwned, document.querySelectorAll('img[src=x], svg[onload]').length]")
+
+        page.goto(f"{console}/jobs/{job['id']}")
+        dialog = page.locator("[data-approval]")
+        dialog.wait_for(timeout=30_000)
+        question = dialog.inner_text()
+        check("approval dialog")
+        dialog.get_by_label("Comment (optional)").fill(f"no: {XSS}")
+        dialog.locator('[data-decide="reject"]').click()
+        page.locator('[data-job-status="failed"]').wait_for(timeout=30_000)
+        page.locator('[data-step="open"]').click()
+        page.locator('[data-step="missing"]').click()
+        check("job page")
+        for path in ("/jobs", "/runbooks", "/runbooks/e2e-xss", f"/jobs/{job['id']}", "/audit"):
+            page.goto(f"{console}{path}")
+            page.wait_for_load_state("networkidle")
+            check(path)
+        return alerts, seen, question, page.locator("body").inner_text()
+
+    alerts, seen, question, audit_page = in_browser(settings, scenario, console)
+    assert alerts == []
+    assert all(found == [None, 0] for found in seen.values()), seen
+    assert f"{XSS} in the question" in question  # shown, as text
+    assert f"no: {XSS}" in audit_page
