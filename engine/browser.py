@@ -85,7 +85,15 @@ def ensure_ffmpeg() -> Path | None:
         return None
 
 
-def launch(playwright_api, executable: str | None):
-    """Launch headless Chromium with the flags a closed network needs."""
+def sandboxed(chosen: bool | None = None) -> bool:
+    """Chromium's own sandbox, unless the process runs as root (where Chromium refuses it);
+    JOBDECK_BROWSER_SANDBOX overrides, e.g. in a container without user namespaces."""
+    return chosen if chosen is not None else os.geteuid() != 0
+
+
+def launch(playwright_api, executable: str | None, sandbox: bool | None = None):
+    """Launch headless Chromium with the flags a closed network needs; sandboxed when the
+    server does not run as root (Playwright adds --no-sandbox otherwise)."""
     return playwright_api.chromium.launch(
-        headless=True, executable_path=executable, args=LAUNCH_ARGS)
+        headless=True, executable_path=executable, args=LAUNCH_ARGS,
+        chromium_sandbox=sandboxed(sandbox))

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     allow_private_hosts: str | None = None
     # An explicit browser binary; unset: Playwright's Chromium, else a system Chromium/Chrome.
     browser_path: str | None = None
+    # Chromium's sandbox: unset, on unless Jobdeck runs as root (Chromium refuses it there).
+    browser_sandbox: bool | None = None
     lease_seconds: float = 30.0
     sweep_interval_seconds: float = 15.0
     # A worker's browser is replaced after this many jobs so memory stays flat.

@@ -34,7 +34,7 @@ def thread_browser(settings: Settings):
     close_thread_browser()  # gone, or due for recycling (with its spare context)
     executable = find_browser(settings.browser_path)
     _local.playwright = sync_playwright().start()
-    _local.browser = launch(_local.playwright, executable)
+    _local.browser = launch(_local.playwright, executable, settings.browser_sandbox)
     _local.jobs = 0
     return _local.browser
 
