@@ -158,3 +158,54 @@ def test_an_unreachable_database_says_so_without_its_password(tmp_path, command)
     assert result.stderr.startswith("cannot reach the database postgresql+psycopg://ada:***@")
     assert "check DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+
+
+def test_users_and_tokens_from_the_terminal(tmp_path):
+    def run(*args, stdin: str | None = None):
+        return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=tmp_path,
+                              input=stdin, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "JOBDECK_DATA_DIR": str(tmp_path / "data")})
+
+    made = run("users", "create", "rita", "--role", "approver", "--password-stdin",
+               stdin="correct horse battery\n")
+    assert made.returncode == 0 and "user rita created (approver)" in made.stdout
+    assert "correct horse" not in made.stdout + made.stderr
+    again = run("users", "create", "rita", "--role", "viewer", "--password-stdin",
+                stdin="another password\n")
+    assert again.returncode == 2 and 'already a user named "rita"' in again.stderr
+    bad_role = run("users", "create", "tom", "--role", "boss", "--password-stdin", stdin="x" * 9)
+    assert bad_role.returncode == 2 and "unknown role 'boss'" in bad_role.stderr
+    short = run("users", "create", "tom", "--role", "viewer", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "at least 8 characters" in short.stderr
+    generated = run("users", "create", "gus", "--role", "operator", stdin="")
+    assert generated.returncode == 0 and "password (shown only now):" in generated.stdout
+
+    token = run("tokens", "create", "rita", "--label", "nightly")
+    assert token.returncode == 0 and token.stdout.startswith("jd_")
+    assert len(token.stdout.strip().splitlines()) == 1  # stdout is the token alone
+    assert "shown only now" in token.stderr
+    assert run("tokens", "create", "nobody").returncode == 2
+
+    changed = run("users", "set", "rita", "--role", "viewer", "--disable")
+    assert changed.returncode == 0
+    listed = run("users", "list")
+    assert "rita" in listed.stdout and "viewer" in listed.stdout and "disabled" in listed.stdout
+    db = (tmp_path / "data" / "jobdeck.db").read_bytes()
+    assert b"correct horse" not in db and token.stdout.strip().encode() not in db
+
+
+def test_secrets_from_the_terminal_are_stored_for_the_owner_only(tmp_path):
+    env = {**os.environ, "JOBDECK_DATA_DIR": str(tmp_path / "data")}
+    key = subprocess.run([sys.executable, str(ROOT / "main.py"), "secrets", "key"], env=env,
+                         capture_output=True, text=True, timeout=60).stdout.strip()
+    stored = subprocess.run([sys.executable, str(ROOT / "main.py"), "secrets", "set", "api"],
+                            input="v@lue-123\n", env={**env, "JOBDECK_SECRETS_KEY": key},
+                            capture_output=True, text=True, timeout=60)
+    assert stored.returncode == 0 and "secret api set" in stored.stdout
+    path = tmp_path / "data" / "secrets.json"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert "v@lue-123" not in path.read_text()  # encrypted with the key
+    bad_key = subprocess.run([sys.executable, str(ROOT / "main.py"), "secrets", "set", "api"],
+                             input="x\n", env={**env, "JOBDECK_SECRETS_KEY": "nope"},
+                             capture_output=True, text=True, timeout=60)
+    assert bad_key.returncode == 1 and "not a Fernet key" in bad_key.stderr
