@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser bench bench-quick dist
+.PHONY: run test install browser bench bench-quick dist audit
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run: browser
 
 test: browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Known vulnerabilities in the installed dependencies (pip-audit); says so when it cannot
+# reach vulnerability data, as on a closed network.
+audit: install
+	.ci/audit
 
 # Each script also runs alone; together they rewrite the table in docs/benchmarks.md.
 BENCH := engine_overhead console_live job_actions job_list_scale schedule_lateness \
