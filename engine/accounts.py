@@ -9,6 +9,7 @@ goes to the audit log.
 import hashlib
 import re
 import secrets
+import threading
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -33,6 +34,8 @@ TOKEN_PREFIX = "jd_"
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))  # unknown names take as long as known ones
+# argon2 takes 64 MiB per hash: a burst of sign-ins must not take the server's memory
+_hashing = threading.BoundedSemaphore(4)
 
 
 class AccountError(ValueError):
@@ -75,11 +78,12 @@ def create_user(name: str, role: str | Role, password: str, *, by: str,
                            "starting with a letter or digit")
     role = parse_role(role) if isinstance(role, str) else role
     check_password(password, name)
+    password_hash = _hash(password)  # slow: not inside the write transaction
     try:
         with session_scope() as session:
             if session.exec(select(User).where(func.lower(User.name) == name.lower())).first():
                 raise AccountError(f'there is already a user named "{name}"')
-            user = User(name=name, role=role, password_hash=_hasher.hash(password))
+            user = User(name=name, role=role, password_hash=password_hash)
             session.add(user)
             session.flush()
             audit.record(by, "user_created", target=f"user {name}", source=source,
@@ -100,6 +104,12 @@ def get_user(name: str) -> User | None:
         return session.exec(select(User).where(User.name == name)).first()
 
 
+def find_user(name: str) -> User | None:
+    """The user a person means when signing in: names are told apart regardless of case."""
+    with read_scope() as session:
+        return session.exec(select(User).where(func.lower(User.name) == name.lower())).first()
+
+
 def _change_user(name: str, by: str, source: str | None, action: str, change) -> User:
     with session_scope() as session:
         user = session.exec(select(User).where(User.name == name)).first()
@@ -115,8 +125,11 @@ def _change_user(name: str, by: str, source: str | None, action: str, change) ->
 
 
 def _admins_left(session, without: User) -> int:
-    return session.exec(select(func.count()).select_from(User).where(
-        User.role == Role.admin, User.disabled.is_(False), User.id != without.id)).one()
+    """Active admins besides `without`, their rows locked (PostgreSQL) so that two admins
+    demoting each other at once cannot leave none."""
+    return len(session.exec(select(User.id).where(
+        User.role == Role.admin, User.disabled.is_(False), User.id != without.id)
+        .with_for_update()).all())
 
 
 def set_role(name: str, role: str | Role, *, by: str, source: str | None = None) -> User:
@@ -150,9 +163,10 @@ def set_password(name: str, password: str, *, by: str, source: str | None = None
                  keep_session: str | None = None) -> User:
     """A new password ends the user's other sessions (all of them when an admin sets it)."""
     check_password(password, name)
+    password_hash = _hash(password)
 
     def change(session, user):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash, user.password_changed_at = password_hash, utcnow()
         ending = delete(LoginSession).where(LoginSession.user_id == user.id)
         if keep_session:
             ending = ending.where(LoginSession.token_hash != _digest(keep_session))
@@ -164,9 +178,13 @@ def set_password(name: str, password: str, *, by: str, source: str | None = None
 
 def change_own_password(actor: Actor, current: str, new: str, keep_session: str | None
                         ) -> None:
-    """A user's own change: the current password first; their other sessions end."""
+    """A user's own change: the current password first (wrong guesses count towards the
+    sign-in limit); their other sessions end."""
     user = get_user(actor.name)
-    if user is None or not _verify(user.password_hash, current):
+    if user is None or _throttled(user, f"user {actor.name}", None):
+        raise AccountError("too many wrong passwords: try again in "
+                           f"{FAILURE_WINDOW.seconds // 60} minutes")
+    if not _verify(user.password_hash, current):
         audit.record(actor.name, "password_change_refused", target=f"user {actor.name}",
                      source=actor.source, comment="wrong current password")
         raise AccountError("the current password is wrong")
@@ -195,16 +213,13 @@ def sign_in(name: str, password: str, source: str | None) -> tuple[str, Actor]:
     """A new session's token (for the cookie) and who signed in. SignInRefused says why
     not, without telling a wrong name from a wrong password."""
     name = name.strip()[:64]
-    since = utcnow() - FAILURE_WINDOW
-    target = f"user {name}"
-    if (audit.failures_since("sign_in_failed", since, target=target) >= MAX_FAILURES_PER_NAME
-            or (source and audit.failures_since("sign_in_failed", since, source=source)
-                >= MAX_FAILURES_PER_SOURCE)):
-        audit.record(name, "sign_in_failed", target=target, source=source,
-                     comment="too many failed attempts")
-        raise SignInRefused(f"too many failed sign-ins: wait {FAILURE_WINDOW.seconds // 60} "
-                            "minutes, or ask an admin to set a new password")
-    user = get_user(name)
+    user = find_user(name)
+    target = f"user {user.name if user else name}"
+    if _throttled(user, target, source):
+        audit.record(name, "sign_in_throttled", target=target, source=source)  # not counted
+        raise SignInRefused(f"too many failed sign-ins: try again in "
+                            f"{FAILURE_WINDOW.seconds // 60} minutes, or ask an admin to set "
+                            "a new password")
     ok = _verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
     if not ok or user.disabled:
         audit.record(name, "sign_in_failed", target=target, source=source,
@@ -213,20 +228,41 @@ def sign_in(name: str, password: str, source: str | None) -> tuple[str, Actor]:
                             else "wrong name or password")
     token = secrets.token_urlsafe(32)
     with session_scope() as session:
+        session.exec(delete(LoginSession).where(LoginSession.expires_at < utcnow()))
         session.add(LoginSession(user_id=user.id, token_hash=_digest(token), source=source,
                                  expires_at=utcnow() + SESSION_LIFETIME))
         row = session.get(User, user.id)
         row.last_sign_in_at = utcnow()
         if _hasher.check_needs_rehash(row.password_hash):
-            row.password_hash = _hasher.hash(password)
+            row.password_hash = _hash(password)
         session.add(row)
-        audit.record(name, "sign_in", target=target, source=source, session=session)
+        audit.record(user.name, "sign_in", target=target, source=source, session=session)
     return token, _actor(user, source)
+
+
+def _throttled(user: User | None, target: str, source: str | None) -> bool:
+    """Too many failures in the window: for this name (since its last sign-in or new
+    password, so an admin's reset lifts it), or from this address."""
+    since = utcnow() - FAILURE_WINDOW
+    if user is not None:
+        since = max(since, user.last_sign_in_at or since, user.password_changed_at or since)
+    failures = sum(audit.failures_since(action, since, target=target)
+                   for action in ("sign_in_failed", "password_change_refused"))
+    if failures >= MAX_FAILURES_PER_NAME:
+        return True
+    return bool(source) and audit.failures_since(
+        "sign_in_failed", utcnow() - FAILURE_WINDOW, source=source) >= MAX_FAILURES_PER_SOURCE
+
+
+def _hash(password: str) -> str:
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _hashing:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -270,6 +306,8 @@ def create_token(user_name: str, label: str, *, by: str, source: str | None = No
     user = get_user(user_name)
     if user is None:
         raise AccountError(f'there is no user named "{user_name}"')
+    if user.disabled:
+        raise AccountError(f"{user_name} is disabled: enable them first")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with session_scope() as session:
         row = ApiToken(user_id=user.id, label=label, token_hash=_digest(token),

@@ -1,6 +1,7 @@
 """A job's browser context: URL policy on every request, console errors, live frames."""
 
 import base64
+import logging
 import time
 from urllib.parse import urljoin
 
@@ -9,6 +10,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from engine import audit, events
 from engine.step_context import JobContext
+
+log = logging.getLogger(__name__)
 
 FRAME_INTERVAL_S = 0.15  # at most ~7 live frames a second
 
@@ -61,8 +64,11 @@ def note_block(ctx: JobContext, url: str, reason: str) -> None:
     if url in ctx.blocked_seen:
         return
     ctx.blocked_seen.add(url)
-    audit.record("jobdeck", "url_blocked", job_id=ctx.artifacts.job_id, target=url[:500],
-                 comment=ctx.redactor.text(reason))
+    try:
+        audit.record("jobdeck", "url_blocked", job_id=ctx.artifacts.job_id, target=url[:500],
+                     comment=ctx.redactor.text(reason))
+    except Exception:  # the block itself must happen whatever the database says
+        log.exception("could not record a blocked URL in the audit log")
 
 
 def collect_console_errors(ctx: JobContext, page: Page) -> None:

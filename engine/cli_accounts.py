@@ -60,13 +60,20 @@ def list_users(settings: Settings) -> int:
 def change_user(settings: Settings, name: str, role: str | None, disable: bool | None,
                 password_stdin: bool) -> int:
     Runtime(settings)
-    try:
+    try:  # everything checked before anything changes
+        if role:
+            accounts.parse_role(role)
+        password = _password(True, name)[0] if password_stdin else None
+        if password is not None:
+            accounts.check_password(password, name)
+        if accounts.get_user(name) is None:
+            raise accounts.AccountError(f'there is no user named "{name}"')
         if role:
             accounts.set_role(name, role, by=BY, source="cli")
         if disable is not None:
             accounts.set_disabled(name, disable, by=BY, source="cli")
-        if password_stdin:
-            accounts.set_password(name, _password(True, name)[0], by=BY, source="cli")
+        if password is not None:
+            accounts.set_password(name, password, by=BY, source="cli")
     except accounts.AccountError as exc:
         err.print(f"not changed: {exc}", style="red")
         return 2

@@ -12,6 +12,7 @@ from engine.job_actions import AVAILABLE, ActionRefused
 from engine.queue import enqueue_job
 from engine.runbook import Runbook as RunbookSpec
 from engine.runbook import stored_runbook
+from engine.secret_store import SecretStoreError
 from engine.secrets import missing_secrets, secret_env_name
 from models import Artifact, Job, JobStatus, Runbook, StepRun, Trigger, utcnow
 
@@ -43,9 +44,12 @@ def resolve_params(spec: RunbookSpec, given: dict[str, str]) -> dict[str, str]:
             problems.append(f'missing required parameter "{name}" (pass -p {name}=VALUE)')
         else:
             values[name] = ""
-    problems += [f'secret "{n}" is not set: an admin sets it on the Secrets page (or the '
-                 f'environment variable {secret_env_name(n)})'
-                 for n in missing_secrets(spec.secrets)]
+    try:
+        problems += [f'secret "{n}" is not set: an admin sets it on the Secrets page (or '
+                     f'the environment variable {secret_env_name(n)})'
+                     for n in missing_secrets(spec.secrets)]
+    except SecretStoreError as exc:
+        problems.append(str(exc))
     if problems:
         raise InvalidParams("; ".join(problems))
     return values
@@ -115,6 +119,11 @@ def start_job(runbook_name: str, params: dict[str, str] | None = None,
                  target=f"runbook {runbook_name}", after=job.status.value)
     enqueue_job(job.id)
     return job
+
+
+def job_exists(job_id: int) -> bool:
+    with read_scope() as session:
+        return session.get(Job, job_id) is not None
 
 
 def get_job(job_id: int) -> JobDetail | None:

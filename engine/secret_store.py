@@ -45,7 +45,12 @@ def _read() -> dict[str, dict]:
     path = _path()
     if path is None or not path.exists():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SecretStoreError(f"cannot read the secret store {path} ({exc}): it must be "
+                               "readable by the user Jobdeck runs as, and not edited by "
+                               "hand") from None
 
 
 @contextmanager

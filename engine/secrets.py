@@ -2,8 +2,10 @@
 shown. A value comes from the secret store (set on the Secrets page) or else from the
 environment variable JOBDECK_SECRET_<NAME>."""
 
+import base64
 import json
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ def secret_env_name(name: str) -> str:
 
 
 def missing_secrets(names: list[str]) -> list[str]:
+    if not names:  # most runbooks have none: the store is not even read
+        return []
     stored = secret_store.stored_names()
     return [n for n in names if n not in stored and secret_env_name(n) not in os.environ]
 
@@ -57,12 +61,31 @@ def secret_overview(used_by: dict[str, list[str]]) -> list[dict]:
     return rows
 
 
+def secret_forms(value: str) -> set[str]:
+    """A secret as it may be written down: itself, percent-encoded as HTML forms,
+    encodeURIComponent and Python do (either case of hex), inside a JSON string, base64."""
+    encoded = {quote(value, safe=""), quote_plus(value), quote(value, safe="-_.!~*'()"),
+               _form_encoded(value)}
+    encoded |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form)
+                for form in encoded}
+    return {value, json.dumps(value)[1:-1], base64.b64encode(value.encode()).decode(),
+            *encoded}
+
+
+def _form_encoded(value: str) -> str:
+    """As an HTML form posts it (WHATWG urlencoded; unlike Python's quote, "~" escaped)."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "*-._") else "+" if c == " "
+                   else "".join(f"%{b:02X}" for b in c.encode()) for c in value)
+
+
 class Redactor:
-    """Replaces every secret value with •••• in text and in nested data."""
+    """Replaces every secret value (in any of its written forms) with •••• in text and in
+    nested data."""
 
     def __init__(self, secret_values: list[str]):
         # Longest first, so a secret that contains another is masked whole.
-        self.values = sorted({v for v in secret_values if v}, key=len, reverse=True)
+        self.values = sorted({form for v in secret_values if v for form in secret_forms(v)},
+                             key=len, reverse=True)
 
     def text(self, value: str) -> str:
         for secret in self.values:
@@ -81,12 +104,10 @@ class Redactor:
 
 def redact_archive(path: Path, redactor: Redactor) -> None:
     """Mask secret values in every file of a zip (a Playwright trace records what was typed
-    and sent), also as they appear URL-encoded or inside JSON strings."""
+    and sent), in each of their written forms."""
     if not redactor.values:
         return
-    forms = sorted({form.encode() for value in redactor.values for form in (
-        value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1])},
-        key=len, reverse=True)
+    forms = [form.encode() for form in redactor.values]  # every form, longest first
     mask = MASK.encode()
     fresh = path.with_suffix(".redacting")
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(fresh, "w",

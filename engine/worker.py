@@ -16,6 +16,7 @@ from engine.leases import WORKER_ID, Heartbeat
 from engine.records import JobRecorder
 from engine.report import publish_report
 from engine.runbook import stored_runbook
+from engine.secret_store import SecretStoreError
 from engine.secrets import resolve_secrets
 from engine.settings import Settings
 from engine.transitions import TransitionRefused, transition_job
@@ -135,7 +136,7 @@ def _run_claimed(job, *, settings: Settings, bus: events.EventBus, heartbeat: He
                     job_id, exc)
         close_thread_browser()
         return JobStatus.failed
-    except (BrowserNotFound, KeyError) as exc:
+    except (BrowserNotFound, KeyError, SecretStoreError) as exc:  # says what to do
         message = exc.args[0] if exc.args else str(exc)
         return JobRecorder(job_id, bus).job_finished(
             JobStatus.failed, ErrorKind.unknown, str(message)).status

@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import Enum
 
+from sqlalchemy import Index, func, text
 from sqlmodel import Field, SQLModel
 
 from models.common import UTCDateTime, enum_type, utcnow
@@ -19,6 +20,9 @@ class Role(str, Enum):
 
 class User(SQLModel, table=True):
     __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
+    # one name per person whatever its case ("Ann" and "ann" are the same person)
+    __table_args__ = (Index("ux_user_account_lower_name", func.lower(text("name")),
+                            unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
@@ -27,6 +31,7 @@ class User(SQLModel, table=True):
     disabled: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_sign_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiToken(SQLModel, table=True):

@@ -5,7 +5,7 @@ from nicegui import run, ui
 from engine import accounts
 from pages.display import exact_time, relative_time
 from pages.frame import frame
-from pages.identity import session_token, viewer
+from pages.identity import acting, session_token, viewer
 
 
 async def account_page() -> None:
@@ -38,8 +38,14 @@ async def account_page() -> None:
                 _token_row(row, refresh)
 
     async def create(text: str) -> None:
-        token, row = await run.io_bound(accounts.create_token, me.name, text or "token",
-                                        by=me.name, source=me.source)
+        if await acting("view") is None:  # the session must still be alive
+            return
+        try:
+            token, row = await run.io_bound(accounts.create_token, me.name, text or "token",
+                                            by=me.name, source=me.source)
+        except accounts.AccountError as exc:
+            ui.notify(str(exc), type="warning")
+            return
         label.value = ""
         with ui.dialog(value=True) as dialog, ui.card().classes("max-w-xl").mark("new-token"):
             ui.label(f"Token “{row.label}”").classes("text-lg font-medium")
@@ -58,6 +64,8 @@ async def account_page() -> None:
 
 def _token_row(row, refresh) -> None:
     async def revoke() -> None:
+        if await acting("view") is None:
+            return
         try:
             await run.io_bound(accounts.revoke_token, row.id, viewer())
         except accounts.AccountError as exc:
@@ -90,6 +98,8 @@ def _password_form() -> None:
     async def change() -> None:
         if new.value != again.value:
             ui.notify("The two new passwords differ", type="warning")
+            return
+        if await acting("view") is None:
             return
         try:
             await run.io_bound(accounts.change_own_password, viewer(), current.value,

@@ -2,7 +2,8 @@
 
 from fastapi import Depends, HTTPException, Request
 
-from engine.access import Actor, Forbidden, require
+from engine import jobs
+from engine.access import Actor, Forbidden, may, require
 
 
 def actor_of(request: Request) -> Actor:
@@ -15,9 +16,13 @@ def allowed(action: str):
 
     def check(request: Request) -> Actor:
         actor = actor_of(request)
-        job_id = request.path_params.get("job_id")
-        try:
-            require(actor, action, job_id=int(job_id) if job_id else None)
+        if may(actor.role, action):
+            return actor
+        raw = str(request.path_params.get("job_id", ""))[:30]
+        exists = raw.isdigit() and len(raw) < 18 and jobs.job_exists(int(raw))
+        try:  # the refusal is recorded, with its job when there is one
+            require(actor, action, job_id=int(raw) if exists else None,
+                    target=f"job {raw}" if raw and not exists else None)
         except Forbidden as exc:
             raise HTTPException(403, str(exc)) from None
         return actor

@@ -39,7 +39,7 @@ def row_of(event) -> dict:
 async def audit_page(actor: str = "", action: str = "", q: str = "", days: str = "all"
                      ) -> None:
     with frame("Audit log"):
-        if not admin_only("audit"):
+        if not await admin_only("audit"):
             return
         ui.label("Audit log").classes("text-2xl font-semibold")
         actions, actors = await run.io_bound(audit.actions_and_actors) or ([], [])

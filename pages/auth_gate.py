@@ -6,9 +6,10 @@ data). A new route is therefore closed until someone opens it here on purpose; a
 enumerates the routes to keep it so.
 
 Pages without a session redirect to the sign-in page; everything else (the API, NiceGUI's
-own endpoints, the websocket) answers 401. A request that comes from another site (its
-Origin is not this server) is refused with 403, and one that changes something with a
-session cookie must say where it comes from: no cross-site requests with the cookie.
+own endpoints, the websocket) answers 401. With the session cookie, a request that can
+change something (POST, PUT, PATCH, DELETE, and the websocket the pages act through)
+must come from this server's own pages: no cross-site requests with the cookie. Reading
+is not restricted, so a link to a job from a chat or a wiki opens it.
 """
 
 import json
@@ -25,9 +26,11 @@ COOKIE = "jobdeck_session"
 PUBLIC_PATHS = {"/login"}
 PUBLIC_PREFIXES = ("/demo/",)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CROSS_SITE = ("cross-site request refused: send it from the console's own pages, or use an "
+              "API token (behind a reverse proxy, pass the Host header through)")
 # Where a browser without a session is sent to sign in; everything else answers 401.
 PAGE_PREFIXES = ("/jobs", "/runbooks", "/schedules", "/users", "/account", "/audit",
-                 "/secrets", "/docs")
+                 "/secrets", "/docs", "/logout")
 
 
 def is_public(path: str) -> bool:
@@ -43,12 +46,22 @@ def client_address(scope: Scope) -> str | None:
     return client[0] if client else None
 
 
-def cross_site(headers: Headers) -> bool:
-    """True when the request names an origin (or referrer) other than this server."""
+def same_origin(headers: Headers) -> bool:
+    """True when the browser says the request comes from this server's own pages
+    (Sec-Fetch-Site, else Origin, else Referer, compared with Host); False when it says
+    nothing (a browser always does for the requests this guards)."""
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site:
+        return fetch_site == "same-origin"
     origin = headers.get("origin") or headers.get("referer")
-    if not origin:
+    if not origin or origin == "null":
         return False
-    return urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
+    return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
+
+
+def acts(scope: Scope) -> bool:
+    """A request that can change something: any but GET/HEAD/OPTIONS, and the websocket."""
+    return scope["type"] == "websocket" or scope.get("method", "GET") not in SAFE_METHODS
 
 
 class AuthGate:
@@ -62,11 +75,9 @@ class AuthGate:
         headers = Headers(scope=scope)
         source = client_address(scope)
         bearer = bearer_token(headers)
-        if bearer is None and session_cookie(headers) and (cross_site(headers) or (
-                scope.get("method", "GET") not in SAFE_METHODS
-                and not (headers.get("origin") or headers.get("referer")))):
-            await _refuse(scope, receive, send, 403, "cross-site request refused: send it "
-                          "from the console's own pages, or use an API token")
+        if (bearer is None and session_cookie(headers) and acts(scope)
+                and not same_origin(headers)):
+            await _refuse(scope, receive, send, 403, CROSS_SITE)
             return
         actor, expired = await run_in_threadpool(identify, headers, source)
         if actor is None:

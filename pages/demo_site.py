@@ -262,9 +262,16 @@ async def slow(request: Request) -> HTMLResponse:
 
 
 async def redirect(request: Request) -> Response:
+    """Redirects to `to`: anywhere on the tests' own demo server (the URL policy's tests
+    need that), only within the site where the console serves it (no open redirect on the
+    console's address)."""
     to = request.query_params.get("to")
     if not to:
         return _page("Redirect", "<p>Missing <code>to</code> parameter.</p>", 400)
+    if not request.app.state.open_redirect and (
+            not to.startswith("/") or to.startswith(("//", "/\\"))):
+        return _page("Redirect", "<p>Only paths on this site, like <code>/table</code>.</p>",
+                     400)
     return RedirectResponse(to, status_code=302)
 
 
@@ -313,8 +320,9 @@ async def _on_404(request: Request, exc: Exception) -> HTMLResponse:
     return _not_found(request)
 
 
-def create_demo_app() -> Starlette:
-    """Build the demo site; mount it anywhere (e.g. ``Mount("/demo", create_demo_app())``)."""
+def create_demo_app(open_redirect: bool = False) -> Starlette:
+    """Build the demo site; mount it anywhere (e.g. ``Mount("/demo", create_demo_app())``).
+    `open_redirect`: /redirect goes to any URL (for the URL policy's tests only)."""
     routes = [
         Route("/", index),
         Route("/login", login, methods=["GET", "POST"]),
@@ -332,4 +340,6 @@ def create_demo_app() -> Starlette:
         Route("/comments", comments),
         Route("/animated", animated),
     ]
-    return Starlette(routes=routes, exception_handlers={404: _on_404})
+    app = Starlette(routes=routes, exception_handlers={404: _on_404})
+    app.state.open_redirect = open_redirect
+    return app

@@ -4,8 +4,8 @@ from contextlib import contextmanager
 
 from nicegui import app, run, ui
 
-from engine import accounts
-from pages.identity import allowed, session_token, viewer
+from pages.auth_gate import identify
+from pages.identity import allowed, viewer
 
 NAV = [("Jobs", "/jobs"), ("Runbooks", "/runbooks"), ("Schedules", "/schedules"),
        ("API", "/docs"), ("Demo site", "/demo/")]
@@ -27,8 +27,42 @@ def frame(title: str):
         ui.button(icon="dark_mode", on_click=lambda: _toggle(dark)).props(
             "flat round dense color=white").tooltip("Dark mode")
         _account_menu()
+    ui.add_body_html(SESSION_ENDED_SCRIPT)
+    ui.timer(SESSION_CHECK_S, _check_session)
     with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4"):
         yield
+
+
+# An open page lives on its websocket, which the gate checked once: look again now and
+# then, so a page whose session ended (signed out elsewhere, expired, user disabled) goes
+# to the sign-in form instead of showing on.
+SESSION_CHECK_S = 60
+# When the websocket is refused (say after the laptop slept past the session), NiceGUI
+# would show "connection lost" for ever: ask the API, and go to the sign-in form on 401.
+SESSION_ENDED_SCRIPT = """<script>
+(function () {
+  const watch = setInterval(() => {
+    if (!window.socket) return;
+    clearInterval(watch);
+    window.socket.on("connect_error", async () => {
+      try {
+        const answer = await fetch("/api/me", {credentials: "same-origin"});
+        if (answer.status === 401) {
+          location.href = "/login?expired=1&next=" +
+            encodeURIComponent(location.pathname + location.search);
+        }
+      } catch (e) { /* the server is away: NiceGUI keeps trying */ }
+    });
+  }, 200);
+})();
+</script>"""
+
+
+async def _check_session() -> None:
+    request = ui.context.client.request
+    found = await run.io_bound(identify, request.headers, viewer().source)
+    if found is not None and found[0] is None:  # (None: the server is stopping)
+        ui.navigate.to("/login?expired=1")
 
 
 ADMIN_PAGES = [("Users", "/users", "group", "users"), ("Secrets", "/secrets", "key", "secrets"),
@@ -46,12 +80,10 @@ def _account_menu() -> None:
                 if allowed(action):
                     ui.menu_item(label, lambda t=target: ui.navigate.to(t))
             ui.separator()
-            ui.menu_item("Sign out", _sign_out).mark("sign-out")
-
-
-async def _sign_out() -> None:
-    await run.io_bound(accounts.sign_out, session_token(), viewer())
-    ui.navigate.to("/login?signed_out=1")
+            # a real form: the browser's current cookie is what ends, and is cleared
+            with ui.element("form").props('method="post" action="/logout"').classes("w-full"):
+                ui.button("Sign out", icon="logout").props(
+                    "type=submit flat no-caps align=left").classes("w-full").mark("sign-out")
 
 
 def _toggle(dark) -> None:

@@ -27,13 +27,13 @@ def session_token() -> str | None:
 async def acting(action: str) -> Actor | None:
     """The actor if they may do `action` now; otherwise a message, and None."""
     request = ui.context.client.request
-    actor, _ = await run.io_bound(identify, request.headers, viewer().source)
+    actor, _ = await run.io_bound(identify, request.headers, viewer().source) or (None, None)
     if actor is None:
         ui.notify("Your session has ended: sign in again.", type="warning")
         ui.navigate.to("/login?expired=1")
         return None
     try:
-        require(actor, action)
+        await run.io_bound(require, actor, action)  # a refusal is written to the audit log
     except Forbidden as exc:
         ui.notify(str(exc), type="negative", multi_line=True)
         return None

@@ -23,7 +23,7 @@ def overview() -> list[dict]:
 
 async def secrets_page() -> None:
     with frame("Secrets"):
-        if not admin_only("secrets"):
+        if not await admin_only("secrets"):
             return
         with ui.row().classes("w-full items-center"):
             ui.label("Secrets").classes("text-2xl font-semibold")

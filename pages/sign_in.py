@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from engine import accounts
-from pages.auth_gate import COOKIE, client_address, cross_site
+from pages.auth_gate import COOKIE, client_address, same_origin, session_cookie
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,7 +35,8 @@ PAGE = """<!doctype html>
 <form method="post" action="/login">
 <input type="hidden" name="next" value="{next}">
 <label for="name">User name</label>
-<input id="name" name="name" autocomplete="username" required autofocus value="{name}">
+<input id="name" name="name" autocomplete="username" autocapitalize="none" required autofocus
+ value="{name}">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
@@ -74,8 +75,9 @@ def sign_in_form(request: Request, next: str | None = None, expired: bool = Fals
 @router.post("/login")
 async def sign_in(request: Request, name: str = Form(""), password: str = Form(""),
                   next: str = Form("/jobs")) -> HTMLResponse:
-    if cross_site(request.headers):  # no signing in a victim's browser from another site
-        return render(safe_next(next), "Sign in from Jobdeck's own page.", status=403)
+    if not same_origin(request.headers):  # no signing a browser in from another site
+        return render(safe_next(next), "Sign in from Jobdeck's own sign-in page (behind a "
+                      "reverse proxy, it must pass the Host header through).", status=403)
     try:
         token, _ = await run_in_threadpool(accounts.sign_in, name, password,
                                            client_address(request.scope))
@@ -85,4 +87,15 @@ async def sign_in(request: Request, name: str = Form(""), password: str = Form("
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/",
                         secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout")
+async def sign_out(request: Request) -> RedirectResponse:
+    """Ends the session this browser holds now (the gate let only a same-site request with
+    a valid one through) and clears its cookie."""
+    await run_in_threadpool(accounts.sign_out, session_cookie(request.headers),
+                            request.state.actor)
+    response = RedirectResponse("/login?signed_out=1", status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
     return response

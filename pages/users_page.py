@@ -17,12 +17,12 @@ ROLE_HELP = ("Viewer: sees jobs and artifacts. Operator: also starts, pauses, re
              "Admin: also runbooks, schedules, secrets and users.")
 
 
-def admin_only(action: str) -> bool:
+async def admin_only(action: str) -> bool:
     """Shows the refusal on the page (and records it) for a role that may not see it."""
     if allowed(action):
         return True
     try:
-        require(viewer(), action)
+        await run.io_bound(require, viewer(), action)
     except Forbidden as exc:
         ui.label(str(exc)).classes("text-lg").mark("forbidden")
     return False
@@ -30,7 +30,7 @@ def admin_only(action: str) -> bool:
 
 async def users_page() -> None:
     with frame("Users"):
-        if not admin_only("users"):
+        if not await admin_only("users"):
             return
         with ui.row().classes("w-full items-center"):
             ui.label("Users").classes("text-2xl font-semibold")

@@ -27,7 +27,8 @@ from support import free_port, in_browser_thread, start_console
 @pytest.fixture(scope="session")
 def site_port() -> int:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_demo_app(), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_demo_app(open_redirect=True),
+                                           host="127.0.0.1", port=port,
                                            log_level="warning", timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

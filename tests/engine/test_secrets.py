@@ -14,6 +14,7 @@ from engine import secret_store
 from engine.events import get_bus
 from engine.report import build_report
 from engine.secret_store import SecretStoreError
+from engine.secrets import Redactor, redact_archive
 from models import ArtifactKind, JobStatus
 
 SECRET = "s3cr3t-Value-42"
@@ -104,3 +105,25 @@ def test_an_encrypted_store_hides_values_from_whoever_copies_the_file(runtime, s
         secret_store.stored_value("api_token")
     with pytest.raises(SecretStoreError, match="not a Fernet key"):
         secret_store.configure(settings.data_dir, "not-a-key")
+
+
+def test_a_trace_is_masked_in_every_form_a_browser_writes_a_secret(tmp_path):
+    value = "Secr3t!*~ (x)'"
+    written = {  # as browsers and servers write it (independent of Jobdeck's code)
+        "typed": value,
+        "an HTML form post": "Secr3t%21*%7E+%28x%29%27",
+        "encodeURIComponent": "Secr3t!*~%20(x)'",
+        "lower-case escapes": "Secr3t%21*%7e+%28x%29%27",
+        "a JSON string": json.dumps(value),
+        "base64": "U2VjcjN0ISp+ICh4KSc=",
+    }
+    trace = tmp_path / "trace.zip"
+    with zipfile.ZipFile(trace, "w") as archive:
+        for name, form in written.items():
+            archive.writestr(f"{name}.txt", f"before {form} after")
+    redact_archive(trace, Redactor([value]))
+    with zipfile.ZipFile(trace) as archive:
+        for name, form in written.items():
+            text = archive.read(f"{name}.txt").decode()
+            assert value not in text and form.strip('"') not in text, (name, text)
+            assert text.startswith("before ") and text.endswith(" after")

@@ -24,10 +24,13 @@ def upgrade() -> None:
     sa.Column('disabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', models.common.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_sign_in_at', models.common.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('password_changed_at', models.common.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_account_name'), ['name'], unique=True)
+    op.create_index('ux_user_account_lower_name', 'user_account', [sa.text('lower(name)')],
+                    unique=True)
 
     op.create_table('api_token',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -84,6 +87,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_token_token_hash'))
 
     op.drop_table('api_token')
+    op.drop_index('ux_user_account_lower_name', table_name='user_account')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_account_name'))
 
