@@ -331,3 +331,18 @@ def test_markup_from_runbooks_sites_and_people_stays_text_everywhere(console, si
     assert all(found == [None, 0] for found in seen.values()), seen
     assert f"{XSS} in the question" in question  # shown, as text
     assert f"no: {XSS}" in audit_page
+
+
+def test_signing_out_in_the_browser_ends_the_session(console, settings):
+    def scenario(page):
+        page.goto(f"{console}/jobs")
+        page.locator('.q-btn:has-text("admin")').first.click()  # the menu under the name
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url("**/login?signed_out=1")
+        said = page.locator("main").inner_text()
+        page.goto(f"{console}/jobs/1")  # the cookie is gone: back to the form
+        return said, page.url
+
+    said, url = in_browser(settings, scenario, console)
+    assert "You are signed out" in said
+    assert "/login?next=%2Fjobs%2F1" in url
