@@ -27,10 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx
 from playwright.sync_api import sync_playwright
 
-from console_process import (add_runbook, memory_mb, start_console, start_job, stop_console,
+from console_process import (add_runbook, cancel_job, memory_mb, signed_in_context,
+                             signed_in_page, start_console, start_job, stop_console,
                              wait_finished)
 from engine.browser import find_browser, launch
 from report import Figure, publish, spread
@@ -78,7 +78,7 @@ def recorded_ms(data: Path, job_id: int, kind: str) -> dict[str, float]:
 
 
 def open_job_page(browser, url: str, job_id: int, script: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = signed_in_page(browser, url, viewport={"width": 1280, "height": 900})
     page.goto(f"{url}/jobs/{job_id}")
     page.wait_for_selector("[data-step]")
     page.evaluate(script)
@@ -122,14 +122,14 @@ def memory(browser, url: str, pid: int, viewers: int) -> tuple:
     job_id = start_job(url, "bench-live")
     time.sleep(2)
     before = memory_mb(pid)
-    contexts = [browser.new_context() for _ in range(viewers)]
+    contexts = [signed_in_context(browser, url) for _ in range(viewers)]
     for context in contexts:
         context.new_page().goto(f"{url}/jobs/{job_id}")
     time.sleep(2)
     during = memory_mb(pid)
     for context in contexts:
         context.close()
-    httpx.post(f"{url}/api/jobs/{job_id}/cancel")  # measured: no need to wait for its end
+    cancel_job(url, job_id)  # measured: no need to wait for its end
     wait_finished(url, job_id)
     return before, during
 

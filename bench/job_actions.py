@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from playwright.sync_api import sync_playwright
 
 from console_live import recorded_ms
-from console_process import add_runbook, start_console, start_job, stop_console, wait_finished
+from console_process import (add_runbook, signed_in_page, start_console, start_job,
+                             stop_console, wait_finished)
 from engine.browser import find_browser, launch
 from report import Figure, publish, spread
 
@@ -47,7 +48,7 @@ NOTE_CLICK = """sel => { window.clicked = null; document.addEventListener('click
 
 def one_run(browser, url: str, data: Path) -> tuple[float, float]:
     job_id = start_job(url, "bench-actions")
-    page = browser.new_page()
+    page = signed_in_page(browser, url)
     page.goto(f"{url}/jobs/{job_id}")
     page.locator("[data-approval]").wait_for(timeout=60_000)
     page.evaluate(NOTE_CLICK, '[data-decide="approve"]')

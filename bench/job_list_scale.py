@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from playwright.sync_api import sync_playwright
 
-from console_process import start_console, stop_console
+from console_process import signed_in_page, start_console, stop_console
 from engine import jobs
 from engine.browser import find_browser, launch
 from engine.db import init_db
@@ -84,7 +84,7 @@ def page_render(data: Path, repeat: int) -> tuple[list[float], list[float]]:
     try:
         with sync_playwright() as playwright:
             browser = launch(playwright, find_browser(None))
-            page = browser.new_page()
+            page = signed_in_page(browser, url)
             page.goto(f"{url}/jobs")  # warm-up
             page.wait_for_selector("tbody tr a")
             for _ in range(repeat):  # alternating with a page that reads almost nothing

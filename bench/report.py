@@ -19,7 +19,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:begin (rewritten by make bench) -->", "<!-- bench:end -->"
 # The table's row order: the order `make bench` runs the scripts in.
 SCRIPTS = ("engine_overhead", "console_live", "job_actions", "job_list_scale",
-           "schedule_lateness", "throughput_memory", "scale_out", "vs_prefect")
+           "schedule_lateness", "throughput_memory", "scale_out", "vs_prefect", "access_cost")
 COLUMNS = ("Figure", "Target", "Median", "Min–max", "Ratio", "Verdict", "Script, run at")
 
 

@@ -28,7 +28,7 @@ def frame(title: str):
             "flat round dense color=white").tooltip("Dark mode")
         _account_menu()
     ui.add_body_html(SESSION_ENDED_SCRIPT)
-    ui.timer(SESSION_CHECK_S, _check_session)
+    ui.timer(SESSION_CHECK_S, _check_session, immediate=False)  # the gate just checked
     with ui.column().classes("w-full max-w-6xl mx-auto p-3 sm:p-6 gap-4"):
         yield
 
