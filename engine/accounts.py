@@ -278,8 +278,14 @@ def session_actor(token: str | None, source: str | None = None) -> tuple[Actor |
     if found is None:
         return None, False
     login, user = found
-    if login.expires_at <= now or user.disabled:
-        return None, login.expires_at <= now
+    if user.disabled:
+        return None, False
+    if login.expires_at <= now:  # ended: recorded once, then the row goes
+        with session_scope() as session:
+            session.exec(delete(LoginSession).where(LoginSession.id == login.id))
+            audit.record(user.name, "session_expired", target=f"user {user.name}",
+                         source=source, session=session)
+        return None, True
     if login.expires_at - now < SESSION_LIFETIME - timedelta(minutes=10):
         with session_scope() as session:  # in use: renew, at most every ten minutes
             row = session.get(LoginSession, login.id)
@@ -326,18 +332,35 @@ def token_actor(token: str | None) -> Actor | None:
         return None
     with read_scope() as session:
         found = session.exec(select(ApiToken, User).join(User).where(
-            ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None),
-            User.disabled.is_(False))).first()
+            ApiToken.token_hash == _digest(token))).first()
     if found is None:
         return None
     row, user = found
     now = utcnow()
+    if row.revoked_at is not None or user.disabled:
+        _refused_token(row, user, now)
+        return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         with session_scope() as session:
             stored = session.get(ApiToken, row.id)
             stored.last_used_at = now
             session.add(stored)
     return _actor(user, f"token {row.label}")
+
+
+_token_refusals: dict[int, object] = {}  # token id -> when last recorded (not every request)
+
+
+def _refused_token(row: ApiToken, user: User, now) -> None:
+    """A revoked token (or one of a disabled user) still in use goes to the audit log,
+    at most every ten minutes per token, so a forgotten script cannot flood it."""
+    last = _token_refusals.get(row.id)
+    if last is not None and now - last < timedelta(minutes=10):
+        return
+    _token_refusals[row.id] = now
+    audit.record(user.name, "token_refused", target=f"user {user.name}",
+                 source=f"token {row.label}", comment="revoked" if row.revoked_at
+                 else "the user is disabled")
 
 
 def list_tokens(user_id: int) -> list[ApiToken]:

@@ -183,8 +183,10 @@ async def test_a_token_made_on_the_account_page_works_until_revoked(app_client):
     await simulated.should_see("revoked: it no longer works")
     refused = await anonymous.get("/api/me", headers=bearer)
     assert refused.status_code == 401 and "not valid" in refused.json()["detail"]
+    await anonymous.get("/api/me", headers=bearer)  # a script that keeps trying
     events, _ = audit.search(audit.AuditFilter(actor="admin"))
-    assert {"token_created", "token_revoked"} <= {e.action for e in events}
+    assert {"token_created", "token_revoked", "token_refused"} <= {e.action for e in events}
+    assert [e.action for e in events].count("token_refused") == 1  # not one per request
     assert not any(token in repr(e) for e in events)
 
 
@@ -271,10 +273,15 @@ async def test_signing_out_and_an_expired_session_end_access(app_client):
     await sign_in(simulated, "admin")
     with session_scope() as session:
         session.exec(update(LoginSession).values(expires_at=utcnow() - timedelta(seconds=1)))
-    page = await simulated.http_client.get("/jobs/1")
-    assert page.status_code == 303 and "expired=1" in page.headers["location"]
     api = await simulated.http_client.get("/api/jobs")
     assert api.status_code == 401 and "expired" in api.json()["detail"]
+    ended, _ = audit.search(audit.AuditFilter(action="session_expired"))
+    assert [(e.actor, e.source) for e in ended] == [("admin", "127.0.0.1")]
+    await sign_in(simulated, "admin")
+    with session_scope() as session:
+        session.exec(update(LoginSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    page = await simulated.http_client.get("/jobs/1")
+    assert page.status_code == 303 and "expired=1" in page.headers["location"]
 
 
 async def test_a_role_taken_away_applies_to_an_open_page(app_client):
