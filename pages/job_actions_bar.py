@@ -42,8 +42,11 @@ async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
     return True
 
 
-def action_buttons(job_id: int, available: list[str], on_done) -> None:
-    for action in filter(allowed, available):
+def action_buttons(job_id: int, available: list[str], on_done, started_by: str | None) -> int:
+    """The buttons this person may use now; how many."""
+    mine = [action for action in available if allowed(action)
+            and not (action in ("approve", "reject") and own_job(started_by))]
+    for action in mine:
         label, icon, color, confirm = BUTTONS[action]
 
         async def click(a=action, needs=confirm) -> None:
@@ -54,6 +57,7 @@ def action_buttons(job_id: int, available: list[str], on_done) -> None:
 
         ui.button(label, icon=icon, color=color, on_click=click).props(
             f'unelevated no-caps data-action="{action}"')
+    return len(mine)
 
 
 def lasting_dialog() -> ui.dialog:
@@ -86,13 +90,18 @@ def confirm_dialog(job_id: int, action: str, on_done) -> None:
                 "unelevated no-caps data-confirm-yes").mark("confirm-yes")
 
 
+def own_job(started_by: str | None) -> bool:
+    """Four eyes: the viewer started this job, so they may not decide on it."""
+    return started_by == viewer().name and get_settings().four_eyes
+
+
 def decision_buttons(job_id: int, dialog, on_done, started_by: str | None) -> None:
     """Approve/Reject in the approval dialog, with an optional comment; for those who may."""
     if not allowed("approve"):
         ui.label("An approver decides on this step.").classes("text-sm text-grey-8")
         ui.button("Close", on_click=dialog.close).props("flat no-caps")
         return
-    if started_by == viewer().name and get_settings().four_eyes:
+    if own_job(started_by):
         ui.label("You started this job: another approver decides on this step.").classes(
             "text-sm text-grey-8").mark("four-eyes")
         ui.button("Close", on_click=dialog.close).props("flat no-caps")

@@ -96,8 +96,8 @@ async def job_page(job_id: int) -> None:
             state["actions_key"] = actions_key
             actions_row.clear()
             with actions_row:
-                action_buttons(job.id, v["actions"], reload)
-                ui.space()
+                if action_buttons(job.id, v["actions"], reload, job.started_by):
+                    ui.space()
                 activity(v["activity"])
         metrics.clear()
         with metrics:

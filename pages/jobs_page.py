@@ -5,12 +5,12 @@ from urllib.parse import urlencode
 from nicegui import run, ui
 
 from engine import events, jobs
-from engine.settings import get_settings
 from models import Job, JobStatus
 from pages import live
 from pages.display import duration, exact_time, job_status_look, relative_time
 from pages.frame import frame
-from pages.identity import allowed, viewer
+from pages.identity import allowed
+from pages.job_actions_bar import own_job
 from pages.jobs_bulk import approve_row, bulk_bar
 
 PAGE_SIZE = 25
@@ -98,7 +98,7 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
     live.connect()
     state = {"tab": tab if tab in TABS else "all", "page": max(page, 1), "q": q,
              "dirty": False, "busy": False}
-    me, may_approve = viewer().name, allowed("approve")
+    may_approve = allowed("approve")
     with frame("Jobs"):
         with ui.row().classes("w-full items-center gap-3"):
             ui.label("Jobs").classes("text-2xl font-semibold")
@@ -152,8 +152,7 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
             return await refresh()
         kept = {row["id"] for row in table.selected}  # a refresh keeps the selection
         for row in view["rows"]:  # four eyes: no approving one's own job
-            row["can_approve"] = may_approve and not (
-                row["started_by"] == me and get_settings().four_eyes)
+            row["can_approve"] = may_approve and not own_job(row["started_by"])
         table.rows = view["rows"]
         table.selected = [row for row in table.rows if row["id"] in kept]
         empty.set_visibility(not view["rows"])

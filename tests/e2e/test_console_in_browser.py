@@ -223,10 +223,19 @@ def test_whoever_started_a_job_cannot_approve_it(console, site, settings):
         page.goto(f"{console}/jobs/{job['id']}")
         dialog = page.locator("[data-approval]")
         dialog.wait_for(timeout=30_000)
-        return job["id"], dialog.inner_text(), dialog.locator("[data-decide]").count()
+        text, in_dialog = dialog.inner_text(), dialog.locator("[data-decide]").count()
+        page.keyboard.press("Escape")
+        on_page = page.locator('[data-action="approve"], [data-action="reject"]').count()
+        others = page.locator('[data-action="cancel"]').count()  # the rest is still there
+        page.goto(f"{console}/jobs?tab=approval")
+        page.locator(f'a[href="/jobs/{job["id"]}"]').wait_for()
+        row = page.locator("tr", has=page.locator(f'a[href="/jobs/{job["id"]}"]'))
+        in_list = row.locator("[data-row-approve]").count()
+        return job["id"], text, in_dialog + on_page + in_list, others
 
-    job_id, text, buttons = in_browser(settings, scenario, console)
-    assert "You started this job: another approver decides" in text and buttons == 0
+    job_id, text, buttons, others = in_browser(settings, scenario, console)
+    assert "You started this job: another approver decides" in text
+    assert buttons == 0 and others == 1
     refused = httpx.post(f"{console}/api/jobs/{job_id}/approve", headers=console.headers)
     assert refused.status_code == 403 and "four-eyes" in refused.json()["detail"]
     assert job_of(console, job_id)["status"] == "waiting_for_approval"  # nothing changed
