@@ -348,16 +348,16 @@ def token_actor(token: str | None) -> Actor | None:
     return _actor(user, f"token {row.label}")
 
 
-_token_refusals: dict[int, object] = {}  # token id -> when last recorded (not every request)
+_token_refusals: dict[str, object] = {}  # token hash -> when last recorded (not each request)
 
 
 def _refused_token(row: ApiToken, user: User, now) -> None:
     """A revoked token (or one of a disabled user) still in use goes to the audit log,
     at most every ten minutes per token, so a forgotten script cannot flood it."""
-    last = _token_refusals.get(row.id)
+    last = _token_refusals.get(row.token_hash)
     if last is not None and now - last < timedelta(minutes=10):
         return
-    _token_refusals[row.id] = now
+    _token_refusals[row.token_hash] = now
     audit.record(user.name, "token_refused", target=f"user {user.name}",
                  source=f"token {row.label}", comment="revoked" if row.revoked_at
                  else "the user is disabled")

@@ -313,26 +313,31 @@ def test_markup_from_runbooks_sites_and_people_stays_text_everywhere(console, si
         alerts, seen = [], {}
         page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
 
-        def check(name: str) -> None:
-            page.wait_for_timeout(500)  # let every event and redraw land
-            seen[name] = page.evaluate(
-                "[window.pwned, document.querySelectorAll('img[src=x], svg[onload]').length]")
+        def check(name: str, *shown: str) -> None:
+            for text in shown:  # the markup is on the page, as text, before looking
+                page.get_by_text(text).first.wait_for(timeout=15_000)
+            seen[name] = page.evaluate("""[window.pwned, document.querySelectorAll(
+                'img[src=x], svg[onload], [onerror], [onload]').length]""")
 
         page.goto(f"{console}/jobs/{job['id']}")
         dialog = page.locator("[data-approval]")
         dialog.wait_for(timeout=30_000)
         question = dialog.inner_text()
-        check("approval dialog")
+        check("approval dialog", f"{XSS} in the question")
         dialog.get_by_label("Comment (optional)").fill(f"no: {XSS}")
         dialog.locator('[data-decide="reject"]').click()
         page.locator('[data-job-status="failed"]').wait_for(timeout=30_000)
         page.locator('[data-step="open"]').click()
         page.locator('[data-step="missing"]').click()
-        check("job page")
-        for path in ("/jobs", "/runbooks", "/runbooks/e2e-xss", f"/jobs/{job['id']}", "/audit"):
+        check("job page", f"Markup {XSS}", "<svg onload=window.pwned=3>", COMMENTS[1],
+              f"no: {XSS}")
+        shown_on = {"/jobs": [f"Markup {XSS}"],
+                    "/runbooks": [f"Markup {XSS}", "<script>window.pwned=2</script>"],
+                    "/runbooks/e2e-xss": [f"{XSS} in a step"],
+                    "/audit": [f"no: {XSS}"]}
+        for path, shown in shown_on.items():
             page.goto(f"{console}{path}")
-            page.wait_for_load_state("networkidle")
-            check(path)
+            check(path, *shown)
         return alerts, seen, question, page.locator("body").inner_text()
 
     alerts, seen, question, audit_page = in_browser(settings, scenario, console)

@@ -71,7 +71,12 @@ def test_secret_is_masked_everywhere(run_runbook, settings, caplog):
                     for member in archive.namelist():
                         assert SECRET.encode() not in archive.read(member), (
                             f"secret found in {path}:{member}")
-    assert any(a.kind == ArtifactKind.trace for a in detail.artifacts)
+    [trace] = [a for a in detail.artifacts if a.kind == ArtifactKind.trace]
+    with zipfile.ZipFile(settings.data_dir / trace.path) as archive:
+        members = archive.namelist()
+        # the trace did record the typed value (masked), and took no screenshots of it
+        assert any("••••".encode() in archive.read(m) for m in members)
+        assert not any(m.endswith((".jpeg", ".jpg", ".png")) for m in members), members
     assert SECRET not in caplog.text
     report = json.dumps(build_report(detail.job.id, settings.data_dir))
     assert SECRET not in report

@@ -44,6 +44,11 @@ async def test_stored_paths_never_leave_the_jobs_directory(app_client, settings)
     job_id, other = a_job(settings), a_job(settings)
     data = settings.data_dir
     (data / "outside.txt").write_text("the data directory's own file")
+    (data.parent / "outside.txt").write_text("a file beside the data directory")
+    for sibling in (f"{job_id}0", f"{job_id}-old"):  # folders whose names start alike
+        (data / "artifacts" / sibling).mkdir()
+        (data / "artifacts" / sibling / "f.txt").write_text("not this job's")
+    (data / "artifacts" / str(job_id) / "sub").symlink_to("/etc")
     (data.parent / "data-sibling").mkdir()
     (data.parent / "data-sibling" / "f.txt").write_text("a sibling folder with the same prefix")
     (data / "artifacts" / str(other) / "theirs.txt").write_text("another job's file")
@@ -55,6 +60,8 @@ async def test_stored_paths_never_leave_the_jobs_directory(app_client, settings)
         f"artifacts/{job_id}/..\\..\\outside.txt",
         str(data / "outside.txt"), "/etc/passwd", f"artifacts/{job_id}/link.txt",
         "../data-sibling/f.txt", f"artifacts/{other}/theirs.txt", f"artifacts/{job_id}",
+        f"artifacts/{job_id}0/f.txt", f"artifacts/{job_id}-old/f.txt",
+        f"artifacts/{job_id}/sub/passwd",
     ]
     for path in attempts:
         artifact_id = stored(job_id, path, "text/plain")
