@@ -161,15 +161,17 @@ async def test_four_eyes_an_approver_cannot_approve_their_own_job(app_client):
     with session_scope() as session:
         session.exec(update(Job).where(Job.id == job_id).values(
             status=JobStatus.waiting_for_approval))
-    own = await anonymous.post(f"/api/jobs/{job_id}/approve",
-                               headers={"Authorization": f"Bearer {tokens['approver']}"})
-    assert own.status_code == 403 and "four-eyes" in own.json()["detail"]
+    for decision in ("approve", "reject"):
+        own = await anonymous.post(f"/api/jobs/{job_id}/{decision}",
+                                   headers={"Authorization": f"Bearer {tokens['approver']}"})
+        assert own.status_code == 403 and "four-eyes" in own.json()["detail"]
     other = await anonymous.post(f"/api/jobs/{job_id}/approve",
                                  headers={"Authorization": f"Bearer {tokens['admin']}"})
     assert other.status_code == 200, other.text
     trail, _ = audit.search(audit.AuditFilter(text=str(job_id)))  # a job id finds its events
     assert [(e.actor, e.action) for e in reversed(trail) if e.job_id == job_id] == [
-        ("approver-1", "start"), ("approver-1", "approve_refused"), ("admin-1", "approve")]
+        ("approver-1", "start"), ("approver-1", "approve_refused"),
+        ("approver-1", "reject_refused"), ("admin-1", "approve")]
 
 
 async def test_a_token_made_on_the_account_page_works_until_revoked(app_client, settings):
@@ -311,3 +313,24 @@ async def test_a_role_taken_away_applies_to_an_open_page(app_client):
     simulated.find(marker="start-job").click()
     await simulated.should_see("opal is a viewer: starting jobs needs the operator role")
     assert list_jobs()[1] == 0  # nothing was started
+
+
+async def test_a_disabled_user_is_shut_out_and_the_attempts_are_recorded(app_client):
+    simulated, anonymous = app_client
+    save_runbook(load_runbook(RUNBOOK, "waits.yaml"))
+    job = create_job("waits", started_by="someone")
+    await sign_in(simulated, "dora", "operator")
+    token, _ = accounts.create_token("dora", "nightly", by="dora")
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await anonymous.get("/api/me", headers=bearer)).status_code == 200
+    accounts.set_disabled("dora", True, by="admin")
+    refused = await anonymous.post(f"/api/jobs/{job.id}/cancel", headers=bearer)
+    assert refused.status_code == 401 and "disabled" in refused.json()["detail"]
+    assert (await simulated.http_client.get("/api/me")).status_code == 401  # session ended
+    again = await anonymous.post("/login", data={"name": "dora", "password": PASSWORD},
+                                 headers={"Origin": "http://test"})
+    assert again.status_code == 401 and "this user is disabled" in again.text
+    assert list_jobs()[0][0].status == JobStatus.queued  # nothing changed
+    events, _ = audit.search(audit.AuditFilter(actor="dora"))
+    assert {(e.action, e.comment) for e in events} >= {
+        ("token_refused", "the user is disabled"), ("sign_in_failed", "user disabled")}
