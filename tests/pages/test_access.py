@@ -334,3 +334,20 @@ async def test_a_disabled_user_is_shut_out_and_the_attempts_are_recorded(app_cli
     events, _ = audit.search(audit.AuditFilter(actor="dora"))
     assert {(e.action, e.comment) for e in events} >= {
         ("token_refused", "the user is disabled"), ("sign_in_failed", "user disabled")}
+
+
+async def test_the_websocket_is_closed_without_a_session_or_from_another_site(app_client):
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    simulated, _ = app_client
+    await sign_in(simulated, "admin")
+    cookie = f"jobdeck_session={simulated.http_client.cookies['jobdeck_session']}"
+    client = TestClient(core.app)  # a real websocket handshake (no lifespan: already up)
+    path = "/_nicegui_ws/socket.io/?EIO=4&transport=websocket"
+    for headers, code in (({}, 4401),  # no session
+                          ({"cookie": cookie, "origin": "https://evil.example"}, 4403)):
+        with pytest.raises(WebSocketDisconnect) as closed:
+            with client.websocket_connect(path, headers=headers):
+                pass
+        assert closed.value.code == code
