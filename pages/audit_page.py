@@ -5,6 +5,7 @@ from datetime import timedelta
 from nicegui import run, ui
 
 from engine import audit
+from engine.access import WHAT
 from models import utcnow
 from pages.display import exact_time, relative_time
 from pages.frame import frame
@@ -28,10 +29,18 @@ JOB_LINK = """<q-td :props="props">
   <span v-if="props.row.job_id && props.row.target"> · </span>{{ props.row.target }}</q-td>"""
 
 
+def label(action: str) -> str:
+    """An action as people say it: "refused: changing runbooks" for runbooks_refused."""
+    if action.endswith("_refused"):
+        what = action.removesuffix("_refused")
+        return f"refused: {WHAT.get(what, what.replace('_', ' '))}"
+    return action.replace("_", " ")
+
+
 def row_of(event) -> dict:
     change = " → ".join(v for v in (event.status_before, event.status_after) if v)
     return {"id": event.id, "at": relative_time(event.at), "exact": exact_time(event.at),
-            "actor": event.actor, "action": event.action.replace("_", " "),
+            "actor": event.actor, "action": label(event.action),
             "target": event.target or "", "job_id": event.job_id, "change": change,
             "comment": event.comment or "", "source": event.source or ""}
 
@@ -48,7 +57,7 @@ async def audit_page(actor: str = "", action: str = "", q: str = "", days: str =
             who = ui.select({"": "Anyone", **{a: a for a in actors}}, value=actor if actor in
                             actors else "", label="Who").props("dense outlined").classes(
                 "w-44").mark("filter-actor")
-            what = ui.select({"": "Any action", **{a: a.replace("_", " ") for a in actions}},
+            what = ui.select({"": "Any action", **{a: label(a) for a in actions}},
                              value=action if action in actions else "", label="Action"
                              ).props("dense outlined").classes("w-52").mark("filter-action")
             when = ui.select(PERIODS, value=days if days in PERIODS else "all", label="When"
