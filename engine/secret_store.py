@@ -108,10 +108,17 @@ def stored_names() -> dict[str, dict]:
             for name, entry in sorted(_read().items())}
 
 
+def stored_values(names: list[str]) -> dict[str, str]:
+    """The stored values of those of `names` the store holds (the file read once)."""
+    entries = _read()
+    return {name: _plain(name, entries[name]) for name in names if name in entries}
+
+
 def stored_value(name: str) -> str | None:
-    entry = _read().get(name)
-    if entry is None:
-        return None
+    return stored_values([name]).get(name)
+
+
+def _plain(name: str, entry: dict) -> str:
     if not entry.get("encrypted"):
         return entry["value"]
     fernet = _place.get("fernet")

@@ -24,27 +24,24 @@ def missing_secrets(names: list[str]) -> list[str]:
     if not names:  # most runbooks have none: the store is not even read
         return []
     stored = secret_store.stored_names()
-    return [n for n in names if n not in stored and secret_env_name(n) not in os.environ]
+    return [n for n in names if _origin(n, stored) is None]
 
 
-def secret_origin(name: str) -> str | None:
+def _origin(name: str, stored) -> str | None:
     """Where a secret's value comes from: "store", "environment" or None (not set)."""
-    if name in secret_store.stored_names():
+    if name in stored:
         return "store"
     return "environment" if secret_env_name(name) in os.environ else None
 
 
 def resolve_secrets(names: list[str]) -> dict[str, str]:
     """The values of the named secrets: the store's, else the environment's."""
-    missing = missing_secrets(names)
+    stored = secret_store.stored_values(names) if names else {}
+    missing = [n for n in names if _origin(n, stored) is None]
     if missing:
         raise KeyError("secret(s) not set: " + ", ".join(
             f"{n} (set it on the Secrets page or in {secret_env_name(n)})" for n in missing))
-    values = {}
-    for name in names:
-        value = secret_store.stored_value(name)
-        values[name] = value if value is not None else os.environ[secret_env_name(name)]
-    return values
+    return {n: stored[n] if n in stored else os.environ[secret_env_name(n)] for n in names}
 
 
 def secret_overview(used_by: dict[str, list[str]]) -> list[dict]:
@@ -54,7 +51,7 @@ def secret_overview(used_by: dict[str, list[str]]) -> list[dict]:
     rows = []
     for name in sorted(set(used_by) | set(stored)):
         entry = stored.get(name, {})
-        rows.append({"name": name, "origin": secret_origin(name),
+        rows.append({"name": name, "origin": _origin(name, stored),
                      "encrypted": entry.get("encrypted", False),
                      "updated_at": entry.get("updated_at"), "updated_by": entry.get("updated_by"),
                      "used_by": used_by.get(name, [])})
