@@ -79,10 +79,8 @@ def create_user(name: str, role: str | Role, password: str, *, by: str,
     role = parse_role(role) if isinstance(role, str) else role
     check_password(password, name)
     password_hash = _hash(password)  # slow: not inside the write transaction
-    try:
+    try:  # the unique index on lower(name) refuses a second "Ann"
         with session_scope() as session:
-            if session.exec(select(User).where(func.lower(User.name) == name.lower())).first():
-                raise AccountError(f'there is already a user named "{name}"')
             user = User(name=name, role=role, password_hash=password_hash)
             session.add(user)
             session.flush()
@@ -99,25 +97,24 @@ def list_users() -> list[User]:
         return list(session.exec(select(User).order_by(User.name)))
 
 
+def _named(name: str):
+    """The user called `name`: names are told apart regardless of case ("Ann" is "ann")."""
+    return select(User).where(func.lower(User.name) == name.lower())
+
+
 def get_user(name: str) -> User | None:
     with read_scope() as session:
-        return session.exec(select(User).where(User.name == name)).first()
-
-
-def find_user(name: str) -> User | None:
-    """The user a person means when signing in: names are told apart regardless of case."""
-    with read_scope() as session:
-        return session.exec(select(User).where(func.lower(User.name) == name.lower())).first()
+        return session.exec(_named(name)).first()
 
 
 def _change_user(name: str, by: str, source: str | None, action: str, change) -> User:
     with session_scope() as session:
-        user = session.exec(select(User).where(User.name == name)).first()
+        user = session.exec(_named(name)).first()
         if user is None:
             raise AccountError(f'there is no user named "{name}"')
         before, after = change(session, user)
         session.add(user)
-        audit.record(by, action, target=f"user {name}", source=source, before=before,
+        audit.record(by, action, target=f"user {user.name}", source=source, before=before,
                      after=after, session=session)
         session.flush()
         session.refresh(user)
@@ -213,7 +210,7 @@ def sign_in(name: str, password: str, source: str | None) -> tuple[str, Actor]:
     """A new session's token (for the cookie) and who signed in. SignInRefused says why
     not, without telling a wrong name from a wrong password."""
     name = name.strip()[:64]
-    user = find_user(name)
+    user = get_user(name)
     target = f"user {user.name if user else name}"
     if _throttled(user, target, source):
         audit.record(name, "sign_in_throttled", target=target, source=source)  # not counted
