@@ -9,7 +9,7 @@ from engine.access import WHAT
 from models import utcnow
 from pages.display import exact_time, relative_time
 from pages.frame import frame
-from pages.users_page import admin_only
+from pages.identity import admin_only
 
 PAGE_SIZE = 50
 PERIODS = {"all": "Any time", "1": "Last 24 hours", "7": "Last 7 days", "30": "Last 30 days"}

@@ -2,10 +2,9 @@
 
 from contextlib import contextmanager
 
-from nicegui import app, run, ui
+from nicegui import app, ui
 
-from pages.auth_gate import identify
-from pages.identity import allowed, viewer
+from pages.identity import allowed, signed_in_now, viewer
 
 NAV = [("Jobs", "/jobs"), ("Runbooks", "/runbooks"), ("Schedules", "/schedules"),
        ("API", "/docs"), ("Demo site", "/demo/")]
@@ -59,9 +58,7 @@ SESSION_ENDED_SCRIPT = """<script>
 
 
 async def _check_session() -> None:
-    request = ui.context.client.request
-    found = await run.io_bound(identify, request.headers, viewer().source)
-    if found is not None and found[0] is None:  # (None: the server is stopping)
+    if await signed_in_now() is None:
         ui.navigate.to("/login?expired=1")
 
 

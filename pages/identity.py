@@ -24,11 +24,17 @@ def session_token() -> str | None:
     return session_cookie(ui.context.client.request.headers)
 
 
+async def signed_in_now() -> Actor | None | bool:
+    """Who holds this page's session or token now, read again from the database; None
+    when it ended; False when the server is stopping (no answer)."""
+    found = await run.io_bound(identify, ui.context.client.request.headers, viewer().source)
+    return False if found is None else found[0]
+
+
 async def acting(action: str) -> Actor | None:
     """The actor if they may do `action` now; otherwise a message, and None."""
-    request = ui.context.client.request
-    actor, _ = await run.io_bound(identify, request.headers, viewer().source) or (None, None)
-    if actor is None:
+    actor = await signed_in_now()
+    if not actor:
         ui.notify("Your session has ended: sign in again.", type="warning")
         ui.navigate.to("/login?expired=1")
         return None
@@ -38,3 +44,14 @@ async def acting(action: str) -> Actor | None:
         ui.notify(str(exc), type="negative", multi_line=True)
         return None
     return actor
+
+
+async def admin_only(action: str) -> bool:
+    """Shows the refusal on the page (and records it) for a role that may not see it."""
+    if allowed(action):
+        return True
+    try:
+        await run.io_bound(require, viewer(), action)
+    except Forbidden as exc:
+        ui.label(str(exc)).classes("text-lg").mark("forbidden")
+    return False

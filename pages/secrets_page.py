@@ -6,8 +6,7 @@ from nicegui import run, ui
 from engine import runbooks, secret_store
 from engine.secrets import secret_env_name, secret_overview
 from pages.frame import frame
-from pages.identity import acting
-from pages.users_page import admin_only
+from pages.identity import acting, admin_only
 
 ORIGIN = {"store": ("set here", "positive"), "environment": ("from the environment", "primary"),
           None: ("not set", "negative")}

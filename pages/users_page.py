@@ -5,27 +5,15 @@ import secrets
 from nicegui import run, ui
 
 from engine import accounts
-from engine.access import Forbidden, require
 from models import Role
 from pages.display import exact_time, relative_time
 from pages.frame import frame
-from pages.identity import acting, allowed, viewer
+from pages.identity import acting, admin_only
 
 ROLES = {r.value: r.value.capitalize() for r in Role}
 ROLE_HELP = ("Viewer: sees jobs and artifacts. Operator: also starts, pauses, resumes, cancels "
              "and re-runs. Approver: also approves and rejects (never a job they started). "
              "Admin: also runbooks, schedules, secrets and users.")
-
-
-async def admin_only(action: str) -> bool:
-    """Shows the refusal on the page (and records it) for a role that may not see it."""
-    if allowed(action):
-        return True
-    try:
-        await run.io_bound(require, viewer(), action)
-    except Forbidden as exc:
-        ui.label(str(exc)).classes("text-lg").mark("forbidden")
-    return False
 
 
 async def users_page() -> None:
