@@ -16,7 +16,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,18 +28,9 @@ from console_process import headers, start_console, stop_console
 from engine import accounts
 from engine.runtime import Runtime
 from engine.settings import Settings
-from report import Figure, publish, spread
+from report import Figure, publish, spread, timed_ms
 
 PASSWORD = "a-bench-password"
-
-
-def timed_ms(function, samples: int) -> list[float]:
-    times = []
-    for _ in range(samples):
-        began = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - began) * 1000)
-    return times
 
 
 def in_process(samples: int) -> tuple[list[float], list[float], list[float]]:

@@ -32,7 +32,7 @@ from engine.browser import find_browser, launch
 from engine.db import init_db
 from engine.runbooks import add_runbook
 from models import JobStatus
-from report import Figure, publish, spread
+from report import Figure, publish, spread, timed_ms
 
 S = JobStatus
 MIX = [(S.completed, 0.70), (S.failed, 0.20), (S.cancelled, 0.05), (S.queued, 0.02),
@@ -66,15 +66,6 @@ def fill(db_path: Path, count: int) -> float:
             "steps_done, steps_succeeded, steps_failed, steps_skipped, retry_count, "
             "duration_ms) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     return time.perf_counter() - began
-
-
-def timed(function, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - began) * 1000)
-    return times
 
 
 def page_render(data: Path, repeat: int) -> tuple[list[float], list[float]]:
@@ -126,12 +117,12 @@ def main() -> None:
             print(f"{size} jobs written in {seconds:.1f} s", flush=True)
             label = f"{size:,}".replace(",", " ")
             for tab, statuses in TABS.items():
-                times = timed(lambda s=statuses: jobs.list_jobs(s, limit=25), args.repeat)
+                times = timed_ms(lambda s=statuses: jobs.list_jobs(s, limit=25), args.repeat)
                 figures.append(figure(f"{label} jobs: list query, tab {tab} (newest 25 + total)",
                                       times, 20))
             figures.append(figure(f"{label} jobs: tab counts",
-                                  timed(jobs.count_jobs_by_status, args.repeat), 100))
-            figures.append(figure(f"{label} jobs: search \"export\" (list + counts)", timed(
+                                  timed_ms(jobs.count_jobs_by_status, args.repeat), 100))
+            figures.append(figure(f"{label} jobs: search \"export\" (list + counts)", timed_ms(
                 lambda: (jobs.list_jobs(None, "export", limit=25),
                          jobs.count_jobs_by_status("export")), 3)))
             shown, floor = page_render(data, 3 if args.quick else 5)

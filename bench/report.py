@@ -10,6 +10,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,16 @@ class Figure:
     @property
     def verdict(self) -> str:
         return {True: "meets", False: "**misses**", None: "—"}[self.met]
+
+
+def timed_ms(function, repeat: int) -> list[float]:
+    """Milliseconds of each of `repeat` calls of `function`."""
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - began) * 1000)
+    return times
 
 
 def spread(values, fmt: str = "{:.1f}", unit: str = " ms") -> str:
