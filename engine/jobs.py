@@ -56,8 +56,10 @@ def resolve_params(spec: RunbookSpec, given: dict[str, str]) -> dict[str, str]:
 
 
 def create_job(runbook_name: str, params: dict[str, str] | None = None,
-               trigger: Trigger = Trigger.manual, started_by: str | None = None) -> Job:
-    """Write a queued job for a stored runbook (not yet on the queue)."""
+               trigger: Trigger = Trigger.manual, started_by: str | None = None,
+               audit_source: str | None = None, audited: bool = False) -> Job:
+    """Write a queued job for a stored runbook (not yet on the queue); `audited`: a person
+    started it, which the audit log records in the same transaction."""
     with session_scope() as session:
         row = session.exec(select(Runbook).where(Runbook.name == runbook_name)).first()
         if row is None:
@@ -72,6 +74,10 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
         session.add(job)
         session.flush()
         event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
+        if audited:
+            audit.record(started_by or trigger.value, "start", job_id=job.id,
+                         source=audit_source, target=f"runbook {runbook_name}",
+                         after=job.status.value, session=session)
     events.get_bus().publish(event)
     return job
 
@@ -114,9 +120,8 @@ def start_job(runbook_name: str, params: dict[str, str] | None = None,
               trigger: Trigger = Trigger.manual, started_by: str | None = None,
               source: str | None = None) -> Job:
     """Queue a job: the row is committed first, then its id goes onto the queue."""
-    job = create_job(runbook_name, params, trigger, started_by)
-    audit.record(started_by or trigger.value, "start", job_id=job.id, source=source,
-                 target=f"runbook {runbook_name}", after=job.status.value)
+    job = create_job(runbook_name, params, trigger, started_by, audit_source=source,
+                     audited=True)
     enqueue_job(job.id)
     return job
 
