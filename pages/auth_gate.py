@@ -28,17 +28,10 @@ PUBLIC_PREFIXES = ("/demo/",)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CROSS_SITE = ("cross-site request refused: send it from the console's own pages, or use an "
               "API token (behind a reverse proxy, pass the Host header through)")
-# Where a browser without a session is sent to sign in; everything else answers 401.
-PAGE_PREFIXES = ("/jobs", "/runbooks", "/schedules", "/users", "/account", "/audit",
-                 "/secrets", "/docs", "/logout")
 
 
 def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path == "/demo" or path.startswith(PUBLIC_PREFIXES)
-
-
-def is_page(path: str) -> bool:
-    return path == "/" or any(path == p or path.startswith(p + "/") for p in PAGE_PREFIXES)
 
 
 def client_address(scope: Scope) -> str | None:
@@ -65,8 +58,14 @@ def acts(scope: Scope) -> bool:
 
 
 class AuthGate:
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, pages: list[str]):
+        """`pages`: the paths (patterns) a browser opens; without a session those are sent
+        to the sign-in form, everything else answers 401."""
         self.app = app
+        self.page_roots = {"/" + p.strip("/").split("/")[0] for p in pages}
+
+    def is_page(self, path: str) -> bool:
+        return "/" + path.strip("/").split("/")[0] in self.page_roots
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or is_public(scope["path"]):
@@ -81,7 +80,7 @@ class AuthGate:
             return
         actor, expired = await run_in_threadpool(identify, headers, source)
         if actor is None:
-            if scope["type"] == "http" and bearer is None and is_page(scope["path"]):
+            if scope["type"] == "http" and bearer is None and self.is_page(scope["path"]):
                 await _to_sign_in(scope, receive, send, expired)
             else:
                 await _refuse(scope, receive, send, 401, _reason(bearer, expired))

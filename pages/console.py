@@ -19,21 +19,21 @@ from pages.secrets_page import secrets_page
 from pages.users_page import users_page
 
 
+PAGES = {"/": jobs_page, "/jobs": jobs_page, "/jobs/{job_id}": job_page,
+         "/runbooks": runbooks_page, "/runbooks/{name}": runbook_page,
+         "/schedules": schedules_page, "/account": account_page, "/users": users_page,
+         "/audit": audit_page, "/secrets": secrets_page}
+
+
 def build_console(settings: Settings, with_demo: bool = True) -> None:
     """Register every route; called once per process (and once per page test)."""
     set_console_settings(settings)
-    app.add_middleware(AuthGate)  # every route below needs a session or a token
+    # every route below needs a session or a token; a browser opening one of these paths
+    # (or the API docs, or signing out) without one is sent to the sign-in form
+    app.add_middleware(AuthGate, pages=[*PAGES, "/docs", "/logout"])
     app.include_router(sign_in.router)
-    ui.page("/")(jobs_page)
-    ui.page("/jobs")(jobs_page)
-    ui.page("/jobs/{job_id}")(job_page)
-    ui.page("/runbooks")(runbooks_page)
-    ui.page("/runbooks/{name}")(runbook_page)
-    ui.page("/schedules")(schedules_page)
-    ui.page("/account")(account_page)
-    ui.page("/users")(users_page)
-    ui.page("/audit")(audit_page)
-    ui.page("/secrets")(secrets_page)
+    for path, page in PAGES.items():
+        ui.page(path)(page)
     app.include_router(api.router)
     app.include_router(api_events.router)
     app.include_router(api_schedules.router)
