@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 browser: install
-	$(PY) -m engine.browser_setup
+	$(PY) -m engine.runner.browser_setup
 
 # The sign-in example reads its password from a secret; the demo site's is the default.
 run: browser

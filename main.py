@@ -44,8 +44,8 @@ def serve(ctx: typer.Context,
     settings = _settings(host=host, port=port)
     if no_workers:
         settings.workers = 0
-    from engine.db import DatabaseUnavailable
-    from engine.schema import OutdatedDatabase
+    from engine.store.db import DatabaseUnavailable
+    from engine.store.schema import OutdatedDatabase
 
     try:
         run_server(settings)
@@ -75,7 +75,7 @@ def run(runbook: Path,
         report_json: Optional[Path] = typer.Option(None, "--report-json",
                                                    help="Write the report as JSON here.")):
     """Run a runbook here with progress; exit 0 completed, 1 failed, 2 invalid input."""
-    from engine.cli_run import run_file
+    from engine.cli.run import run_file
 
     params = {}
     for item in param:
@@ -114,8 +114,8 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade():
     """Create or upgrade the schema to this version (stop the other processes first)."""
-    from engine import schema
-    from engine.db import describe, one_off
+    from engine.store import schema
+    from engine.store.db import describe, one_off
 
     with one_off(_settings().db_url) as engine:
         before, after = schema.upgrade(engine)
@@ -128,8 +128,8 @@ def db_upgrade():
 @db_app.command("current")
 def db_current():
     """Print the schema version of the database and the one this Jobdeck needs."""
-    from engine import schema
-    from engine.db import describe, one_off
+    from engine.store import schema
+    from engine.store.db import describe, one_off
 
     with one_off(_settings().db_url) as engine, engine.connect() as connection:
         current = schema.current_revision(connection)
@@ -146,7 +146,7 @@ app.add_typer(jobs_app, name="jobs")
 def jobs_list(status: Optional[str] = typer.Option(None, help="e.g. running,failed"),
               limit: int = typer.Option(20, help="How many, newest first.")):
     """The newest jobs with what can be done to each."""
-    from engine.cli_jobs import list_command
+    from engine.cli.jobs import list_command
 
     raise typer.Exit(list_command(_settings(), status, limit))
 
@@ -156,7 +156,7 @@ def _action_command(action: str, summary: str):
                 comment: Optional[str] = typer.Option(None, "--comment", "-m"),
                 actor: str = typer.Option(os.environ.get("USER", "cli"), "--as",
                                           help="Who acts (recorded in the audit trail).")):
-        from engine.cli_jobs import act_command
+        from engine.cli.jobs import act_command
 
         raise typer.Exit(act_command(_settings(), job_id, action, comment, actor))
 
@@ -186,7 +186,7 @@ def users_create(name: str,
                      False, "--password-stdin", help="Read the password from stdin (one "
                      "line); else type it, or get a made-up one printed once.")):
     """Add a user. Exit 0 created, 2 refused (the message says why)."""
-    from engine.cli_accounts import create_user
+    from engine.cli.accounts import create_user
 
     raise typer.Exit(create_user(_settings(), name, role, password_stdin))
 
@@ -194,7 +194,7 @@ def users_create(name: str,
 @users_app.command("list")
 def users_list():
     """Every user with their role and last sign-in."""
-    from engine.cli_accounts import list_users
+    from engine.cli.accounts import list_users
 
     raise typer.Exit(list_users(_settings()))
 
@@ -207,7 +207,7 @@ def users_set(name: str,
               password_stdin: bool = typer.Option(False, "--password-stdin",
                                                   help="A new password from stdin.")):
     """Change a user's role, disable or enable them, or set a new password."""
-    from engine.cli_accounts import change_user
+    from engine.cli.accounts import change_user
 
     raise typer.Exit(change_user(_settings(), name, role, disable, password_stdin))
 
@@ -219,7 +219,7 @@ app.add_typer(tokens_app, name="tokens")
 @tokens_app.command("create")
 def tokens_create(user: str, label: str = typer.Option("cli", help="What it is for.")):
     """Make an API token for USER and print it once (alone on stdout)."""
-    from engine.cli_accounts import create_token
+    from engine.cli.accounts import create_token
 
     raise typer.Exit(create_token(_settings(), user, label))
 
@@ -231,7 +231,7 @@ app.add_typer(secrets_app, name="secrets")
 @secrets_app.command("set")
 def secrets_set(name: str):
     """Set or replace a secret's value, read from stdin (or typed, not echoed)."""
-    from engine.cli_accounts import set_secret
+    from engine.cli.accounts import set_secret
 
     raise typer.Exit(set_secret(_settings(), name))
 
@@ -239,7 +239,7 @@ def secrets_set(name: str):
 @secrets_app.command("key")
 def secrets_key():
     """Print a new key for JOBDECK_SECRETS_KEY (encrypts the stored values)."""
-    from engine.secret_store import new_key
+    from engine.secrets.store import new_key
 
     typer.echo(new_key())
 
@@ -254,10 +254,10 @@ if __name__ == "__main__":
     logging.getLogger("alembic").setLevel(logging.WARNING)  # `db upgrade` prints its summary
     from pydantic import ValidationError
 
-    from engine.accounts import AccountError
-    from engine.db import DatabaseUnavailable
-    from engine.schema import OutdatedDatabase
-    from engine.secret_store import SecretStoreError
+    from engine.identity.accounts import AccountError
+    from engine.secrets.store import SecretStoreError
+    from engine.store.db import DatabaseUnavailable
+    from engine.store.schema import OutdatedDatabase
 
     try:
         sys.exit(app())

@@ -23,12 +23,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx
-
 from console_process import headers, start_console, stop_console
-from engine import accounts
+from report import Figure, publish, spread, timed_ms
+
+from engine.identity import accounts
 from engine.runtime import Runtime
 from engine.settings import Settings
-from report import Figure, publish, spread, timed_ms
 
 PASSWORD = "a-bench-password"
 

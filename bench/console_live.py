@@ -27,13 +27,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from console_process import (
+    add_runbook,
+    cancel_job,
+    memory_mb,
+    signed_in_context,
+    signed_in_page,
+    start_console,
+    start_job,
+    stop_console,
+    wait_finished,
+)
 from playwright.sync_api import sync_playwright
-
-from console_process import (add_runbook, cancel_job, memory_mb, signed_in_context,
-                             signed_in_page, start_console, start_job, stop_console,
-                             wait_finished)
-from engine.browser import find_browser, launch
 from report import Figure, publish, spread
+
+from engine.runner.browser import find_browser, launch
 
 STEP_NAMES = [f"s{i:02d}" for i in range(1, 13)]
 EVENTS_RUNBOOK = "\n".join([

@@ -4,17 +4,17 @@ Run from the repo root:  python bench/engine_overhead.py [--rounds N] [--samples
 
 1. Serves an inline form page (inputs, buttons whose JS changes text) on 127.0.0.1.
 2. Runs the same 20 steps (goto, fill, click, assert selector+text) each round, alternating
-   which goes first: (a) as an engine job, engine.worker.execute_job in the main thread
+   which goes first: (a) as an engine job, engine.runner.worker.execute_job in the main thread
    (screenshots off, retries 0; then a screenshots: each_step variant), (b) as plain
    Playwright (page.goto, locator.fill/click, expect().to_contain_text). Each side reuses one
-   browser from engine.browser.launch, with a fresh context per run. Engine time is the job's
+   browser from engine.runner.browser.launch, with a fresh context per run. Engine time is the job's
    own started_at → finished_at (claim, steps, close, final write; each worker opens the
    next job's context while idle, so it is not in there); raw time is counted from a ready
-   page to context closed, and also from new context. Two sync Playwrights cannot share a thread, so the raw script
-   runs in a thread of its own while the main thread waits.
+   page to context closed, and also from new context. Two sync Playwrights cannot share a
+   thread, so the raw script runs in a thread of its own while the main thread waits.
 3. Enqueue → first step started on the embedded Huey queue (1 warm worker thread): from just
-   before engine.jobs.start_job to the job's first STEP_STARTED bus event, after idle gaps of
-   0.2–3 s. Then the CPU this process uses over 5 s idle (the worker polls, never spins).
+   before engine.service.jobs.start_job to the job's first STEP_STARTED bus event, after idle
+   gaps of 0.2–3 s. Then the CPU this process uses over 5 s idle (the worker polls, never spins).
    Also after 5 s and 30 s idle, and under load: a second worker busy with a 200-step job.
 4. Prints the figures and puts them into docs/benchmarks.md's table (--quick: prints only).
 """
@@ -36,17 +36,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from playwright.sync_api import expect, sync_playwright
-
-from engine import events
-from engine.browser import find_browser, launch
-from engine.jobs import create_job, get_job, start_job
-from engine.runbooks import save_runbook
-from engine.runbook import load_runbook
-from engine.runtime import Runtime
-from engine.settings import Settings
-from engine.worker import close_thread_browser, execute_job
-from models import JobStatus
 from report import Figure, publish, spread
+
+from engine.bus import events
+from engine.runbook import load_runbook
+from engine.runner.browser import find_browser, launch
+from engine.runner.worker import close_thread_browser, execute_job
+from engine.runtime import Runtime
+from engine.service.jobs import create_job, get_job, start_job
+from engine.service.runbooks import save_runbook
+from engine.settings import Settings
+from models import JobStatus
 
 TIMEOUT_MS = 10000
 VIEWPORT = {"width": 1280, "height": 720}  # the engine's default context
@@ -60,7 +60,8 @@ PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Bench form</t
 const $ = id => document.getElementById(id);
 $('greet').onclick = () => { $('greeting').textContent = 'Hello, ' + $('name').value; };
 $('inc').onclick = () => { $('count').textContent = +$('count').textContent + 1; };
-$('toggle').onclick = () => { $('status').textContent = {on: 'off', off: 'on'}[$('status').textContent]; };
+$('toggle').onclick = () => {
+  $('status').textContent = {on: 'off', off: 'on'}[$('status').textContent]; };
 $('f').onsubmit = e => { e.preventDefault(); $('result').textContent =
   'Sent: ' + $('name').value + ' <' + $('email').value + '> from ' + $('city').value; };
 </script></body></html>"""

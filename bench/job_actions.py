@@ -23,13 +23,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from playwright.sync_api import sync_playwright
-
 from console_live import recorded_ms
-from console_process import (add_runbook, signed_in_page, start_console, start_job,
-                             stop_console, wait_finished)
-from engine.browser import find_browser, launch
+from console_process import (
+    add_runbook,
+    signed_in_page,
+    start_console,
+    start_job,
+    stop_console,
+    wait_finished,
+)
+from playwright.sync_api import sync_playwright
 from report import Figure, publish, spread
+
+from engine.runner.browser import find_browser, launch
 
 RUNBOOK = """version: 1
 name: bench-actions

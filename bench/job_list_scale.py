@@ -1,6 +1,7 @@
 """The job list with many jobs: list query per tab, tab counts, first page in a browser.
 
-Run from the repo root:  python bench/job_list_scale.py [--sizes 100000 1000000] [--repeat N] [--quick]
+Run from the repo root:
+  python bench/job_list_scale.py [--sizes 100000 1000000] [--repeat N] [--quick]
 
 For each size, fills a fresh SQLite database (the real schema, made by the engine) with
 that many jobs — mostly completed, some failed and cancelled, a few under way — then
@@ -24,15 +25,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from playwright.sync_api import sync_playwright
-
 from console_process import signed_in_page, start_console, stop_console
-from engine import jobs
-from engine.browser import find_browser, launch
-from engine.db import init_db
-from engine.runbooks import add_runbook
-from models import JobStatus
+from playwright.sync_api import sync_playwright
 from report import Figure, publish, spread, timed_ms
+
+from engine.runner.browser import find_browser, launch
+from engine.service import jobs
+from engine.service.runbooks import add_runbook
+from engine.store.db import init_db
+from models import JobStatus
 
 S = JobStatus
 MIX = [(S.completed, 0.70), (S.failed, 0.20), (S.cancelled, 0.05), (S.queued, 0.02),

@@ -65,7 +65,7 @@ def cpu_model() -> str:
 
 def chromium_version() -> str:
     sys.path.insert(0, str(ROOT))
-    from engine.browser import BrowserNotFound, find_browser
+    from engine.runner.browser import BrowserNotFound, find_browser
     try:
         path = find_browser(os.environ.get("JOBDECK_BROWSER_PATH"))
     except BrowserNotFound:

@@ -9,8 +9,8 @@ each) run the jobs, as on a scaled-out deployment, each round on a new database:
    queued at once, jobs per minute from the first enqueue to the last job's end (after one
    warm-up job per worker, so browsers are started);
 2. enqueue -> start on RedisHuey: one idle worker process, jobs enqueued one at a time 1 s
-   apart; the time from the job's row being made (then enqueued) to a worker claiming it (both written
-   to PostgreSQL by different processes on one clock);
+   apart; the time from the job's row being made (then enqueued) to a worker claiming it (both
+   written to PostgreSQL by different processes on one clock);
 3. memory per concurrent job: PSS of every worker process with everything it started
    (Playwright's driver, Chromium), sampled after the batch while each is inside a 6 s
    page load, divided by the number of jobs; this is what docs/deploy.md sizes workers
@@ -35,16 +35,25 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-
-from engine import events  # noqa: E402
-from engine.jobs import start_job  # noqa: E402
-from engine.runbooks import add_runbook  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.settings import Settings  # noqa: E402
 from report import Figure, publish, spread  # noqa: E402
 from services import HOW, POSTGRES, REDIS  # noqa: E402
-from throughput_memory import (FINISHED, FINISHED_CHANGED, LONG, SHORT,  # noqa: E402
-                               note_finished, pss_mb, serve_demo, wait_finished)
+from throughput_memory import (  # noqa: E402
+    FINISHED,
+    FINISHED_CHANGED,
+    LONG,
+    SHORT,
+    note_finished,
+    pss_mb,
+    serve_demo,
+    wait_finished,
+)
+
+from engine.bus import events  # noqa: E402
+from engine.runtime import Runtime  # noqa: E402
+from engine.service.jobs import start_job  # noqa: E402
+from engine.service.runbooks import add_runbook  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+
 
 class Deployment:
     """A new PostgreSQL database and Redis prefix, with N worker processes on them."""

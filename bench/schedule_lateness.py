@@ -20,12 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import events, schedules
-from engine.jobs import get_job
-from engine.runbooks import add_runbook
-from engine.runtime import Runtime
-from engine.settings import Settings
 from report import Figure, publish, spread
+
+from engine.bus import events
+from engine.runtime import Runtime
+from engine.service import schedules
+from engine.service.jobs import get_job
+from engine.service.runbooks import add_runbook
+from engine.settings import Settings
 
 RUNBOOK = "version: 1\nname: tick\ntitle: Tick\nsteps: [{name: wait, action: wait, ms: 1}]\n"
 

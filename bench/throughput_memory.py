@@ -34,14 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import uvicorn
-
-from engine import control, events, worker
-from engine.jobs import get_job, start_job
-from engine.runbooks import add_runbook
-from engine.runtime import Runtime
-from engine.settings import Settings
-from pages.demo_site import create_demo_app
 from report import Figure, publish
+
+from engine.bus import events
+from engine.demo_site import create_demo_app
+from engine.runner import worker
+from engine.runtime import Runtime
+from engine.service import job_actions as control
+from engine.service.jobs import get_job, start_job
+from engine.service.runbooks import add_runbook
+from engine.settings import Settings
 
 SHORT = """version: 1
 name: short
@@ -219,7 +221,8 @@ def throughput(runtime: Runtime, workers: int, count: int, rates: dict, between=
     idle = max(gaps - preparing, 0) / len(jobs)
     figure = Figure(
         f"Throughput: {count} short jobs (goto + assert) queued at once, {workers} "
-        f"worker(s){f', jobs a minute over the first {rate_over}' if rate_over else ''}. Gaps: time a worker was between jobs while one waited, and what "
+        f"worker(s){f', jobs a minute over the first {rate_over}' if rate_over else ''}. "
+        "Gaps: time a worker was between jobs while one waited, and what "
         "is left of it besides opening the next job's browser context"
         + (f"; {failed} failed" if failed else ""),
         f"{rates[workers]:.0f} jobs a minute; gaps {gaps / len(jobs):.0f} ms a job, "

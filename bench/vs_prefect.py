@@ -27,15 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from engine import events
-from engine.browser import find_browser
-from engine.jobs import start_job
-from engine.runbook import load_runbook
-from engine.runbooks import save_runbook
-from engine.runtime import Runtime
-from engine.settings import Settings
 from engine_overhead import STEPS, runbook_yaml, serve_page
 from report import Figure, publish, spread
+
+from engine.bus import events
+from engine.runbook import load_runbook
+from engine.runner.browser import find_browser
+from engine.runtime import Runtime
+from engine.service.jobs import start_job
+from engine.service.runbooks import save_runbook
+from engine.settings import Settings
 
 VENV = ROOT / ".bench-venvs" / "prefect"
 PREFECT = "prefect==3.9.1"

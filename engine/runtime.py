@@ -4,17 +4,23 @@ import logging
 import signal
 import threading
 
-from engine import events, secret_store
-from engine.browser import ensure_ffmpeg
-from engine.db import init_db
-from engine.instance_secrets import instance_secret
-from engine.leases import Heartbeat, fail_held_jobs, sweep_lost_jobs
-from engine.queue import (create_consumer, get_huey, init_queue, requeue_stranded,
-                          wake_workers)
-from engine.redis_bus import RedisEventBus
-from engine.scheduler import JobScheduler
+from engine.background.scheduler import JobScheduler
+from engine.bus import events
+from engine.bus.redis_bus import RedisEventBus
+from engine.queue.huey_queue import (
+    create_consumer,
+    get_huey,
+    init_queue,
+    requeue_stranded,
+    wake_workers,
+)
+from engine.runner.browser import ensure_ffmpeg
+from engine.runner.leases import Heartbeat, fail_held_jobs, sweep_lost_jobs
+from engine.runner.worker import close_thread_browser, execute_job, prepare_spare_context
+from engine.secrets import store as secret_store
 from engine.settings import Settings
-from engine.worker import close_thread_browser, execute_job, prepare_spare_context
+from engine.store.db import init_db
+from engine.store.instance_secrets import instance_secret
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "runbooks"
 
 

@@ -10,7 +10,7 @@ from models.common import UTCDateTime, enum_type, utcnow
 
 
 class Role(str, Enum):
-    """Each role may do what the one before it may, and more (see engine/access.py)."""
+    """Each role may do what the one before it may, and more (see engine/identity/access.py)."""
 
     viewer = "viewer"
     operator = "operator"

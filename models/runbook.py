@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Column, JSON
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from models.common import UTCDateTime, utcnow

@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from engine import accounts
-from engine.access import Actor
+from engine.identity import accounts
+from engine.identity.access import Actor
 
 COOKIE = "jobdeck_session"
 PUBLIC_PATHS = {"/login"}

@@ -2,22 +2,24 @@
 
 from nicegui import app, ui
 
+from engine.demo_site import create_demo_app
 from engine.settings import Settings
-from pages import api, api_events, api_schedules, sign_in
-from pages.account_page import account_page
-from pages.api_docs import mount_docs
-from pages.audit_page import audit_page
+from pages.api import events as api_events
+from pages.api import routes as api
+from pages.api import schedules as api_schedules
+from pages.api.docs import mount_docs
 from pages.auth_gate import AuthGate
 from pages.console_settings import set_console_settings
-from pages.demo_site import create_demo_app
-from pages.job_page import job_page
-from pages.jobs_page import jobs_page
-from pages.runbook_page import runbook_page
-from pages.runbooks_page import runbooks_page
-from pages.schedules_page import schedules_page
-from pages.secrets_page import secrets_page
-from pages.users_page import users_page
-
+from pages.ui import sign_in
+from pages.ui.account_page import account_page
+from pages.ui.audit_page import audit_page
+from pages.ui.job_page import job_page
+from pages.ui.jobs_page import jobs_page
+from pages.ui.runbook_page import runbook_page
+from pages.ui.runbooks_page import runbooks_page
+from pages.ui.schedules_page import schedules_page
+from pages.ui.secrets_page import secrets_page
+from pages.ui.users_page import users_page
 
 PAGES = {"/": jobs_page, "/jobs": jobs_page, "/jobs/{job_id}": job_page,
          "/runbooks": runbooks_page, "/runbooks/{name}": runbook_page,

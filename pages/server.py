@@ -7,10 +7,10 @@ from pathlib import Path
 
 from nicegui import app, ui
 
-from engine.accounts import AccountError, ensure_first_admin
-from engine.browser import BrowserNotFound, find_browser
-from engine.runbooks import load_runbook_dir
+from engine.identity.accounts import AccountError, ensure_first_admin
+from engine.runner.browser import BrowserNotFound, find_browser
 from engine.runtime import Runtime
+from engine.service.runbooks import load_runbook_dir
 from engine.settings import Settings
 from pages.console import build_console
 

@@ -11,17 +11,17 @@ import psycopg
 import pytest
 import redis
 import uvicorn
-
-from engine.events import get_bus
-from engine.jobs import JobDetail, create_job, get_job
-from engine.runbooks import save_runbook
-from engine.runbook import load_runbook
-from engine.runtime import Runtime
-from engine.settings import Settings
-from engine.worker import close_thread_browser, execute_job
-from pages.demo_site import create_demo_app
 from services import HOW, POSTGRES, REDIS
 from support import free_port, in_browser_thread, start_console
+
+from engine.bus.events import get_bus
+from engine.demo_site import create_demo_app
+from engine.runbook import load_runbook
+from engine.runner.worker import close_thread_browser, execute_job
+from engine.runtime import Runtime
+from engine.service.jobs import JobDetail, create_job, get_job
+from engine.service.runbooks import save_runbook
+from engine.settings import Settings
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from engine.jobs import JobDetail
+from engine.service.jobs import JobDetail
 
 # Playwright's sync API leaves an event loop in the thread that starts it, which would
 # break the asyncio page tests; so jobs in tests run on one thread of their own, like a worker.
@@ -124,7 +124,7 @@ def wait_for_console(url: str, process: subprocess.Popen, log: Path,
 
 def pixel_at(settings, jpeg: bytes, x: float, y: float) -> list[int]:
     """Read one pixel of an image by drawing it on a canvas in Chromium."""
-    from engine.worker import thread_browser
+    from engine.runner.worker import thread_browser
 
     page = thread_browser(settings).new_page()
     try:

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support import free_port
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ import hashlib
 import importlib.metadata
 import io
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from engine import schema
 from support import free_port, make_token, wait_for_console
+
+from engine.store import schema
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

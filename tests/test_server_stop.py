@@ -7,12 +7,11 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
-from pathlib import Path
-
-from support import start_console, process_env
+from support import process_env, start_console
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

@@ -138,7 +138,8 @@ class PartChecker:
             return None
         kind = next(iter(value))
         if kind not in CONDITION_KEYS:
-            self.error(value.lc.key(kind), f'unknown condition "{kind}"{suggest(kind, CONDITION_KEYS)}', n)
+            self.error(value.lc.key(kind),
+                       f'unknown condition "{kind}"{suggest(kind, CONDITION_KEYS)}', n)
             return None
         if kind in ("exists", "visible"):
             return Condition(kind, self.selector(value, kind, n))

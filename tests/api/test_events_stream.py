@@ -4,7 +4,6 @@ import json
 
 import httpx
 import pytest
-
 from test_api import add
 
 pytestmark = pytest.mark.slow

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from engine import events
-from engine.db import session_scope
-from engine.jobs import create_job
-from engine.runbooks import add_runbook
-from pages.api_events import _stream
+from engine.bus import events
+from engine.service.jobs import create_job
+from engine.service.runbooks import add_runbook
+from engine.store.db import session_scope
+from pages.api.events import _stream
 
 RUNBOOK = ("version: 1\nname: streamed\ntitle: Streamed\nsteps:\n"
            "  - {action: goto, url: 'https://example.com/'}\n")

@@ -6,10 +6,10 @@ import time
 
 import httpx
 import pytest
-
 from support import ADMIN_PASSWORD, in_browser_thread
-from engine.worker import thread_browser
-from pages.demo_site import COMMENTS
+
+from engine.demo_site import COMMENTS
+from engine.runner.worker import thread_browser
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,8 @@ import io
 import json
 
 from support import step
-from pages.demo_site import INVOICES, REPORT_CSV
 
+from engine.demo_site import INVOICES, REPORT_CSV
 from models import ArtifactKind, JobStatus
 
 
@@ -40,7 +40,9 @@ def test_form_actions_reach_the_site(run_runbook):
             selector: "#result"
             text: team
             capture:
-              plan: {js: "[...document.querySelectorAll('#result dd')].map(d => d.innerText).join('|')"}
+              plan:
+                js: "[...document.querySelectorAll('#result dd')].map(d => d.innerText)
+                     .join('|')"
         """)
     assert detail.job.status == JobStatus.completed, detail.job.error_message
     values = step(detail, "values").captures["plan"].split("|")

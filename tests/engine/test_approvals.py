@@ -6,9 +6,9 @@ import time
 
 from support import in_browser_thread, pixel_at, step
 
-from engine import events
-from engine.control import act
-from engine.jobs import get_job
+from engine.bus import events
+from engine.service.job_actions import act
+from engine.service.jobs import get_job
 from models import ErrorKind, JobStatus, StepStatus
 
 RUNBOOK = """

@@ -3,9 +3,9 @@
 import zipfile
 
 import pytest
-
 from support import in_browser_thread
-from engine.browser import INSTALL_HINT, BrowserNotFound, find_browser
+
+from engine.runner.browser import INSTALL_HINT, BrowserNotFound, find_browser
 from models import ArtifactKind, JobStatus
 
 
@@ -31,7 +31,7 @@ def test_a_system_chromium_is_found(monkeypatch, tmp_path):
 
 def test_job_without_a_browser_fails_with_the_hint(run_runbook, monkeypatch, settings):
     settings.browser_path = "/nope/chrome"
-    from engine.worker import close_thread_browser
+    from engine.runner.worker import close_thread_browser
 
     in_browser_thread(close_thread_browser)  # the next job must look for a browser again
     detail = run_runbook("""

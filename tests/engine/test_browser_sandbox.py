@@ -6,7 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from engine import browser
+from engine.runner import browser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = textwrap.dedent("""
     import os
     from playwright.sync_api import sync_playwright
-    from engine.browser import find_browser, launch
+    from engine.runner.browser import find_browser, launch
 
     with sync_playwright() as playwright:
         chromium = launch(playwright, find_browser(None), sandbox=True)

@@ -5,15 +5,15 @@ import time
 
 import pytest
 from sqlmodel import select
-
-from engine.control import ActionRefused, act, audit_trail
-from engine.db import session_scope
-from engine.jobs import create_job, get_job
-from engine.job_actions import AVAILABLE
-from engine.runbooks import add_runbook
-from engine.transitions import transition_job
-from models import AuditEvent, ErrorKind, Job, JobStatus, StepRun, StepStatus, Trigger
 from support import step
+
+from engine.service.job_action_table import AVAILABLE
+from engine.service.job_actions import ActionRefused, act, audit_trail
+from engine.service.jobs import create_job, get_job
+from engine.service.runbooks import add_runbook
+from engine.store.db import session_scope
+from engine.store.transitions import transition_job
+from models import AuditEvent, ErrorKind, Job, JobStatus, StepRun, StepStatus, Trigger
 
 S = JobStatus
 PATH = {S.queued: [], S.running: [S.running], S.paused: [S.running, S.paused],
@@ -205,8 +205,8 @@ def test_a_paused_or_waiting_job_whose_worker_died_fails_as_worker_lost(runtime,
                                                                         status):
     from datetime import timedelta
 
-    from engine.events import get_bus
-    from engine.leases import sweep_lost_jobs
+    from engine.bus.events import get_bus
+    from engine.runner.leases import sweep_lost_jobs
     from models import utcnow
 
     add_runbook(RUNBOOK)

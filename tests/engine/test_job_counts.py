@@ -3,11 +3,11 @@ database that had jobs before the counts existed."""
 
 import sqlite3
 
-from engine import schema
-from engine.db import init_db, make_engine, session_scope
-from engine.jobs import count_jobs_by_status, create_job, list_jobs
-from engine.runbooks import add_runbook
-from engine.transitions import transition_job
+from engine.service.jobs import count_jobs_by_status, create_job, list_jobs
+from engine.service.runbooks import add_runbook
+from engine.store import schema
+from engine.store.db import init_db, make_engine, session_scope
+from engine.store.transitions import transition_job
 from models import JobStatus
 
 S = JobStatus

@@ -6,10 +6,11 @@ import threading
 import time
 from pathlib import Path
 
-from support import step
-from engine.db import session_scope
-from models import ArtifactKind, ErrorKind, JobStatus, StepRun, StepStatus
 from sqlmodel import select
+from support import step
+
+from engine.store.db import session_scope
+from models import ArtifactKind, ErrorKind, JobStatus, StepRun, StepStatus
 
 
 def test_a_download_over_the_cap_fails_its_step_and_is_not_kept(run_runbook, settings):

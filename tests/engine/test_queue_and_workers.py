@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from engine import events
-from engine.jobs import create_job, get_job, start_job
-from engine.runbooks import save_runbook
-from engine.leases import Heartbeat
+from engine.bus import events
 from engine.runbook import load_runbook
-from engine.transitions import TransitionRefused, transition_job
-from engine.db import session_scope
-from engine.worker import claim
+from engine.runner.leases import Heartbeat
+from engine.runner.worker import claim
+from engine.service.jobs import create_job, get_job, start_job
+from engine.service.runbooks import save_runbook
+from engine.store.db import session_scope
+from engine.store.transitions import TransitionRefused, transition_job
 from models import ErrorKind, JobStatus, StepStatus
 
 ROOT = Path(__file__).resolve().parents[2]

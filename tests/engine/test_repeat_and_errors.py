@@ -3,8 +3,8 @@
 import json
 
 from support import step
-from pages.demo_site import QUOTES
 
+from engine.demo_site import QUOTES
 from models import ArtifactKind, ErrorKind, JobStatus, StepStatus
 
 PAGES = """

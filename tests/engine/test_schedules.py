@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from engine import schedules
-from engine.control import act
-from engine.db import session_scope
-from engine.jobs import get_job, list_jobs
-from engine.runbooks import add_runbook
-from engine.schedule_times import InvalidSchedule, make_trigger, preview
-from engine.scheduler import JobScheduler, release_lock, take_lock
-from models import Job, JobStatus, Schedule, Trigger
+from engine.background.scheduler import JobScheduler, release_lock, take_lock
+from engine.service import schedules
+from engine.service.job_actions import act
+from engine.service.jobs import get_job, list_jobs
+from engine.service.runbooks import add_runbook
+from engine.service.schedule_times import InvalidSchedule, make_trigger, preview
+from engine.store.db import session_scope
+from models import Job, JobStatus, Trigger
 
 S = JobStatus
 UTC = timezone.utc

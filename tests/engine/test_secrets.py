@@ -8,13 +8,13 @@ import stat
 import zipfile
 
 import pytest
-
 from support import in_browser_thread, pixel_at, step
-from engine import secret_store
-from engine.events import get_bus
-from engine.report import build_report
-from engine.secret_store import SecretStoreError
-from engine.secrets import Redactor, redact_archive
+
+from engine.bus.events import get_bus
+from engine.secrets import store as secret_store
+from engine.secrets.store import SecretStoreError
+from engine.secrets.values import Redactor, redact_archive
+from engine.service.report import build_report
 from models import ArtifactKind, JobStatus
 
 SECRET = "s3cr3t-Value-42"

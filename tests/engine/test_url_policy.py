@@ -3,7 +3,7 @@
 import pytest
 from support import step
 
-from engine.url_policy import UrlPolicy
+from engine.runner.url_policy import UrlPolicy
 from models import ErrorKind, JobStatus, StepStatus
 
 
@@ -90,7 +90,7 @@ def test_policy_rules(allow, url, blocked):
 
 
 def blocks_on_record(job_id: int) -> list[str]:
-    from engine import audit
+    from engine.identity import audit
 
     found, _ = audit.search(audit.AuditFilter(action="url_blocked"))
     return [e.target for e in found if e.job_id == job_id]

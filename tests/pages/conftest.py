@@ -6,7 +6,7 @@ import pytest_asyncio
 from nicegui import core
 from nicegui.testing.user_simulation import user_simulation
 
-from engine import accounts
+from engine.identity import accounts
 from pages.console import build_console
 
 PASSWORD = "a-password-for-tests"

@@ -6,16 +6,16 @@ import re
 from datetime import timedelta
 
 import pytest
+from conftest import PASSWORD, sign_in
 from nicegui import core
 from sqlalchemy import update
 from starlette.routing import Mount
 
-from conftest import PASSWORD, sign_in
-from engine import accounts, audit
-from engine.db import session_scope
-from engine.jobs import create_job, list_jobs
+from engine.identity import accounts, audit
 from engine.runbook import load_runbook
-from engine.runbooks import save_runbook
+from engine.service.jobs import create_job, list_jobs
+from engine.service.runbooks import save_runbook
+from engine.store.db import session_scope
 from models import Job, JobStatus, LoginSession, utcnow
 
 pytestmark = pytest.mark.asyncio

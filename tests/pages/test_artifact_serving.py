@@ -2,13 +2,13 @@
 (HTML, SVG, XML) is a download that cannot run in the console's origin."""
 
 import pytest
-
 from conftest import sign_in
-from engine import audit
-from engine.db import session_scope
-from engine.jobs import create_job
+
+from engine.identity import audit
 from engine.runbook import load_runbook
-from engine.runbooks import save_runbook
+from engine.service.jobs import create_job
+from engine.service.runbooks import save_runbook
+from engine.store.db import session_scope
 from models import Artifact, ArtifactKind
 
 pytestmark = pytest.mark.asyncio

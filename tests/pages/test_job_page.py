@@ -2,18 +2,18 @@
 
 import pytest
 from nicegui import ui
-
-from engine import events
-from engine.db import session_scope
-from engine.jobs import create_job, get_job
-from engine.records import JobRecorder
-from engine.runbooks import add_runbook
-from engine.transitions import transition_job
-from models import JobStatus
-from pages import job_page
-from pages.job_artifacts import preview_table
-from pages.job_timeline import timeline_rows
 from waiting import eventually
+
+from engine.bus import events
+from engine.runner.records import JobRecorder
+from engine.service.jobs import create_job, get_job
+from engine.service.runbooks import add_runbook
+from engine.store.db import session_scope
+from engine.store.transitions import transition_job
+from models import JobStatus
+from pages.ui import job_page
+from pages.ui.job_artifacts import preview_table
+from pages.ui.job_timeline import timeline_rows
 
 SECRET = "hunter2-very-secret"
 MARKUP = "<img src=x onerror=alert(1)> <b>bold?</b>"

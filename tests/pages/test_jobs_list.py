@@ -1,13 +1,13 @@
 """The jobs list: tabs with counts, the tab in the URL, search, pagination, approvals."""
 
 import pytest
-
-from engine.db import session_scope
-from engine.jobs import create_job, get_job
-from engine.runbooks import add_runbook
-from engine.transitions import transition_job
-from models import JobStatus
 from waiting import eventually
+
+from engine.service.jobs import create_job, get_job
+from engine.service.runbooks import add_runbook
+from engine.store.db import session_scope
+from engine.store.transitions import transition_job
+from models import JobStatus
 
 pytestmark = pytest.mark.asyncio
 S = JobStatus

@@ -2,10 +2,10 @@
 
 import pytest
 from nicegui import ui
-
-from engine import jobs, runbooks
-from models import JobStatus
 from waiting import eventually
+
+from engine.service import jobs, runbooks
+from models import JobStatus
 
 pytestmark = pytest.mark.asyncio
 

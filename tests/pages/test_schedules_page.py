@@ -2,10 +2,10 @@
 
 import pytest
 from nicegui import ui
-
-from engine import schedules
-from engine.runbooks import add_runbook
 from waiting import eventually
+
+from engine.service import schedules
+from engine.service.runbooks import add_runbook
 
 pytestmark = pytest.mark.asyncio
 RUNBOOK = "version: 1\nname: nightly\ntitle: Nightly\nsteps: [{action: goto, url: 'http://127.0.0.1:9/'}]\n"

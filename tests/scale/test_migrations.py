@@ -11,12 +11,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import String, text
 from sqlmodel import SQLModel
-
-from engine import schema
-from engine.db import init_db, make_engine
-from engine.jobs import count_jobs_by_status, list_jobs
-from models import JobStatus
 from support import process_env
+
+from engine.service.jobs import count_jobs_by_status, list_jobs
+from engine.store import schema
+from engine.store.db import init_db, make_engine
+from models import JobStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 PREVIOUS = Path(__file__).with_name("jobdeck-0.1.0.sql")

@@ -5,12 +5,12 @@ import threading
 
 from sqlalchemy import text
 
-from engine import events
-from engine.db import get_engine, init_db, session_scope
-from engine.jobs import count_jobs_by_status, create_job, list_jobs
-from engine.runbooks import add_runbook
+from engine.bus import events
+from engine.service.jobs import count_jobs_by_status, create_job, list_jobs
+from engine.service.runbooks import add_runbook
 from engine.settings import Settings
-from engine.transitions import transition_job
+from engine.store.db import get_engine, init_db, session_scope
+from engine.store.transitions import transition_job
 from models import JobStatus
 
 S = JobStatus
@@ -73,7 +73,7 @@ def test_leases_follow_the_database_clock_not_a_skewed_machine(pg_url, monkeypat
     live, and a sweeper whose clock is 5 minutes ahead does not fail that job."""
     from datetime import datetime, timedelta
 
-    from engine import leases
+    from engine.runner import leases
 
     init_db(pg_url)
     add_runbook(RUNBOOK)
@@ -85,7 +85,7 @@ def test_leases_follow_the_database_clock_not_a_skewed_machine(pg_url, monkeypat
         def now(cls, tz=None):
             return datetime.now(tz) + skew["by"]
 
-    monkeypatch.setattr("engine.db.datetime", SkewedClock)  # only a SQLite install uses it
+    monkeypatch.setattr("engine.store.db.datetime", SkewedClock)  # only a SQLite install uses it
     monkeypatch.setattr("models.common.datetime", SkewedClock)
     with session_scope() as session:  # claimed by the slow machine
         transition_job(session, job.id, S.running, lease_expires_at=leases.Heartbeat(30)

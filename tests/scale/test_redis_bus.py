@@ -6,10 +6,10 @@ import time
 
 import pytest
 import redis
-
-from engine import events
-from engine.redis_bus import RedisEventBus, encode
 from services import REDIS
+
+from engine.bus import events
+from engine.bus.redis_bus import RedisEventBus, encode
 
 KEY = b"k" * 32
 

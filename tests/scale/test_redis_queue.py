@@ -6,15 +6,20 @@ import pickle
 
 import pytest
 from huey.registry import Message
-
-from engine.db import init_db
-from engine.jobs import get_job, start_job
-from engine.queue import (enqueue_job, get_huey, init_queue, requeue_stranded,
-                          waiting_job_ids)
-from engine.queue_messages import RefusedMessage
-from engine.runbooks import add_runbook
-from models import JobStatus
 from services import REDIS
+
+from engine.queue.huey_queue import (
+    enqueue_job,
+    get_huey,
+    init_queue,
+    requeue_stranded,
+    waiting_job_ids,
+)
+from engine.queue.messages import RefusedMessage
+from engine.service.jobs import get_job, start_job
+from engine.service.runbooks import add_runbook
+from engine.store.db import init_db
+from models import JobStatus
 
 ran: list[int] = []
 

@@ -14,7 +14,6 @@ import httpx
 import psycopg
 import pytest
 import redis
-
 from services import POSTGRES, REDIS
 from support import process_env, start_console
 

@@ -1,0 +1,1 @@
+"""Work a process does on its own: firing schedules, sweeping lost jobs."""

@@ -1,0 +1,1 @@
+"""Terminal commands (`python main.py ...`): each calls the engine's public API."""

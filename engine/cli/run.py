@@ -1,0 +1,102 @@
+"""`main.py run`: run one runbook in this terminal, with live progress and a final report."""
+
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from engine.bus import events
+from engine.runbook import RunbookInvalid, load_runbook_file
+from engine.runner.worker import close_thread_browser, execute_job
+from engine.runtime import Runtime
+from engine.service.jobs import InvalidParams, create_job
+from engine.service.report import build_report
+from engine.service.runbooks import save_runbook
+from engine.settings import Settings
+from engine.store.db import session_scope
+from models import JobStatus, StepRun, Trigger
+
+STATUS_STYLE = {"success": "green", "failed": "red", "skipped": "yellow"}
+
+
+def _ask(console: Console):
+    def approver(step) -> str:
+        message = step.approval.get("message") or f'Run step "{step.name}"?'
+        answer = console.input(f"[bold]Approval ({step.approval.get('risk')} risk):[/] "
+                               f"{message} [y/n] ")
+        return "approve" if answer.strip().lower() in ("y", "yes") else "reject"
+    return approver
+
+
+def run_file(path: Path, params: dict[str, str], settings: Settings,
+             report_json: Path | None) -> int:
+    """Exit code: 0 completed, 1 failed or cancelled, 2 invalid runbook or parameters."""
+    console = Console(stderr=False, highlight=False)
+    try:
+        spec = load_runbook_file(path)
+    except RunbookInvalid as exc:
+        for line in exc.errors:
+            console.print(line, style="red", markup=False)
+        return 2
+    runtime = Runtime(settings)
+    save_runbook(spec)
+    try:
+        job = create_job(spec.name, params, trigger=Trigger.cli, started_by="cli")
+    except InvalidParams as exc:
+        console.print(f"invalid parameters: {exc}", style="red", markup=False)
+        return 2
+    console.print(f"job {job.id}: {spec.title} ({len(spec.steps)} steps)")
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total}"), TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("running", total=len(spec.steps))
+
+        def on_event(event: events.Event) -> None:
+            if event.job_id != job.id or event.kind != events.STEP_FINISHED:
+                return
+            with session_scope() as session:
+                row = session.get(StepRun, event.data["step_run_id"])
+            progress.console.print(_step_line(row), markup=False)
+            if row.parent_id is None:
+                progress.advance(task)
+
+        unsubscribe = events.get_bus().subscribe(on_event)
+        try:
+            status = execute_job(job.id, settings=settings, bus=events.get_bus(),
+                                 heartbeat=runtime.heartbeat,
+                                 approver=_ask(console) if sys.stdin.isatty() else None)
+        finally:
+            unsubscribe()
+            close_thread_browser()
+    report = build_report(job.id, settings.data_dir)
+    _print_report(console, report)
+    if report_json:
+        report_json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0 if status == JobStatus.completed else 1
+
+
+def _step_line(row: StepRun) -> str:
+    indent = "    " if row.parent_id else ""
+    it = f"[{row.iteration}] " if row.iteration else ""
+    text = (f"{indent}{it}{row.status.value:8} {row.name} ({row.action}) "
+            f"{row.duration_ms or 0} ms, {row.retries} retries")
+    if row.captures:
+        text += "  " + ", ".join(f"{k}={v!r}" for k, v in row.captures.items())
+    if row.error_message:
+        text += f"\n{indent}    {row.error_kind}: {row.error_message}"
+    return text
+
+
+def _print_report(console: Console, report: dict) -> None:
+    m = report["metrics"]
+    style = "green" if report["status"] == "completed" else "red"
+    console.print(f"job {report['job_id']} {report['status']}", style=style)
+    console.print(f"duration {m['duration_ms']} ms · {m['steps_succeeded']} succeeded · "
+                  f"{m['steps_failed']} failed · {m['steps_skipped']} skipped · "
+                  f"{m['retry_count']} retries", markup=False)
+    if report["error"]:
+        console.print(f"{report['error']['kind']}: {report['error']['message']}",
+                      style="red", markup=False)
+    for a in report["artifacts"]:
+        console.print(f"  {a['kind']:10} {a['name']}  {a['path']}", markup=False)

@@ -1,0 +1,1 @@
+"""Who is acting: accounts, sessions, tokens, roles, and the audit log."""

@@ -1,0 +1,1 @@
+"""The job queue (Huey): it carries signed job ids only."""

@@ -1,0 +1,1 @@
+"""Running jobs: workers, the browser, step execution, recording, leases, control."""

@@ -1,0 +1,93 @@
+"""Approval waits: the job stops before a step until a person approves or rejects it."""
+
+import time
+
+from playwright.sync_api import Error as PlaywrightError
+
+from engine.bus import events
+from engine.errors import StepFailed
+from engine.runbook import Step
+from engine.runbook.templating import render
+from engine.runner.locate import to_locator
+from engine.store.db import session_scope
+from engine.store.transitions import transition_job
+from models import ArtifactKind, ErrorKind, JobStatus, StepStatus
+
+
+def wait_for_approval(execution, step: Step) -> None:
+    """Block until a decision; a rejection or a timeout fails the job at this step, a
+    cancel ends it."""
+    job_id, bus = execution.job_id, execution.bus
+    shot, artifact_id = _screenshot_with_target(execution, step)
+    with session_scope() as session:
+        transition_job(session, job_id, JobStatus.waiting_for_approval)
+        waiting = events.record(session, events.JOB_STATUS, job_id,
+                                status=JobStatus.waiting_for_approval.value)
+        request = events.record(
+            session, events.APPROVAL_REQUESTED, job_id, step=step.name,
+            description=step.description, message=step.approval.get("message"),
+            risk=step.approval.get("risk"), jpeg=shot, artifact_id=artifact_id)
+    bus.publish(waiting)
+    bus.publish(request)
+    decide = getattr(execution, "approver", None)
+    decision, by = (decide(step), "the terminal") if decide else _await_decision(execution)
+    if decision == "cancel":
+        execution.cancel(by)
+        return
+    execution.recorder.set_status(JobStatus.running, decision=decision, by=by)
+    if decision == "approve":
+        return
+    kind = ErrorKind.approval_rejected if decision == "reject" else ErrorKind.approval_timeout
+    message = (f'step "{step.name}" was rejected by {by}' if decision == "reject" else
+               f'no one approved step "{step.name}" within '
+               f"{execution.runbook.settings.approval_timeout_s} s (approval_timeout_s)")
+    row = execution.recorder.step_started(step.name, step.action, step.description)
+    execution.recorder.step_finished(row, StepStatus.failed, error_kind=kind.value,
+                                     error_message=message)
+    execution.failure, execution.stopped = StepFailed(kind, message), True
+
+
+def _await_decision(execution) -> tuple[str, str | None]:
+    """approve, reject or cancel (with who), or timeout after approval_timeout_s."""
+    deadline = time.monotonic() + execution.runbook.settings.approval_timeout_s
+    while time.monotonic() < deadline:
+        action, by = execution.control.pending()
+        if action in ("approve", "reject", "cancel"):
+            return action, by
+        execution.control.wait(deadline - time.monotonic())
+    return "timeout", None
+
+
+HIGHLIGHT = "el => { el.dataset.jobdeckOutline = el.style.outline; " \
+            "el.style.outline = '4px solid #ff5722'; el.style.outlineOffset = '2px'; }"
+UNHIGHLIGHT = "el => { el.style.outline = el.dataset.jobdeckOutline || ''; " \
+              "el.style.outlineOffset = ''; delete el.dataset.jobdeckOutline; }"
+
+
+def _screenshot_with_target(execution, step: Step) -> tuple[bytes | None, int | None]:
+    """The page as the approver should see it: the element the step will act on is
+    outlined (when it can be found at once), secrets masked; saved as an artifact."""
+    page, target = execution.ctx.page, None
+    candidates = render(step.args, execution.values).get("selector") or []
+    for candidate in candidates if isinstance(candidates, list) else []:
+        try:
+            locator = to_locator(page, candidate)
+            if locator.count() == 1:
+                target = locator
+                target.evaluate(HIGHLIGHT, timeout=1000)
+                break
+        except PlaywrightError:
+            continue
+    try:
+        shot = page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masked)
+        artifact = execution.ctx.artifacts.save(ArtifactKind.screenshot,
+                                                f"approval {step.name}", shot, "jpg", None)
+    except PlaywrightError:
+        return None, None
+    finally:
+        if target is not None:
+            try:
+                target.evaluate(UNHIGHLIGHT, timeout=1000)
+            except PlaywrightError:
+                pass
+    return shot, artifact.id

@@ -1,0 +1,57 @@
+"""Conditions (`when`, `while`, `until`) and captures, read from the page without waiting."""
+
+import re
+
+from engine.errors import StepFailed
+from engine.runbook import Capture, Condition
+from engine.runbook.globs import glob_match
+from engine.runbook.templating import render
+from engine.runner.locate import describe, to_locator
+from engine.runner.step_context import JobContext
+from models import ErrorKind
+
+
+def holds(ctx: JobContext, cond: Condition) -> bool:
+    """Whether a condition holds now."""
+    if cond.kind == "not":
+        return not holds(ctx, cond.value)
+    if cond.kind == "equals":
+        left, right = render(cond.value, ctx.values)
+        return left == right
+    if cond.kind == "url":
+        return glob_match(render(cond.value, ctx.values), ctx.page.url)
+    for cand in render(cond.value, ctx.values):
+        locator = to_locator(ctx.page, cand)
+        if cond.kind == "exists" and locator.count() > 0:
+            return True
+        if cond.kind == "visible" and locator.first.is_visible():
+            return True
+    return False
+
+
+def read_capture(ctx: JobContext, cap: Capture) -> str:
+    """A capture's value as text ('' when nothing is there); fails if required and empty."""
+    page = ctx.page
+    value = ""
+    if cap.url:
+        value = page.url
+    elif cap.js is not None:
+        result = page.evaluate(render(cap.js, ctx.values))
+        value = "" if result is None else str(result)
+    else:
+        for cand in render(cap.selector, ctx.values):
+            locator = to_locator(page, cand)
+            if locator.count() > 0:
+                first = locator.first
+                value = (first.get_attribute(cap.attr) if cap.attr else first.inner_text()) or ""
+                break
+    if cap.pattern is not None:
+        match = re.search(cap.pattern, value)
+        value = (match.group(1) if match.groups() else match.group(0)) if match else ""
+    value = value.strip()
+    if cap.required and not value:
+        where = ", ".join(describe(c) for c in cap.selector) if cap.selector else (
+            "the page url" if cap.url else "the script")
+        raise StepFailed(ErrorKind.capture_missing,
+                         f'required capture "{cap.name}" is empty: nothing found by {where}')
+    return value

@@ -1,0 +1,113 @@
+"""Selector resolution in rounds: try every candidate, wait with back-off, try again."""
+
+import time
+from dataclasses import dataclass, field
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from engine.errors import StepFailed
+from models import ErrorKind
+
+
+def describe(candidate: dict) -> str:
+    """How a candidate reads in the timeline: `role=button name="Login"`, `#login`."""
+    if "selector" in candidate:
+        return candidate["selector"]
+    kind = next(k for k in candidate if k != "name")
+    text = f"{kind}={candidate[kind]}"
+    return f'{text} name="{candidate["name"]}"' if "name" in candidate else text
+
+
+def to_locator(page: Page, candidate: dict) -> Locator:
+    if "test_id" in candidate:
+        return page.get_by_test_id(candidate["test_id"])
+    if "role" in candidate:
+        name = candidate.get("name")
+        return page.get_by_role(candidate["role"], name=name) if name else page.get_by_role(
+            candidate["role"])
+    if "label" in candidate:
+        return page.get_by_label(candidate["label"])
+    if "placeholder" in candidate:
+        return page.get_by_placeholder(candidate["placeholder"])
+    if "text" in candidate:
+        return page.get_by_text(candidate["text"])
+    if "css" in candidate:
+        return page.locator(f"css={candidate['css']}")
+    return page.locator(candidate["selector"])
+
+
+@dataclass
+class Resolution:
+    locator: Locator
+    candidate: str
+    retries: int
+    attempts: list[dict] = field(default_factory=list)
+
+
+def round_budgets(timeout_ms: int, retries: int) -> list[float]:
+    """Rising waits between rounds (1, 2, 4, … parts) that add up to the step's timeout."""
+    if retries <= 0:
+        return []
+    total = 2 ** retries - 1
+    return [timeout_ms * 2 ** r / total for r in range(retries)]
+
+
+def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: int,
+            many: bool = False) -> Resolution:
+    """The one element the first resolving candidate finds; StepFailed when none resolves.
+
+    A candidate resolves when it matches exactly one element (with `many`, at least one).
+    Round one tries each once; each later round follows a wait for any candidate to appear.
+    """
+    attempts: list[dict] = []
+    budgets = round_budgets(timeout_ms, retries)
+    for rnd in range(retries + 1):
+        attempts = []
+        for cand in candidates:
+            locator = to_locator(page, cand)
+            try:
+                count = locator.count()
+            except PlaywrightError as exc:
+                attempts.append({"candidate": describe(cand), "result": _first_line(exc)})
+                continue
+            if count == 1 or (many and count > 1):
+                return Resolution(locator, describe(cand), rnd, attempts)
+            attempts.append({"candidate": describe(cand),
+                             "result": "no element matched" if count == 0
+                             else f"{count} elements matched, expected one"})
+        if rnd < retries:
+            _wait_for_any(page, candidates, budgets[rnd])
+    ambiguous = any("elements matched" in a["result"] for a in attempts)
+    tried = "; ".join(f'{a["candidate"]}: {a["result"]}' for a in attempts)
+    rounds = f"{retries + 1} round{'s' if retries else ''} over {timeout_ms} ms"
+    if ambiguous:
+        raise StepFailed(ErrorKind.element_ambiguous,
+                         f"the selector matched more than one element ({tried}) after {rounds}; "
+                         "make it specific, e.g. add a test_id or a role with a name",
+                         {"candidates": attempts})
+    raise StepFailed(ErrorKind.element_not_found,
+                     f"no candidate found its element after {rounds} ({tried}); check the "
+                     "selector against the page, or raise the step's timeout_ms",
+                     {"candidates": attempts})
+
+
+def _wait_for_any(page: Page, candidates: list[dict], budget_ms: float) -> None:
+    combined = None
+    for cand in candidates:
+        loc = to_locator(page, cand)
+        combined = loc if combined is None else combined.or_(loc)
+    try:
+        # Returns at once when something is attached already (e.g. two matches): then
+        # back off briefly instead, so the rounds still spread over the timeout.
+        started = time.monotonic()
+        combined.first.wait_for(state="attached", timeout=max(budget_ms, 1))
+        if time.monotonic() - started < 0.01:
+            page.wait_for_timeout(min(budget_ms, 250))
+    except (PlaywrightTimeout, PlaywrightError):
+        pass
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]

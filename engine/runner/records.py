@@ -1,0 +1,100 @@
+"""What a running job writes: step rows, job progress and the end; each write then an event."""
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from engine.bus import events
+from engine.store.db import session_scope
+from engine.store.transitions import transition_job
+from models import ErrorKind, Job, JobStatus, StepRun, StepStatus, utcnow
+
+
+class JobRecorder:
+    """Records one job's progress; every change is committed before it is published."""
+
+    def __init__(self, job_id: int, bus: events.EventBus):
+        self.job_id = job_id
+        self.bus = bus
+        self.ordinal = 0
+
+    def record(self, session, kind: str, /, **data) -> events.Event:
+        return events.record(session, kind, self.job_id, **data)
+
+    def step_started(self, name: str, action: str, description: str | None,
+                     parent_id: int | None = None, iteration: int | None = None,
+                     status: StepStatus = StepStatus.running) -> StepRun:
+        self.ordinal += 1
+        now = utcnow()
+        step = StepRun(job_id=self.job_id, ordinal=self.ordinal, name=name, action=action,
+                       description=description, parent_id=parent_id, iteration=iteration,
+                       status=status, started_at=now)
+        with session_scope() as session:
+            session.add(step)
+            session.flush()
+            if status != StepStatus.running:
+                return step
+            if parent_id is None:
+                session.get(Job, self.job_id).current_step = name
+            event = self.record(session, events.STEP_STARTED, step_run_id=step.id, name=name,
+                                ordinal=step.ordinal, parent_id=parent_id)
+        self.bus.publish(event)
+        return step
+
+    def step_finished(self, step: StepRun, status: StepStatus, **fields) -> StepRun:
+        """Close a step: its status, duration and whatever else was learnt."""
+        with session_scope() as session:
+            row = session.get(StepRun, step.id)
+            row.status = status
+            row.finished_at = utcnow()
+            row.duration_ms = _ms(row.started_at, row.finished_at)
+            for key, value in fields.items():
+                setattr(row, key, value)
+            session.add(row)
+            if row.parent_id is None:
+                session.exec(update(Job).where(Job.id == self.job_id)
+                             .values(steps_done=Job.steps_done + 1))
+            event = self.record(session, events.STEP_FINISHED, step_run_id=step.id,
+                                name=step.name, ordinal=row.ordinal, status=status.value,
+                                duration_ms=row.duration_ms, parent_id=row.parent_id)
+        self.bus.publish(event)
+        return row
+
+    def set_status(self, status: JobStatus, **data) -> None:
+        """A status change of the running job (paused, running again, waiting)."""
+        with session_scope() as session:
+            transition_job(session, self.job_id, status)
+            event = self.record(session, events.JOB_STATUS, status=status.value, **data)
+        self.bus.publish(event)
+
+    def step_skipped(self, name: str, action: str, description: str | None,
+                     parent_id: int | None = None, iteration: int | None = None) -> StepRun:
+        step = self.step_started(name, action, description, parent_id, iteration,
+                                 status=StepStatus.skipped)
+        return self.step_finished(step, StepStatus.skipped)
+
+    def job_finished(self, status: JobStatus, error_kind: ErrorKind | None = None,
+                     error_message: str | None = None) -> Job:
+        """Final status plus metrics computed from the step rows."""
+        with session_scope() as session:
+            steps = list(session.exec(select(StepRun).where(StepRun.job_id == self.job_id)))
+            leaves = [s for s in steps if s.action != "repeat"]
+            job = session.get(Job, self.job_id)
+            finished = utcnow()
+            job = transition_job(
+                session, self.job_id, status, finished_at=finished,
+                duration_ms=_ms(job.started_at, finished), current_step=None,
+                lease_expires_at=None,
+                error_kind=error_kind.value if error_kind else None, error_message=error_message,
+                steps_succeeded=sum(s.status == StepStatus.success for s in leaves),
+                steps_failed=sum(s.status == StepStatus.failed for s in leaves),
+                steps_skipped=sum(s.status == StepStatus.skipped for s in leaves),
+                retry_count=sum(s.retries for s in steps))
+            event = self.record(session, events.JOB_STATUS, status=status.value)
+        self.bus.publish(event)
+        return job
+
+
+def _ms(start: datetime | None, end: datetime | None) -> int | None:
+    return int((end - start).total_seconds() * 1000) if start and end else None

@@ -1,0 +1,212 @@
+"""One function per runbook action; each gets the step's arguments already templated."""
+
+import csv
+import io
+import json
+import re
+from urllib.parse import urljoin
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
+
+from engine.errors import StepFailed
+from engine.runbook.globs import glob_regex
+from engine.runner.browser_session import note_block
+from engine.runner.locate import resolve, to_locator
+from engine.runner.step_context import JobContext, StepRunState
+from models import ArtifactKind, ErrorKind
+
+# Reads every row's fields in one round trip; sub-selectors are CSS.
+EXTRACT_JS = """(rows, fields) => rows.map(row => Object.fromEntries(
+  Object.entries(fields).map(([col, f]) => {
+    const el = f.selector ? row.querySelector(f.selector) : row;
+    if (!el) return [col, ""];
+    const v = f.attr ? el.getAttribute(f.attr) : el.innerText;
+    return [col, (v || "").trim()];
+  })))"""
+
+
+def _element(ctx: JobContext, st: StepRunState, args: dict):
+    st.used_retries = st.retries  # if it fails, every round was used
+    found = resolve(ctx.page, args["selector"], st.timeout_ms, st.retries)
+    st.used_retries, st.selector_used = found.retries, found.candidate
+    return found.locator
+
+
+def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
+    base = ctx.values.get("__base_url__") or ""
+    url = urljoin(base.rstrip("/") + "/", args["url"].lstrip("/")) if base and not re.match(
+        r"^[a-z][a-z0-9+.-]*:", args["url"], re.I) else args["url"]
+    reason = ctx.policy.blocked_reason(url)
+    if reason:
+        note_block(ctx, url, reason)
+        raise StepFailed(ErrorKind.blocked_url, f"navigation to {url} blocked: {reason}")
+    ctx.blocked = None
+    try:
+        ctx.page.goto(url, timeout=st.timeout_ms)
+    except PlaywrightTimeout:
+        ctx.cdp.send("Page.stopLoading")  # else the page stays busy (screenshots hang)
+        raise StepFailed(ErrorKind.navigation_timeout,
+                         f"{url} did not finish loading within {st.timeout_ms} ms; check the "
+                         "site is up or raise timeout_ms") from None
+    except PlaywrightError as exc:
+        if ctx.blocked:
+            raise StepFailed(ErrorKind.blocked_url, f"navigation to {ctx.blocked[0]} blocked: "
+                             f"{ctx.blocked[1]}") from None
+        raise StepFailed(ErrorKind.action_failed, f"could not load {url}: "
+                         f"{str(exc).splitlines()[0]}") from None
+
+
+def click(ctx, st, args):
+    _element(ctx, st, args).click(button=args.get("button", "left"),
+                                  click_count=args.get("count", 1), timeout=st.timeout_ms)
+
+
+def fill(ctx, st, args):
+    element = _element(ctx, st, args)
+    element.fill(args["value"], timeout=st.timeout_ms)
+    if ctx.redactor.text(args["value"]) != args["value"]:
+        ctx.masked.append(element)
+
+
+def select(ctx, st, args):
+    element = _element(ctx, st, args)
+    if "label" in args:
+        element.select_option(label=args["label"], timeout=st.timeout_ms)
+    else:
+        element.select_option(value=args["value"], timeout=st.timeout_ms)
+
+
+def check(ctx, st, args):
+    _element(ctx, st, args).check(timeout=st.timeout_ms)
+
+
+def uncheck(ctx, st, args):
+    _element(ctx, st, args).uncheck(timeout=st.timeout_ms)
+
+
+def hover(ctx, st, args):
+    _element(ctx, st, args).hover(timeout=st.timeout_ms)
+
+
+def press(ctx, st, args):
+    if "selector" in args:
+        _element(ctx, st, args).press(args["key"], timeout=st.timeout_ms)
+    else:
+        ctx.page.keyboard.press(args["key"])
+
+
+def scroll(ctx, st, args):
+    if "selector" in args:
+        _element(ctx, st, args).scroll_into_view_if_needed(timeout=st.timeout_ms)
+    else:
+        y = "document.body.scrollHeight" if args["to"] == "bottom" else "0"
+        ctx.page.evaluate(f"window.scrollTo(0, {y})")
+
+
+def wait(ctx, st, args):
+    page = ctx.page
+    try:
+        if "ms" in args:
+            page.wait_for_timeout(args["ms"])
+        elif "url" in args:
+            page.wait_for_url(glob_regex(args["url"]), timeout=st.timeout_ms)
+        elif "load" in args:
+            page.wait_for_load_state(args["load"], timeout=st.timeout_ms)
+        else:
+            locators = [to_locator(page, c) for c in args["selector"]]
+            combined = locators[0]
+            for loc in locators[1:]:
+                combined = combined.or_(loc)
+            combined.first.wait_for(state=args.get("state", "visible"), timeout=st.timeout_ms)
+    except PlaywrightTimeout:
+        what = next(k for k in ("url", "load", "selector") if k in args)
+        kind = ErrorKind.element_not_found if what == "selector" else ErrorKind.navigation_timeout
+        raise StepFailed(kind, f"waited {st.timeout_ms} ms for {what} "
+                         f"{args.get('state', '')} in vain".replace("  ", " ")) from None
+
+
+def extract(ctx, st, args):
+    st.used_retries = st.retries
+    found = resolve(ctx.page, args["selector"], st.timeout_ms, st.retries, many=True)
+    st.used_retries, st.selector_used = found.retries, found.candidate
+    records = found.locator.evaluate_all(EXTRACT_JS, args["fields"])
+    ctx.collections.setdefault(args["into"], []).extend(ctx.redactor.data(records))
+
+
+def assert_(ctx, st, args):
+    page = ctx.page
+    try:
+        if "url" in args:
+            expect(page).to_have_url(glob_regex(args["url"]), timeout=st.timeout_ms)
+        elif "title" in args:
+            expect(page).to_have_title(args["title"], timeout=st.timeout_ms)
+        else:
+            element = _element(ctx, st, args)
+            if "text" in args:
+                expect(element).to_contain_text(args["text"], timeout=st.timeout_ms)
+    except AssertionError:
+        what = ("url " + page.url if "url" in args else
+                "title " + repr(page.title()) if "title" in args else "text")
+        expected = args.get("url") or args.get("title") or args.get("text")
+        raise StepFailed(ErrorKind.assertion_failed,
+                         f"assertion failed: expected {expected!r}, the page has {what}") from None
+    except StepFailed as exc:
+        raise StepFailed(ErrorKind.assertion_failed, f"assertion failed: {exc.message}",
+                         exc.diagnostics) from None
+
+
+def screenshot(ctx, st, args):
+    data = ctx.page.screenshot(full_page=args.get("full_page", False), type="png",
+                               mask=ctx.masked)
+    ctx.artifacts.save(ArtifactKind.screenshot, st.step.name, data, "png", st.step_run_id)
+
+
+def download(ctx, st, args):
+    element = _element(ctx, st, args)
+    with ctx.page.expect_download(timeout=st.timeout_ms) as info:
+        element.click(timeout=st.timeout_ms)
+    dl = info.value
+    name = dl.suggested_filename or "download"
+    path = ctx.artifacts.new_path(name.rsplit(".", 1)[0], name.rsplit(".", 1)[-1]
+                                  if "." in name else "bin")
+    dl.save_as(path)
+    if path.stat().st_size > ctx.max_download_bytes:
+        size = path.stat().st_size
+        path.unlink()
+        raise StepFailed(ErrorKind.action_failed, f"download {name} is {size} bytes, over the "
+                         f"limit of {ctx.max_download_bytes} (JOBDECK_MAX_DOWNLOAD_MB)")
+    ctx.artifacts.record(ArtifactKind.download, name, path, st.step_run_id)
+
+
+def export(ctx, st, args):
+    name = args["collection"]
+    if name not in ctx.collections:
+        raise StepFailed(ErrorKind.action_failed, f'collection "{name}" has no records: no '
+                         "extract step with that `into` ran before this export")
+    records = ctx.collections[name]
+    fmt = args["format"]
+    if fmt == "json":
+        data = json.dumps(records, ensure_ascii=False, indent=2)
+    else:
+        columns = list(dict.fromkeys(k for r in records for k in r))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(records)
+        data = out.getvalue()
+    filename = args.get("filename") or f"{name}.{fmt}"
+    ctx.artifacts.save(ArtifactKind.export, filename, data.encode("utf-8"), fmt, st.step_run_id)
+
+
+def approval(ctx, st, args):
+    """The wait happens before the step (see the executor); nothing is left to do."""
+
+
+ACTION_FUNCTIONS = {
+    "goto": goto, "click": click, "fill": fill, "select": select, "check": check,
+    "uncheck": uncheck, "hover": hover, "press": press, "scroll": scroll, "wait": wait,
+    "extract": extract, "assert": assert_, "screenshot": screenshot, "download": download,
+    "export": export, "approval": approval,
+}

@@ -1,0 +1,42 @@
+"""What a step's action can reach: the page, the job's values, collections and artifacts."""
+
+from dataclasses import dataclass, field
+
+from playwright.sync_api import BrowserContext, CDPSession, Locator, Page
+
+from engine.runbook import Runbook, Step
+from engine.runner.url_policy import UrlPolicy
+from engine.secrets.values import Redactor
+from engine.store.artifacts import ArtifactStore
+
+
+@dataclass
+class JobContext:
+    """Lives for one job run."""
+
+    runbook: Runbook
+    page: Page
+    context: BrowserContext
+    cdp: CDPSession  # for what Playwright has no call for: stop loading, screencast
+    policy: UrlPolicy
+    artifacts: ArtifactStore
+    redactor: Redactor
+    values: dict[str, str]  # params, secrets and captures, for templating
+    max_download_bytes: int
+    collections: dict[str, list[dict]] = field(default_factory=dict)
+    masked: list[Locator] = field(default_factory=list)  # fields that hold a secret
+    console_errors: list[str] = field(default_factory=list)
+    blocked: tuple[str, str] | None = None  # (url, reason) of the last blocked navigation
+    blocked_seen: set[str] = field(default_factory=set)  # URLs already in the audit log
+
+
+@dataclass
+class StepRunState:
+    """What one step learns while it runs, recorded on its row afterwards."""
+
+    step: Step
+    step_run_id: int
+    timeout_ms: int
+    retries: int
+    used_retries: int = 0
+    selector_used: str | None = None

@@ -1,0 +1,1 @@
+"""Runbook secrets: the store an admin fills, lookup at run time, and masking."""

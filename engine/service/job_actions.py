@@ -1,0 +1,125 @@
+"""Job actions: approve, reject, pause, resume, cancel and re-run, one function for all.
+
+The console, the API and the CLI call `act`. An action is written to the job's row
+(`requested_action`) with a compare-and-set, so of two racing actions exactly one wins;
+the worker running the job reacts to it between steps (and to cancel at once, see
+`engine/runner/control_listener.py`). A queued or scheduled job is cancelled right here.
+"""
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from engine.bus import events
+from engine.identity import audit
+from engine.identity.access import Forbidden
+from engine.service.job_action_table import AVAILABLE, PAST, ActionRefused, available_actions
+from engine.service.jobs import rerun_job
+from engine.service.report import publish_report
+from engine.service.schedules import skip_occurrence
+from engine.settings import get_settings
+from engine.store.db import read_scope, session_scope
+from engine.store.transitions import TransitionRefused, transition_job
+from models import AuditEvent, ErrorKind, Job, JobStatus, utcnow
+
+S = JobStatus
+__all__ = ["ActionRefused", "Forbidden", "act", "available_actions", "audit_trail", "take_request"]
+
+def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = None,
+        source: str | None = None) -> Job:
+    """Request `action` on a job; returns the job. LookupError: no such job;
+    ActionRefused: the job's status does not allow it; Forbidden: `by` started the job and
+    may not decide on it (four eyes). Nothing changes when refused; a Forbidden attempt is
+    recorded in the audit log."""
+    if action not in AVAILABLE:
+        raise ValueError(f"unknown action {action!r}: use one of {', '.join(AVAILABLE)}")
+    if action == "rerun":
+        return rerun_job(job_id, by=by, comment=comment, source=source)
+    if action in ("approve", "reject") and get_settings().four_eyes:
+        _four_eyes(job_id, action, by, source)
+    published = []
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise LookupError(f"there is no job {job_id}")
+        before = job.status
+        if action == "cancel" and before in (S.queued, S.scheduled):
+            job = _cancel_before_start(session, job_id, by)
+            published.append(events.record(session, events.JOB_STATUS, job_id,
+                                           status=job.status.value))
+            if before == S.scheduled:  # skip this occurrence: the next one takes its place
+                published += skip_occurrence(session, job, utcnow())
+        else:
+            result = session.exec(update(Job).where(
+                Job.id == job_id, Job.status.in_(AVAILABLE[action]),
+                Job.requested_action.is_(None)).values(requested_action=action,
+                                                       requested_by=by))
+            if result.rowcount != 1:
+                session.refresh(job)
+                raise ActionRefused(_refusal(job, action))
+            session.refresh(job)
+            published.append(events.record(session, events.CONTROL, job_id, action=action,
+                                           by=by, comment=comment))
+        audit.record(by, action, job_id=job_id, comment=comment, source=source,
+                     before=before.value, after=job.status.value, session=session)
+    for event in published:
+        events.get_bus().publish(event)
+    if job.status == S.cancelled:
+        publish_report(job_id, events.get_bus(), get_settings().data_dir)
+    return job
+
+
+def _four_eyes(job_id: int, action: str, by: str, source: str | None) -> None:
+    """Whoever started a job may not approve or reject it (recorded when they try)."""
+    with read_scope() as session:
+        job = session.get(Job, job_id)
+    if job is not None and job.started_by == by and job.status == S.waiting_for_approval:
+        refusal = (f"{by} started job {job_id}: another approver must {action} it "
+                   "(the four-eyes rule)")
+        audit.record(by, f"{action}_refused", job_id=job_id, source=source, comment=refusal)
+        raise Forbidden(refusal)
+
+
+def _cancel_before_start(session, job_id: int, by: str) -> Job:
+    try:
+        return transition_job(session, job_id, S.cancelled, only_from={S.queued, S.scheduled},
+                              finished_at=utcnow(), error_kind=ErrorKind.cancelled.value,
+                              error_message=f"cancelled by {by} before it started")
+    except TransitionRefused as exc:  # a worker claimed it a moment ago: cancel it running
+        raise ActionRefused(f"{exc}; try again: it has just started") from None
+
+
+def _refusal(job: Job, action: str) -> str:
+    status = job.status.value.replace("_", " ")
+    if job.requested_action and job.status in AVAILABLE[action]:
+        return (f"job {job.id} already has a pending {job.requested_action} (by "
+                f"{job.requested_by}); wait a moment and reload")
+    where = ", ".join(s.value.replace("_", " ") for s in AVAILABLE[action])
+    return f"job {job.id} is {status}: it can be {PAST[action]} only when {where}"
+
+
+def take_request(job_id: int) -> tuple[str | None, str | None]:
+    """The worker's side: the pending action and who asked, cleared from the row."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        action, by = job.requested_action, job.requested_by
+        if action:
+            job.requested_action = job.requested_by = None
+            session.add(job)
+        return action, by
+
+
+def peek_request(job_id: int) -> str | None:
+    """The pending action of a job, left in place; "cancel" also when the job already
+    ended elsewhere (the sweeper failed it while its worker was cut off)."""
+    with read_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status.is_final:
+            return "cancel"
+        return job.requested_action
+
+
+def audit_trail(job_id: int) -> list[AuditEvent]:
+    """The actions taken on a job, oldest first."""
+    with read_scope() as session:
+        return list(session.exec(select(AuditEvent).where(AuditEvent.job_id == job_id)
+                                 .order_by(AuditEvent.id)))

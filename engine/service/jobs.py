@@ -1,0 +1,193 @@
+"""The engine's public API for runbooks and jobs: pages, API routes and the CLI call these."""
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from engine.bus import events
+from engine.identity import audit
+from engine.queue.huey_queue import enqueue_job
+from engine.runbook import Runbook as RunbookSpec
+from engine.runbook import stored_runbook
+from engine.secrets.store import SecretStoreError
+from engine.secrets.values import missing_secrets, secret_env_name
+from engine.service.job_action_table import AVAILABLE, ActionRefused
+from engine.store import job_counts
+from engine.store.db import read_scope, session_scope
+from models import Artifact, Job, JobStatus, Runbook, StepRun, Trigger, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class InvalidParams(ValueError):
+    """Unknown, missing or unusable parameters; the message lists each problem."""
+
+
+@dataclass
+class JobDetail:
+    job: Job
+    steps: list[StepRun]
+    artifacts: list[Artifact]
+
+
+def resolve_params(spec: RunbookSpec, given: dict[str, str]) -> dict[str, str]:
+    """Given values plus defaults; InvalidParams for unknown or missing ones."""
+    problems = [f'unknown parameter "{k}" (this runbook takes: '
+                f'{", ".join(spec.params) or "none"})' for k in given if k not in spec.params]
+    values = {}
+    for name, param in spec.params.items():
+        if name in given:
+            values[name] = str(given[name])
+        elif param.default is not None:
+            values[name] = param.default
+        elif param.required:
+            problems.append(f'missing required parameter "{name}" (pass -p {name}=VALUE)')
+        else:
+            values[name] = ""
+    try:
+        problems += [f'secret "{n}" is not set: an admin sets it on the Secrets page (or '
+                     f'the environment variable {secret_env_name(n)})'
+                     for n in missing_secrets(spec.secrets)]
+    except SecretStoreError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise InvalidParams("; ".join(problems))
+    return values
+
+
+def create_job(runbook_name: str, params: dict[str, str] | None = None,
+               trigger: Trigger = Trigger.manual, started_by: str | None = None,
+               audit_source: str | None = None, audited: bool = False) -> Job:
+    """Write a queued job for a stored runbook (not yet on the queue); `audited`: a person
+    started it, which the audit log records in the same transaction."""
+    with session_scope() as session:
+        row = session.exec(select(Runbook).where(Runbook.name == runbook_name)).first()
+        if row is None:
+            raise LookupError(f'no runbook named "{runbook_name}"')
+        spec = stored_runbook(row.source, f"{row.name}.yaml")
+        values = resolve_params(spec, params or {})
+        now = utcnow()
+        job = Job(runbook_id=row.id, runbook_name=row.name, runbook_title=row.title,
+                  runbook_version=row.version, source=row.source, status=JobStatus.queued,
+                  trigger=trigger, started_by=started_by, params=values, created_at=now,
+                  queued_at=now, step_count=len(spec.steps))
+        session.add(job)
+        session.flush()
+        event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
+        if audited:
+            audit.record(started_by or trigger.value, "start", job_id=job.id,
+                         source=audit_source, target=f"runbook {runbook_name}",
+                         after=job.status.value, session=session)
+    events.get_bus().publish(event)
+    return job
+
+
+def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
+              source: str | None = None) -> Job:
+    """A new job of the same runbook version with the same params (secrets are looked up
+    afresh when it runs), trigger `rerun`, pointing back at the original."""
+    with session_scope() as session:
+        old = session.get(Job, job_id)
+        if old is None:
+            raise LookupError(f"there is no job {job_id}")
+        if old.status not in AVAILABLE["rerun"]:
+            raise ActionRefused(f"job {job_id} is {old.status.value.replace('_', ' ')}: only "
+                                "a finished job can be re-run")
+        spec = stored_runbook(old.source, f"{old.runbook_name}.yaml")
+        resolve_params(spec, old.params)  # secrets must still be set
+        now = utcnow()
+        job = Job(runbook_id=old.runbook_id, runbook_name=old.runbook_name,
+                  runbook_title=old.runbook_title, runbook_version=old.runbook_version,
+                  source=old.source, status=JobStatus.queued, trigger=Trigger.rerun,
+                  started_by=by, params=dict(old.params), created_at=now, queued_at=now,
+                  step_count=old.step_count, rerun_of=old.id)
+        session.add(job)
+        session.flush()
+        audit.record(by, "rerun", job_id=old.id, comment=comment, source=source,
+                     before=old.status.value, after=f"re-run as job {job.id}", session=session)
+        event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
+    events.get_bus().publish(event)
+    enqueue_job(job.id)
+    return job
+
+
+def reruns_of(job_id: int) -> list[Job]:
+    with read_scope() as session:
+        return list(session.exec(select(Job).where(Job.rerun_of == job_id).order_by(Job.id)))
+
+
+def start_job(runbook_name: str, params: dict[str, str] | None = None,
+              trigger: Trigger = Trigger.manual, started_by: str | None = None,
+              source: str | None = None) -> Job:
+    """Queue a job: the row is committed first, then its id goes onto the queue."""
+    job = create_job(runbook_name, params, trigger, started_by, audit_source=source,
+                     audited=True)
+    enqueue_job(job.id)
+    return job
+
+
+def job_exists(job_id: int) -> bool:
+    with read_scope() as session:
+        return session.get(Job, job_id) is not None
+
+
+def get_job(job_id: int) -> JobDetail | None:
+    """A job with its step runs (in order) and artifacts."""
+    with read_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return None
+        steps = session.exec(select(StepRun).where(StepRun.job_id == job_id)
+                             .order_by(StepRun.ordinal)).all()
+        artifacts = session.exec(select(Artifact).where(Artifact.job_id == job_id)
+                                 .order_by(Artifact.id)).all()
+        return JobDetail(job, list(steps), list(artifacts))
+
+
+def _filtered(query, status: list[JobStatus] | None, search: str | None,
+              runbook: str | None):
+    if status:
+        query = query.where(Job.status.in_(status))
+    if runbook:
+        query = query.where(Job.runbook_name == runbook)
+    if search:
+        like = f"%{search}%"
+        query = query.where(Job.runbook_name.ilike(like) | Job.runbook_title.ilike(like))
+    return query
+
+
+def list_jobs(status: list[JobStatus] | None = None, search: str | None = None,
+              limit: int = 50, offset: int = 0, runbook: str | None = None,
+              count_total: bool = True) -> tuple[list[Job], int | None]:
+    """Newest first, with the total count for pagination (None when not asked for)."""
+    query = _filtered(select(Job), status, search, runbook)
+    count = _filtered(select(func.count()).select_from(Job), status, search, runbook)
+    with read_scope() as session:
+        jobs = session.exec(query.order_by(Job.created_at.desc(), Job.id.desc())
+                            .offset(offset).limit(limit)).all()
+        if not count_total:
+            return list(jobs), None
+        if search or runbook:
+            return list(jobs), session.exec(count).one()
+        counts = job_counts.read(session.connection())
+        return list(jobs), sum(counts.get(s.value, 0) for s in (status or list(JobStatus)))
+
+
+def count_jobs_by_status(search: str | None = None, runbook: str | None = None
+                         ) -> dict[JobStatus, int]:
+    """How many jobs have each status (the list's tab counts); absent statuses count 0."""
+    with read_scope() as session:
+        if search or runbook:
+            query = _filtered(select(Job.status, func.count()).group_by(Job.status), None,
+                              search, runbook)
+            counts = {s.value: n for s, n in session.exec(query).all()}
+        else:
+            counts = job_counts.read(session.connection())
+    return {status: counts.get(status.value, 0) for status in JobStatus}
+
+
+def get_artifact(artifact_id: int) -> Artifact | None:
+    with read_scope() as session:
+        return session.get(Artifact, artifact_id)

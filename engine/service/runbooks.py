@@ -1,0 +1,88 @@
+"""The engine's public API for runbooks: store, version, list and add them."""
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import select
+
+from engine.identity import audit
+from engine.identity.access import Actor
+from engine.runbook import Runbook as RunbookSpec
+from engine.runbook import RunbookInvalid, load_runbook, load_runbook_file
+from engine.store.db import read_scope, session_scope
+from models import Runbook, utcnow
+
+log = logging.getLogger(__name__)
+
+ERROR_POSITION = re.compile(r":(\d+):(\d+): ")
+
+
+@dataclass
+class SavedRunbook:
+    runbook: Runbook
+    outcome: str  # "created", "unchanged" or "new_version"
+
+
+def save_runbook(spec: RunbookSpec) -> Runbook:
+    """Store a validated runbook; its version rises when the source changed."""
+    return store_runbook(spec).runbook
+
+
+def store_runbook(spec: RunbookSpec) -> SavedRunbook:
+    """Store a validated runbook and say whether it was new, identical or a new version."""
+    with session_scope() as session:
+        row = session.exec(select(Runbook).where(Runbook.name == spec.name)).first()
+        if row is None:
+            outcome = "created"
+            row = Runbook(name=spec.name, title=spec.title, source=spec.source,
+                          summary=spec.summary())
+        elif row.source != spec.source:
+            outcome = "new_version"
+            row.version += 1
+            row.title, row.source, row.summary = spec.title, spec.source, spec.summary()
+            row.updated_at = utcnow()
+        else:
+            outcome = "unchanged"
+        session.add(row)
+    return SavedRunbook(row, outcome)
+
+
+def add_runbook(source: str, file_name: str = "runbook.yaml", *, by: Actor | None = None
+                ) -> SavedRunbook:
+    """Validate YAML text and store it; RunbookInvalid (with every error) when it is not valid.
+    A change by a person is recorded in the audit log."""
+    saved = store_runbook(load_runbook(source, file_name))
+    if by is not None and saved.outcome != "unchanged":
+        audit.record(by.name, f"runbook_{saved.outcome}", target=f"runbook {saved.runbook.name}",
+                     source=by.source, after=f"version {saved.runbook.version}")
+    return saved
+
+
+def load_runbook_dir(directory: Path) -> dict[str, list[str]]:
+    """Store every valid *.yaml runbook in a directory; returns the errors of invalid ones."""
+    problems: dict[str, list[str]] = {}
+    for path in sorted(directory.glob("*.y*ml")):
+        try:
+            save_runbook(load_runbook_file(path))
+        except RunbookInvalid as exc:
+            problems[str(path)] = exc.errors
+            log.warning("runbook %s is invalid and was not loaded:\n%s", path, exc)
+    return problems
+
+
+def list_runbooks() -> list[Runbook]:
+    with read_scope() as session:
+        return list(session.exec(select(Runbook).order_by(Runbook.name)))
+
+
+def get_runbook(name: str) -> Runbook | None:
+    with read_scope() as session:
+        return session.exec(select(Runbook).where(Runbook.name == name)).first()
+
+
+def error_line(error: str) -> int | None:
+    """The line number in a validation error (`file:line:col: message`), if it has one."""
+    match = ERROR_POSITION.search(error)
+    return int(match.group(1)) if match else None

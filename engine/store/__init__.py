@@ -1,0 +1,1 @@
+"""Records: the database and its schema, status transitions, status counts, artifact files."""

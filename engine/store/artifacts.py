@@ -1,0 +1,69 @@
+"""Artifact files under <data>/artifacts/<job id>/ with server-made names, each a row."""
+
+import re
+from pathlib import Path
+
+from sqlmodel import select
+
+from engine.store.db import session_scope
+from models import Artifact, ArtifactKind
+
+MEDIA_TYPES = {
+    "jpg": "image/jpeg", "png": "image/png", "webm": "video/webm", "csv": "text/csv",
+    "json": "application/json", "zip": "application/zip",
+}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "file"
+
+
+class ArtifactStore:
+    """Writes a job's files and records them; one store per job run."""
+
+    def __init__(self, data_dir: Path, job_id: int):
+        self.data_dir = data_dir.resolve()
+        self.job_id = job_id
+        self.dir = self.data_dir / "artifacts" / str(job_id)
+        self._count = 0
+
+    def new_path(self, label: str, ext: str) -> Path:
+        """A fresh file path; the name comes from the server, never from the page."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._count += 1
+        ext = re.sub(r"[^a-z0-9]", "", ext.lower())[:8] or "bin"
+        return self.dir / f"{self._count:03d}-{_slug(label)}.{ext}"
+
+    def record(self, kind: ArtifactKind, name: str, path: Path, step_run_id: int | None,
+               media_type: str | None = None) -> Artifact:
+        """Add a row for a file already written to `path`."""
+        artifact = Artifact(
+            job_id=self.job_id, step_run_id=step_run_id, kind=kind, name=name,
+            path=str(path.resolve().relative_to(self.data_dir)), size=path.stat().st_size,
+            media_type=media_type or MEDIA_TYPES.get(path.suffix.lstrip("."),
+                                                     "application/octet-stream"))
+        with session_scope() as session:
+            session.add(artifact)
+        return artifact
+
+    def save(self, kind: ArtifactKind, name: str, data: bytes, ext: str,
+             step_run_id: int | None) -> Artifact:
+        path = self.new_path(name, ext)
+        path.write_bytes(data)
+        return self.record(kind, name, path, step_run_id)
+
+
+def artifact_file(data_dir: Path, artifact: Artifact) -> Path | None:
+    """The artifact's file if it is a file inside its own job's artifact directory (after
+    following any symlink), else None: a stored path never reaches another file."""
+    job_dir = (data_dir / "artifacts" / str(artifact.job_id)).resolve()
+    path = (job_dir.parent.parent / artifact.path).resolve()
+    if not path.is_relative_to(job_dir) or not path.is_file():
+        return None
+    return path
+
+
+def list_artifacts(job_id: int) -> list[Artifact]:
+    with session_scope() as session:
+        return list(session.exec(select(Artifact).where(Artifact.job_id == job_id)
+                                 .order_by(Artifact.id)))

@@ -1,0 +1,30 @@
+"""The API's side of roles: each route names the action it needs; 403 says which role."""
+
+from fastapi import Depends, HTTPException, Request
+
+from engine.identity.access import Actor, Forbidden, may, require
+from engine.service import jobs
+
+
+def actor_of(request: Request) -> Actor:
+    """Who sends the request (the gate let it through with a session or a token)."""
+    return request.state.actor
+
+
+def allowed(action: str):
+    """A dependency: the actor, if their role allows `action`; else 403 (and audited)."""
+
+    def check(request: Request) -> Actor:
+        actor = actor_of(request)
+        if may(actor.role, action):
+            return actor
+        raw = str(request.path_params.get("job_id", ""))[:30]
+        exists = raw.isdigit() and len(raw) < 18 and jobs.job_exists(int(raw))
+        try:  # the refusal is recorded, with its job when there is one
+            require(actor, action, job_id=int(raw) if exists else None,
+                    target=f"job {raw}" if raw and not exists else None)
+        except Forbidden as exc:
+            raise HTTPException(403, str(exc)) from None
+        return actor
+
+    return Depends(check)

@@ -1,0 +1,98 @@
+"""`GET /api/jobs/{id}/events`: a job's events as Server-Sent Events.
+
+Recorded events carry their id: a client that reconnects with `Last-Event-ID` first gets
+every recorded event after that id from the database, then the live ones, with no gap and
+no duplicate. Live screenshot frames have no id (they are not recorded). The stream ends
+after the job's final report (`job_finished`).
+"""
+
+import asyncio
+import base64
+import json
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from sse_starlette import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from engine.bus import events
+from engine.service import jobs
+from models import JobStatus
+
+router = APIRouter(prefix="/api", tags=["api"])
+MAX_QUEUED_FRAMES = 20  # a slow client drops frames, never recorded events
+FINAL_GRACE_S = 5.0  # a finished job's report follows its last status at once
+
+
+def _json(data: dict) -> str:
+    def encode(value):
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode()
+        raise TypeError(f"cannot encode {type(value).__name__}")
+
+    return json.dumps(data, default=encode, ensure_ascii=False)
+
+
+def _message(event: events.Event) -> dict:
+    message = {"event": event.kind, "data": _json({"job_id": event.job_id, **event.data})}
+    if event.id is not None:
+        message["id"] = str(event.id)
+    return message
+
+
+@router.get("/jobs/{job_id}/events", summary="The job's events as Server-Sent Events",
+            response_class=EventSourceResponse)
+async def job_events(job_id: int, request: Request,
+                     last_event_id: str | None = Header(None)) -> EventSourceResponse:
+    if await run_in_threadpool(jobs.get_job, job_id) is None:
+        raise HTTPException(404, f"there is no job {job_id}")
+    try:
+        after = int(last_event_id or request.query_params.get("after", 0))
+    except ValueError:
+        raise HTTPException(422, "Last-Event-ID must be an event id from this stream") from None
+    return EventSourceResponse(_stream(job_id, after), ping=15)
+
+
+async def _stream(job_id: int, after: int):
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[events.Event] = asyncio.Queue()
+
+    def enqueue(event: events.Event) -> None:
+        if event.kind == events.SCREENSHOT and queue.qsize() >= MAX_QUEUED_FRAMES:
+            return
+        queue.put_nowait(event)
+
+    # Subscribe before reading the record, so nothing falls between the two.
+    unsubscribe = events.get_bus().subscribe(
+        lambda e: loop.call_soon_threadsafe(enqueue, e)
+        if e.job_id == job_id or e.kind == events.RESYNC else None)
+    try:
+        # Ids of the events sent, not only the highest: across processes a lower id can
+        # arrive after a higher one (the console's own events come at once, a worker's
+        # through Redis), and must still be sent.
+        sent: set[int] = set()
+        batch = await run_in_threadpool(events.recorded_after, job_id, after)  # the record
+        ended = caught_up = False
+        while True:
+            for event in batch:
+                if event.id is not None:
+                    if event.id in sent:
+                        continue
+                    sent.add(event.id)
+                if event.kind == events.JOB_STATUS:
+                    ended = JobStatus(event.data["status"]).is_final
+                yield _message(event)
+                if event.kind == events.JOB_FINISHED:
+                    return
+            if not caught_up:  # once, after the record: then the status events say it
+                caught_up = True
+                detail = await run_in_threadpool(jobs.get_job, job_id)
+                ended = detail is not None and detail.job.status.is_final
+            try:
+                event = await asyncio.wait_for(queue.get(), FINAL_GRACE_S if ended else None)
+            except asyncio.TimeoutError:
+                return  # finished long ago and its report was already sent
+            # RESYNC: other processes' events may have been missed; the record has them
+            batch = (await run_in_threadpool(events.recorded_after, job_id, after)
+                     if event.kind == events.RESYNC else [event])
+    finally:
+        unsubscribe()

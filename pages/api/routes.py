@@ -1,0 +1,211 @@
+"""The REST API (documented at /docs): the same engine functions the pages call."""
+
+import re
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from engine.identity import audit
+from engine.identity.access import NEEDS, Actor, may
+from engine.runbook import RunbookInvalid
+from engine.service import job_actions as control
+from engine.service import jobs, runbooks
+from engine.service.report import build_report, job_summary
+from engine.store.artifacts import artifact_file
+from models import JobStatus, Trigger
+from pages.api.access import actor_of, allowed
+from pages.console_settings import console_settings
+
+router = APIRouter(prefix="/api", tags=["api"])
+YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml",
+              "text/plain")
+INLINE_TYPES = ("image/jpeg", "image/png", "video/webm")
+
+
+class StartJob(BaseModel):
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class Comment(BaseModel):
+    comment: str | None = None
+
+
+def _job_document(job_id: int) -> dict:
+    report = build_report(job_id, console_settings().data_dir)
+    if report is None:
+        raise HTTPException(404, f"there is no job {job_id}")
+    for artifact in report["artifacts"]:
+        artifact["url"] = f"/api/artifacts/{artifact['id']}"
+        del artifact["path"]  # the server's file system is not the client's business
+    return report
+
+
+def _statuses(status: str | None) -> list[JobStatus] | None:
+    if not status:
+        return None
+    wanted = [s.strip() for s in status.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in JobStatus.__members__]
+    if unknown:
+        raise HTTPException(422, f"unknown status {', '.join(unknown)}: use one or more of "
+                                 f"{', '.join(JobStatus.__members__)}, comma-separated")
+    return [JobStatus(s) for s in wanted]
+
+
+@router.get("/me", summary="Who you are signed in as, and what your role may do")
+def me(actor: Actor = Depends(actor_of)) -> dict:
+    return {"name": actor.name, "role": actor.role.value,
+            "may": [action for action in NEEDS if may(actor.role, action)]}
+
+
+@router.get("/jobs", summary="List jobs, newest first")
+def list_jobs(status: str | None = Query(None, description="comma-separated statuses"),
+              runbook: str | None = None, q: str | None = None,
+              limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+    found, total = jobs.list_jobs(_statuses(status), q, limit, offset, runbook=runbook)
+    return {"items": [job_summary(j) for j in found], "total": total}
+
+
+@router.get("/jobs/{job_id}", summary="A job with its steps, metrics and artifacts")
+def get_job(job_id: int) -> dict:
+    return _job_document(job_id)
+
+
+@router.get("/jobs/{job_id}/report", summary="The execution report as a JSON file")
+def get_report(job_id: int) -> JSONResponse:
+    return JSONResponse(_job_document(job_id), headers={
+        "Content-Disposition": f'attachment; filename="job-{job_id}-report.json"'})
+
+
+def _act(job_id: int, action: str, body: Comment | None, actor: Actor) -> dict:
+    try:
+        job = control.act(job_id, action, by=actor.name, source=actor.source,
+                          comment=body.comment if body else None)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except control.Forbidden as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except control.ActionRefused as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except jobs.InvalidParams as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return job_summary(job)
+
+
+@router.post("/jobs/{job_id}/approve", summary="Approve the step a job waits at")
+def approve(job_id: int, body: Comment | None = None, actor: Actor = allowed("approve")) -> dict:
+    return _act(job_id, "approve", body, actor)
+
+
+@router.post("/jobs/{job_id}/reject", summary="Reject the step a job waits at")
+def reject(job_id: int, body: Comment | None = None, actor: Actor = allowed("reject")) -> dict:
+    return _act(job_id, "reject", body, actor)
+
+
+@router.post("/jobs/{job_id}/pause", summary="Pause a running job before its next step")
+def pause(job_id: int, body: Comment | None = None, actor: Actor = allowed("pause")) -> dict:
+    return _act(job_id, "pause", body, actor)
+
+
+@router.post("/jobs/{job_id}/resume", summary="Resume a paused job")
+def resume(job_id: int, body: Comment | None = None, actor: Actor = allowed("resume")) -> dict:
+    return _act(job_id, "resume", body, actor)
+
+
+@router.post("/jobs/{job_id}/cancel", summary="Cancel a job (a running step is interrupted)")
+def cancel(job_id: int, body: Comment | None = None, actor: Actor = allowed("cancel")) -> dict:
+    return _act(job_id, "cancel", body, actor)
+
+
+@router.post("/jobs/{job_id}/rerun", summary="Start the same runbook version with the same "
+             "params again", status_code=201)
+def rerun(job_id: int, body: Comment | None = None, actor: Actor = allowed("rerun")) -> dict:
+    return _act(job_id, "rerun", body, actor)
+
+
+def _runbook_document(row, with_source: bool = False) -> dict:
+    doc = {"name": row.name, "title": row.title, "version": row.version,
+           "updated_at": row.updated_at.isoformat(), **{
+               k: row.summary.get(k) for k in ("description", "params", "secrets", "steps")}}
+    if with_source:
+        doc["source"] = row.source
+    return doc
+
+
+@router.get("/runbooks", summary="List runbooks")
+def list_runbooks() -> list[dict]:
+    return [_runbook_document(r) for r in runbooks.list_runbooks()]
+
+
+@router.get("/runbooks/{name}", summary="A runbook with its YAML")
+def get_runbook(name: str) -> dict:
+    row = runbooks.get_runbook(name)
+    if row is None:
+        raise HTTPException(404, f'there is no runbook named "{name}"')
+    return _runbook_document(row, with_source=True)
+
+
+@router.post("/runbooks", summary="Add a runbook (the YAML itself as the body)",
+             status_code=201, openapi_extra={"requestBody": {"content": {
+                 "application/x-yaml": {"schema": {"type": "string"}}}, "required": True}})
+async def add_runbook(request: Request, actor: Actor = allowed("runbooks")) -> JSONResponse:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type not in YAML_TYPES:
+        raise HTTPException(415, "send the runbook's YAML as the body with "
+                                 "Content-Type: application/x-yaml")
+    body = await request.body()
+    try:
+        source = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(422, "the body is not UTF-8 text") from exc
+    try:
+        saved = await run_in_threadpool(runbooks.add_runbook, source, "runbook.yaml", by=actor)
+    except RunbookInvalid as exc:
+        return JSONResponse(status_code=422, content={
+            "detail": f"the runbook is invalid ({len(exc.errors)} problems)",
+            "errors": exc.errors})
+    code = 201 if saved.outcome in ("created", "new_version") else 200
+    return JSONResponse(status_code=code, content={
+        "outcome": saved.outcome, **_runbook_document(saved.runbook)})
+
+
+@router.post("/runbooks/{name}/jobs", summary="Start a job of a runbook", status_code=201)
+def start_job(name: str, body: StartJob | None = None, actor: Actor = allowed("start")) -> dict:
+    params = {k: str(v).lower() if isinstance(v, bool) else str(v)
+              for k, v in (body.params if body else {}).items()}
+    try:
+        job = jobs.start_job(name, params, trigger=Trigger.api, started_by=actor.name,
+                             source=actor.source)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except jobs.InvalidParams as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return job_summary(job)
+
+
+@router.get("/artifacts/{artifact_id}", summary="An artifact's file")
+def get_artifact(artifact_id: int, download: bool = False,
+                 actor: Actor = Depends(actor_of)) -> FileResponse:
+    artifact = jobs.get_artifact(artifact_id)
+    path = artifact and artifact_file(console_settings().data_dir, artifact)
+    if not path:
+        raise HTTPException(404, f"there is no artifact {artifact_id}")
+    media_type = artifact.media_type
+    inline = not download and media_type in INLINE_TYPES
+    if not inline:  # a download, not a screenshot shown on a page
+        audit.record(actor.name, "artifact_downloaded", job_id=artifact.job_id,
+                     target=f"artifact {artifact.name}", source=actor.source)
+    # Only images and videos are shown in place; HTML, SVG, XML and anything else from a
+    # website is a download, and if a browser rendered it anyway it would run sandboxed
+    return FileResponse(path, media_type=media_type, filename=download_name(artifact, path),
+                        content_disposition_type="inline" if inline else "attachment",
+                        headers={"X-Content-Type-Options": "nosniff",
+                                 "Content-Security-Policy": "sandbox; default-src 'none'; "
+                                 "img-src 'self'; media-src 'self'"})
+
+
+def download_name(artifact, path) -> str:
+    """`job-<id>-<artifact name>` in safe characters, keeping the file's real extension."""
+    name = artifact.name if artifact.name.endswith(path.suffix) else artifact.name + path.suffix
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"job-{artifact.job_id}-{name}").strip("._")

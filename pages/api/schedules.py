@@ -1,0 +1,112 @@
+"""`/api/schedules`: create, list, change and delete schedules; preview their fire times."""
+
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from engine.identity.access import Actor
+from engine.service import jobs, schedules
+from engine.service.schedule_times import InvalidSchedule, make_trigger, preview
+from models import Schedule
+from pages.api.access import allowed
+
+router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+
+
+class ScheduleBody(BaseModel):
+    runbook: str
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    cron: str | None = Field(None, examples=["0 6 * * 1-5"])
+    interval_s: int | None = None
+    at: datetime | None = None
+    timezone: str | None = Field(None, examples=["Europe/Berlin"])
+    enabled: bool = True
+    misfire_grace_s: int = Field(300, ge=0)
+
+
+class ScheduleChanges(BaseModel):
+    params: dict[str, str | int | float | bool] | None = None
+    cron: str | None = None
+    interval_s: int | None = None
+    at: datetime | None = None
+    timezone: str | None = None
+    enabled: bool | None = None
+    misfire_grace_s: int | None = Field(None, ge=0)
+
+
+def document(schedule: Schedule) -> dict:
+    pending = schedules.pending_job(schedule.id)
+    try:
+        upcoming = [t.isoformat() for t in schedules.next_times(schedule)]
+    except InvalidSchedule:
+        upcoming = []
+    return {
+        "id": schedule.id, "runbook": schedule.runbook_name, "params": schedule.params,
+        "cron": schedule.cron, "interval_s": schedule.interval_s,
+        "at": schedule.at.isoformat() if schedule.at else None,
+        "timezone": schedule.timezone, "enabled": schedule.enabled,
+        "misfire_grace_s": schedule.misfire_grace_s,
+        "next_fire_times": upcoming if schedule.enabled else [],
+        "pending_job_id": pending.id if pending else None,
+        "last_fired_at": schedule.last_fired_at.isoformat() if schedule.last_fired_at else None,
+        "misses": schedule.misses,
+    }
+
+
+def _guarded(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except (InvalidSchedule, jobs.InvalidParams) as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+def _stringify(params: dict) -> dict[str, str]:
+    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
+
+
+@router.get("", summary="List schedules")
+def list_schedules() -> list[dict]:
+    return [document(s) for s in schedules.list_schedules()]
+
+
+@router.post("", summary="Create a schedule (exactly one of cron, interval_s, at)",
+             status_code=201)
+def create(body: ScheduleBody, actor: Actor = allowed("schedules")) -> dict:
+    schedule = _guarded(schedules.create_schedule, body.runbook, _stringify(body.params),
+                        cron=body.cron, interval_s=body.interval_s, at=body.at,
+                        timezone=body.timezone, enabled=body.enabled,
+                        misfire_grace_s=body.misfire_grace_s, by=actor)
+    return document(schedule)
+
+
+@router.post("/preview", summary="The next five fire times, without saving")
+def preview_times(body: ScheduleBody) -> dict:
+    trigger = _guarded(make_trigger, body.cron, body.interval_s, body.at,
+                       body.timezone or schedules.server_timezone())
+    return {"next_fire_times": [t.isoformat() for t in preview(
+        trigger, body.timezone or schedules.server_timezone())]}
+
+
+@router.get("/{schedule_id}", summary="A schedule with its next fire times and misses")
+def get(schedule_id: int) -> dict:
+    schedule = schedules.get_schedule(schedule_id)
+    if schedule is None:
+        raise HTTPException(404, f"there is no schedule {schedule_id}")
+    return document(schedule)
+
+
+@router.patch("/{schedule_id}", summary="Change a schedule; its pending job follows")
+def change(schedule_id: int, body: ScheduleChanges, actor: Actor = allowed("schedules")) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    if "params" in changes:
+        changes["params"] = _stringify(changes["params"] or {})
+    return document(_guarded(schedules.update_schedule, schedule_id, by=actor, **changes))
+
+
+@router.delete("/{schedule_id}", summary="Delete a schedule and its pending job",
+               status_code=204)
+def remove(schedule_id: int, actor: Actor = allowed("schedules")) -> None:
+    _guarded(schedules.delete_schedule, schedule_id, by=actor)

@@ -1,0 +1,1 @@
+"""The console's NiceGUI pages and their components."""

@@ -1,0 +1,138 @@
+"""The job page's action buttons (only those available now), confirmations, the approval
+dialog's decision, and the activity list."""
+
+from nicegui import run, ui
+
+from engine.service import job_actions as control
+from engine.settings import get_settings
+from models import AuditEvent
+from pages.ui.display import exact_time, relative_time
+from pages.ui.identity import acting, allowed, viewer
+
+BUTTONS = {  # action → (label, icon, colour, needs a confirmation)
+    "approve": ("Approve", "check", "positive", False),
+    "reject": ("Reject", "close", "negative", True),
+    "pause": ("Pause", "pause", "amber-9", False),
+    "resume": ("Resume", "play_arrow", "primary", False),
+    "cancel": ("Cancel job", "block", "negative", True),
+    "rerun": ("Re-run", "replay", "primary", False),
+}
+DONE = {"approve": "Approved: the step runs now", "reject": "Rejected: the job fails here",
+        "pause": "Pausing: the job stops before its next step", "resume": "Resuming",
+        "cancel": "Cancelling: the running step is stopped"}
+
+
+async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
+    """Carry out an action; tell the user what happened. True when it was accepted."""
+    actor = await acting(action)
+    if actor is None:
+        return False
+    try:
+        result = await run.io_bound(control.act, job_id, action, by=actor.name,
+                                    source=actor.source, comment=comment)
+    except (control.ActionRefused, control.Forbidden, LookupError, ValueError) as exc:
+        ui.notify(str(exc), type="warning", multi_line=True)
+        return False
+    if result is None:  # the server is stopping
+        return False
+    if action == "rerun":
+        ui.navigate.to(f"/jobs/{result.id}")
+    else:
+        ui.notify(DONE[action], type="positive")
+    return True
+
+
+def action_buttons(job_id: int, available: list[str], on_done, started_by: str | None) -> int:
+    """The buttons this person may use now; how many."""
+    mine = [action for action in available if allowed(action)
+            and not (action in ("approve", "reject") and own_job(started_by))]
+    for action in mine:
+        label, icon, color, confirm = BUTTONS[action]
+
+        async def click(a=action, needs=confirm) -> None:
+            if needs:
+                confirm_dialog(job_id, a, on_done)
+            elif await perform(job_id, a):
+                await on_done()
+
+        ui.button(label, icon=icon, color=color, on_click=click).props(
+            f'unelevated no-caps data-action="{action}"')
+    return len(mine)
+
+
+def lasting_dialog() -> ui.dialog:
+    """An open dialog that outlives redraws of the part of the page that opened it (the job
+    page redraws its header on every event), and is removed once closed."""
+    with ui.context.client.content, ui.element() as holder:
+        dialog = ui.dialog(value=True)
+    dialog.on("hide", holder.delete)
+    return dialog
+
+
+def confirm_dialog(job_id: int, action: str, on_done) -> None:
+    label = BUTTONS[action][0]
+    with lasting_dialog() as dialog, ui.card().classes("w-96").props(
+            f'data-confirm="{action}"'):
+        ui.label(f"{label}: are you sure?").classes("text-lg font-medium")
+        ui.label("Cancelling stops the job now; artifacts so far are kept." if action ==
+                 "cancel" else "The step fails and the rest of the job is skipped.").classes(
+            "text-sm")
+        comment = ui.input("Comment (optional)").classes("w-full")
+
+        async def yes() -> None:
+            dialog.close()
+            if await perform(job_id, action, comment.value or None):
+                await on_done()
+
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Keep it", on_click=dialog.close).props("flat no-caps")
+            ui.button(label, color="negative", on_click=yes).props(
+                "unelevated no-caps data-confirm-yes").mark("confirm-yes")
+
+
+def own_job(started_by: str | None) -> bool:
+    """Four eyes: the viewer started this job, so they may not decide on it."""
+    return started_by == viewer().name and get_settings().four_eyes
+
+
+def decision_buttons(job_id: int, dialog, on_done, started_by: str | None) -> None:
+    """Approve/Reject in the approval dialog, with an optional comment; for those who may."""
+    if not allowed("approve"):
+        ui.label("An approver decides on this step.").classes("text-sm text-grey-8")
+        ui.button("Close", on_click=dialog.close).props("flat no-caps")
+        return
+    if own_job(started_by):
+        ui.label("You started this job: another approver decides on this step.").classes(
+            "text-sm text-grey-8").mark("four-eyes")
+        ui.button("Close", on_click=dialog.close).props("flat no-caps")
+        return
+    comment = ui.input("Comment (optional)").classes("w-full")
+
+    async def decide(action: str) -> None:
+        if await perform(job_id, action, comment.value or None):
+            dialog.close()
+            await on_done()
+
+    with ui.row().classes("w-full justify-end"):
+        ui.button("Close", on_click=dialog.close).props("flat no-caps")
+        ui.button("Reject", icon="close", color="negative",
+                  on_click=lambda: decide("reject")).props("unelevated no-caps "
+                                                          'data-decide="reject"')
+        ui.button("Approve", icon="check", color="positive",
+                  on_click=lambda: decide("approve")).props("unelevated no-caps "
+                                                           'data-decide="approve"')
+
+
+def activity(trail: list[AuditEvent]) -> None:
+    if not trail:
+        return
+    with ui.column().classes("gap-0 text-sm"):
+        ui.label("Activity").classes("text-xs text-grey-7")
+        for event in trail:
+            did = control.PAST.get(event.action, event.action.replace("_", " "))
+            text = (f"{event.actor} · {did} · "
+                    f"{relative_time(event.at)}")
+            if event.comment:
+                text += f" · “{event.comment}”"
+            ui.label(text).tooltip(f"{exact_time(event.at)}: {event.status_before} → "
+                                   f"{event.status_after}").props("data-activity")

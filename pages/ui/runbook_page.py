@@ -1,0 +1,73 @@
+"""One runbook: what it does, its params and steps, its YAML, and Run."""
+
+from nicegui import run, ui
+
+from engine.service import jobs, runbooks, schedules
+from pages.ui.display import job_status_look, relative_time
+from pages.ui.frame import frame
+from pages.ui.identity import allowed
+from pages.ui.schedules_page import describe, schedule_dialog
+from pages.ui.start_job_dialog import open_start_dialog
+
+
+async def runbook_page(name: str) -> None:
+    row = await run.io_bound(runbooks.get_runbook, name)
+    with frame(row.title if row else "Runbook"):
+        if row is None:
+            ui.label(f'There is no runbook named "{name}".').classes("text-xl")
+            ui.link("All runbooks", "/runbooks")
+            return
+        summary = row.summary
+        with ui.row().classes("w-full items-center gap-3"):
+            with ui.column().classes("gap-0 grow"):
+                ui.label(row.title).classes("text-2xl font-semibold")
+                ui.label(f"{row.name} · version {row.version} · updated "
+                         f"{relative_time(row.updated_at)}").classes("text-grey-7 text-sm")
+            if allowed("schedules"):
+                ui.button("Run at…", icon="schedule", on_click=lambda: schedule_dialog(
+                    lambda: ui.navigate.to("/schedules"), runbook=row.name,
+                    first_kind="at")).props("outline").mark("run-at")
+            if allowed("start"):
+                ui.button("Run", icon="play_arrow", on_click=lambda: open_start_dialog(row))
+        if summary.get("description"):
+            ui.label(summary["description"])
+        with ui.row().classes("w-full gap-4 items-start flex-wrap lg:flex-nowrap"):
+            with ui.card().classes("grow basis-0 min-w-[16rem]"):
+                ui.label("Parameters").classes("text-lg font-medium")
+                if not summary.get("params"):
+                    ui.label("none").classes("text-grey-7")
+                for pname, spec in summary.get("params", {}).items():
+                    with ui.row().classes("gap-2 items-baseline"):
+                        ui.label(pname).classes("font-mono")
+                        ui.label("required" if spec.get("required") else
+                                 f"default {spec.get('default')!r}").classes(
+                            "text-xs text-grey-7")
+                        if spec.get("description"):
+                            ui.label(spec["description"]).classes("text-sm")
+                if summary.get("secrets"):
+                    ui.label("Secrets: " + ", ".join(summary["secrets"])).classes(
+                        "text-sm text-grey-7")
+                ui.label("Steps").classes("text-lg font-medium mt-2")
+                for index, step in enumerate(summary.get("steps", []), start=1):
+                    ui.label(f"{index}. {step['name']} ({step['action']})").classes("text-sm")
+            with ui.card().classes("grow basis-0 min-w-[20rem]"):
+                ui.label("YAML").classes("text-lg font-medium")
+                ui.codemirror(row.source, language="YAML").classes(
+                    "w-full border").disable()
+        mine = [s for s in await run.io_bound(schedules.list_schedules) or []
+                if s.runbook_name == row.name]
+        if mine:
+            ui.label("Schedules").classes("text-lg font-medium")
+            for schedule in mine:
+                ui.link(describe(schedule) + ("" if schedule.enabled else " (off)"),
+                        "/schedules").classes("font-mono text-sm")
+        ui.label("Recent jobs").classes("text-lg font-medium")
+        recent, _ = await run.io_bound(jobs.list_jobs, None, None, 10, 0, row.name)
+        if not recent:
+            ui.label("No jobs yet.").classes("text-grey-7")
+        for job in recent:
+            label, color, _icon = job_status_look(job.status)
+            with ui.row().classes("items-center gap-2"):
+                ui.badge(label, color=color)
+                ui.link(f"#{job.id}", f"/jobs/{job.id}")
+                ui.label(relative_time(job.created_at)).classes("text-sm text-grey-7")

@@ -1,0 +1,125 @@
+"""The runbooks: the list with Run, and adding one by pasting or uploading YAML."""
+
+from nicegui import events as ui_events
+from nicegui import run, ui
+
+from engine.runbook import RunbookInvalid
+from engine.service import runbooks
+from pages.ui.display import relative_time
+from pages.ui.frame import frame
+from pages.ui.identity import acting, allowed
+from pages.ui.start_job_dialog import open_start_dialog
+
+TEMPLATE = """name: my-runbook
+title: My runbook
+steps:
+  - name: open
+    action: goto
+    url: http://127.0.0.1:8080/demo/
+"""
+
+
+async def runbooks_page() -> None:
+    with frame("Runbooks"):
+        with ui.row().classes("w-full items-center"):
+            ui.label("Runbooks").classes("text-2xl font-semibold")
+            ui.space()
+            if allowed("runbooks"):
+                ui.button("Add runbook", icon="add", on_click=lambda: add_dialog(refresh))
+        listing = ui.column().classes("w-full gap-2")
+
+    async def refresh() -> None:
+        rows = await run.io_bound(runbooks.list_runbooks) or []
+        listing.clear()
+        with listing:
+            if not rows:
+                ui.label("No runbooks yet: add one.").classes("text-grey-7")
+            for row in rows:
+                _runbook_card(row)
+
+    await refresh()
+
+
+def _runbook_card(row) -> None:
+    summary = row.summary
+    with ui.card().classes("w-full").props(f'data-runbook="{row.name}"'):
+        with ui.row().classes("w-full items-center gap-3 no-wrap"):
+            with ui.column().classes("gap-0 grow min-w-0"):
+                ui.link(row.title, f"/runbooks/{row.name}").classes(
+                    "text-lg font-medium no-underline")
+                ui.label(f"{row.name} · v{row.version} · {len(summary.get('steps', []))} steps"
+                         f" · updated {relative_time(row.updated_at)}").classes(
+                    "text-xs text-grey-7")
+                if summary.get("description"):
+                    ui.label(summary["description"]).classes("text-sm")
+            if allowed("start"):
+                ui.button("Run", icon="play_arrow",
+                          on_click=lambda r=row: open_start_dialog(r)).props("outline").mark(
+                    f"run-{row.name}")
+
+
+def add_dialog(on_added) -> None:
+    with ui.dialog() as dialog, ui.card().classes("w-full max-w-4xl"):
+        ui.label("Add a runbook").classes("text-lg font-medium")
+        ui.label("Paste its YAML or upload a file; it is checked before it is saved.").classes(
+            "text-sm text-grey-7")
+        editor = ui.codemirror(TEMPLATE, language="YAML").classes("w-full h-80 border")
+        errors = ui.column().classes("w-full gap-0")
+
+        async def upload(e: ui_events.UploadEventArguments) -> None:
+            editor.value = (await e.file.read()).decode("utf-8", errors="replace")
+
+        ui.upload(label="…or upload a .yaml file", auto_upload=True, on_upload=upload
+                  ).props('accept=".yaml,.yml" flat bordered').classes("w-full")
+
+        async def save() -> None:
+            errors.clear()
+            actor = await acting("runbooks")
+            if actor is None:
+                return
+            try:
+                saved = await run.io_bound(runbooks.add_runbook, editor.value, "runbook.yaml",
+                                           by=actor)
+            except RunbookInvalid as exc:
+                show_errors(errors, exc.errors)
+                editor.line_tooltips = error_tooltips(exc.errors)
+                first = runbooks.error_line(exc.errors[0])
+                if first:
+                    editor.reveal_line(first)
+                return
+            editor.line_tooltips = {}
+            word = {"created": "added", "unchanged": "is unchanged",
+                    "new_version": f"saved as version {saved.runbook.version}"}[saved.outcome]
+            ui.notify(f"Runbook {saved.runbook.name} {word}", type="positive")
+            dialog.close()
+            await on_added()
+
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=dialog.close).props("flat")
+            ui.button("Check and save", icon="check", on_click=save).props("data-save")
+    dialog.open()
+
+
+def show_errors(box, messages: list[str]) -> None:
+    """Every validation error with its line, so the writer can go straight to it."""
+    with box:
+        ui.label(f"{len(messages)} problem{'s' if len(messages) != 1 else ''}; nothing was "
+                 "saved").classes("text-negative font-medium")
+        for message in messages:
+            line = runbooks.error_line(message)
+            text = message.split(": ", 1)[1] if ": " in message else message
+            with ui.row().classes("gap-2 no-wrap items-baseline").props("data-error"):
+                ui.label(f"line {line}" if line else "").classes(
+                    "font-mono text-xs text-grey-7 w-16 shrink-0")
+                ui.label(text).classes("text-sm")
+
+
+def error_tooltips(messages: list[str]) -> dict[int, str]:
+    """Validation errors by line, shown in the editor's gutter."""
+    marks: dict[int, str] = {}
+    for message in messages:
+        line = runbooks.error_line(message)
+        if line:
+            text = message.split(": ", 1)[1]
+            marks[line] = f"{marks[line]}\n{text}" if line in marks else text
+    return marks
