@@ -39,24 +39,18 @@ def serve(ctx: typer.Context,
     """Start the console (UI, API) with worker threads, unless a command is given."""
     if ctx.invoked_subcommand is not None:
         return
-    from pages.server import PortInUse, run_server
+    from pages.server import run_server
 
     settings = _settings(host=host, port=port)
     if no_workers:
         settings.workers = 0
-    from engine.store.db import DatabaseUnavailable
-    from engine.store.schema import OutdatedDatabase
-
-    try:
-        run_server(settings)
-    except (PortInUse, OutdatedDatabase, DatabaseUnavailable) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    run_server(settings)  # a port in use or an unreachable database: see the end of this file
 
 
 @app.command()
 def validate(runbook: Path):
     """Check a runbook; print every problem with file:line:column. Exit 0 valid, 2 invalid."""
+    from engine.cli.errors import exit_code
     from engine.runbook import RunbookInvalid, load_runbook_file
 
     try:
@@ -65,7 +59,7 @@ def validate(runbook: Path):
         for line in exc.errors:
             typer.echo(line, err=True)
         typer.echo(f"{len(exc.errors)} problem(s) in {runbook}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code(exc)) from None
     typer.echo(f"{runbook}: valid ({spec.name}, {len(spec.steps)} steps)")
 
 
@@ -151,7 +145,7 @@ def jobs_list(status: Optional[str] = typer.Option(None, help="e.g. running,fail
     raise typer.Exit(list_command(_settings(), status, limit))
 
 
-def _action_command(action: str, summary: str):
+def _action_command(action: str, summary: str) -> None:
     def command(job_id: int = typer.Argument(..., help="The job's id."),
                 comment: Optional[str] = typer.Option(None, "--comment", "-m"),
                 actor: str = typer.Option(os.environ.get("USER", "cli"), "--as",
@@ -160,17 +154,19 @@ def _action_command(action: str, summary: str):
 
         raise typer.Exit(act_command(_settings(), job_id, action, comment, actor))
 
-    command.__doc__ = summary + " Exit 0 done, 1 not possible now, 2 no such job."
+    command.__doc__ = summary + ". Exit 0 done, 1 not possible now, 2 no such job."
     jobs_app.command(action)(command)
 
 
-for _action, _summary in (("approve", "Approve the step a job waits at."),
-                          ("reject", "Reject the step a job waits at."),
-                          ("pause", "Pause a running job before its next step."),
-                          ("resume", "Resume a paused job."),
-                          ("cancel", "Cancel a job; a running step is stopped."),
-                          ("rerun", "Run a finished job again, same version and params.")):
-    _action_command(_action, _summary)
+def _job_action_commands() -> None:
+    """`jobs approve|reject|pause|resume|cancel|rerun ID`, from the one table of actions."""
+    from models import JOB_ACTIONS
+
+    for action, rule in JOB_ACTIONS.items():
+        _action_command(action.value, rule.summary)
+
+
+_job_action_commands()
 
 
 users_app = typer.Typer(help="Add users and change their roles (the console's Users page "
@@ -254,16 +250,14 @@ if __name__ == "__main__":
     logging.getLogger("alembic").setLevel(logging.WARNING)  # `db upgrade` prints its summary
     from pydantic import ValidationError
 
-    from engine.identity.accounts import AccountError
-    from engine.secrets.store import SecretStoreError
-    from engine.store.db import DatabaseUnavailable
-    from engine.store.schema import OutdatedDatabase
+    from engine.cli.errors import exit_code
+    from engine.errors import JobdeckError
 
     try:
         sys.exit(app())
-    except (OutdatedDatabase, DatabaseUnavailable, SecretStoreError, AccountError) as exc:
+    except JobdeckError as exc:  # one line that says what to do, never a traceback
         print(exc, file=sys.stderr)
-        sys.exit(1)
+        sys.exit(exit_code(exc))
     except ValidationError as exc:  # a setting from the environment; never echo its value
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "setting"

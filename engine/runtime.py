@@ -18,7 +18,7 @@ from engine.runner.browser import ensure_ffmpeg
 from engine.runner.leases import Heartbeat, fail_held_jobs, sweep_lost_jobs
 from engine.runner.worker import close_thread_browser, execute_job, prepare_spare_context
 from engine.secrets import store as secret_store
-from engine.settings import Settings
+from engine.settings import Settings, use_settings
 from engine.store.db import init_db
 from engine.store.instance_secrets import instance_secret
 
@@ -29,7 +29,7 @@ class Runtime:
     """Composes the engine for one process; main.py and the tests build one."""
 
     def __init__(self, settings: Settings):
-        self.settings = settings
+        self.settings = use_settings(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         init_db(settings.db_url)
         secret_store.configure(settings.data_dir, settings.secrets_key and

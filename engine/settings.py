@@ -1,7 +1,6 @@
 """Jobdeck's settings: every one is an environment variable JOBDECK_<NAME> with a default."""
 
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -109,7 +108,19 @@ class Settings(BaseSettings):
         return [h.strip() for h in self.allow_private_hosts.split(",") if h.strip()]
 
 
-@lru_cache
-def get_settings() -> Settings:
-    """The process's settings, read once from the environment."""
-    return Settings()
+_process: list[Settings] = []  # the one Settings this process was composed with
+
+
+def use_settings(settings: Settings) -> Settings:
+    """Make `settings` this process's settings; the composition (engine.runtime.Runtime,
+    which main.py and the tests build from one Settings) calls it once."""
+    _process[:] = [settings]
+    return settings
+
+
+def current_settings() -> Settings:
+    """This process's settings: the ones its Runtime was built with (until one is built,
+    read from the environment once)."""
+    if not _process:
+        use_settings(Settings())
+    return _process[0]

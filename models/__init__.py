@@ -3,16 +3,18 @@
 from models.account import ApiToken, LoginSession, Role, User
 from models.artifact import Artifact, ArtifactKind
 from models.audit_event import AuditEvent
-from models.common import ErrorKind, JobStatus, StepStatus, Trigger, utcnow
+from models.common import ACTIVE_STATUSES, ErrorKind, JobStatus, StepStatus, Trigger, utcnow
 from models.instance_secret import InstanceSecret
 from models.job import Job
+from models.job_action import JOB_ACTIONS, JobAction, JobActionRule
 from models.job_event import JobEvent
 from models.runbook import Runbook
 from models.schedule import Schedule, SchedulerLock
 from models.step_run import StepRun
 
 __all__ = [
-    "ApiToken", "Artifact", "ArtifactKind", "AuditEvent", "ErrorKind", "InstanceSecret", "Job",
-    "JobEvent", "JobStatus", "LoginSession", "Role", "Runbook", "Schedule", "SchedulerLock",
-    "StepRun", "StepStatus", "Trigger", "User", "utcnow",
+    "ACTIVE_STATUSES", "JOB_ACTIONS", "ApiToken", "Artifact", "ArtifactKind", "AuditEvent",
+    "ErrorKind", "InstanceSecret", "Job", "JobAction", "JobActionRule", "JobEvent", "JobStatus",
+    "LoginSession", "Role", "Runbook", "Schedule", "SchedulerLock", "StepRun", "StepStatus",
+    "Trigger", "User", "utcnow",
 ]

@@ -49,6 +49,16 @@ class JobStatus(str, Enum):
     def is_final(self) -> bool:
         return self in (JobStatus.completed, JobStatus.failed, JobStatus.cancelled)
 
+    @property
+    def is_active(self) -> bool:
+        """Claimed by a worker and not ended: the job holds a lease and a browser."""
+        return self in ACTIVE_STATUSES
+
+
+# The statuses of a job that a worker holds (the "Running" tab shows them all).
+ACTIVE_STATUSES = frozenset({JobStatus.running, JobStatus.waiting_for_approval,
+                             JobStatus.paused})
+
 
 class StepStatus(str, Enum):
     running = "running"

@@ -8,8 +8,8 @@ from pages.api import events as api_events
 from pages.api import routes as api
 from pages.api import schedules as api_schedules
 from pages.api.docs import mount_docs
+from pages.api.errors import install_error_handlers
 from pages.auth_gate import AuthGate
-from pages.console_settings import set_console_settings
 from pages.ui import sign_in
 from pages.ui.account_page import account_page
 from pages.ui.audit_page import audit_page
@@ -28,14 +28,15 @@ PAGES = {"/": jobs_page, "/jobs": jobs_page, "/jobs/{job_id}": job_page,
 
 
 def build_console(settings: Settings, with_demo: bool = True) -> None:
-    """Register every route; called once per process (and once per page test)."""
-    set_console_settings(settings)
+    """Register every route; called once per process (and once per page test), after the
+    process's Runtime was built from the same `settings`."""
     # every route below needs a session or a token; a browser opening one of these paths
     # (or the API docs, or signing out) without one is sent to the sign-in form
     app.add_middleware(AuthGate, pages=[*PAGES, "/docs", "/logout"])
     app.include_router(sign_in.router)
     for path, page in PAGES.items():
         ui.page(path)(page)
+    install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(api_events.router)
     app.include_router(api_schedules.router)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nicegui import app, ui
 
+from engine.errors import Unavailable
 from engine.identity.accounts import AccountError, ensure_first_admin
 from engine.runner.browser import BrowserNotFound, find_browser
 from engine.runtime import Runtime
@@ -26,7 +27,7 @@ def session_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-class PortInUse(RuntimeError):
+class PortInUse(Unavailable):
     pass
 
 

@@ -10,6 +10,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from engine.cli.errors import exit_code
 from engine.identity import accounts
 from engine.runtime import Runtime
 from engine.secrets import store as secret_store
@@ -40,7 +41,7 @@ def create_user(settings: Settings, name: str, role: str, password_stdin: bool) 
         accounts.create_user(name, role, password, by=BY, source="cli")
     except accounts.AccountError as exc:
         err.print(f"not created: {exc}", style="red")
-        return 2
+        return exit_code(exc)
     console.print(f"user {name} created ({role})")
     if made:
         console.print(f"password (shown only now): {password}")
@@ -77,7 +78,7 @@ def change_user(settings: Settings, name: str, role: str | None, disable: bool |
             accounts.set_password(name, password, by=BY, source="cli")
     except accounts.AccountError as exc:
         err.print(f"not changed: {exc}", style="red")
-        return 2
+        return exit_code(exc)
     console.print(f"user {name} changed")
     return 0
 
@@ -88,7 +89,7 @@ def create_token(settings: Settings, user: str, label: str) -> int:
         token, row = accounts.create_token(user, label, by=BY, source="cli")
     except accounts.AccountError as exc:
         err.print(f"no token made: {exc}", style="red")
-        return 2
+        return exit_code(exc)
     err.print(f"token {row.id} ({row.label}) for {user}; it is shown only now:")
     print(token)  # alone on stdout, so a script can capture it
     return 0
@@ -100,8 +101,8 @@ def set_secret(settings: Settings, name: str) -> int:
              else getpass.getpass(f"Value of {name}: "))
     try:
         new = secret_store.set_secret(name, value, by=BY, source="cli")
-    except secret_store.SecretStoreError as exc:
+    except secret_store.InvalidSecret as exc:
         err.print(f"not set: {exc}", style="red")
-        return 2
+        return exit_code(exc)
     console.print(f"secret {name} {'set' if new else 'replaced'}")
     return 0

@@ -4,6 +4,8 @@ as the console and the API)."""
 from rich.console import Console
 from rich.table import Table
 
+from engine.cli.errors import exit_code
+from engine.errors import JobdeckError
 from engine.runtime import Runtime
 from engine.service import job_actions as control
 from engine.service import jobs
@@ -39,12 +41,9 @@ def act_command(settings: Settings, job_id: int, action: str, comment: str | Non
     Runtime(settings)
     try:
         job = control.act(job_id, action, by=actor, comment=comment)
-    except LookupError as exc:
+    except JobdeckError as exc:
         console.print(str(exc), style="red")
-        return 2
-    except (control.ActionRefused, jobs.InvalidParams) as exc:
-        console.print(str(exc), style="red")
-        return 1
+        return exit_code(exc)
     if action == "rerun":
         console.print(f"job {job_id} re-run as job {job.id} (queued)")
     elif job.status.is_final:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.bus import events
+from engine.cli.errors import exit_code
 from engine.runbook import RunbookInvalid, load_runbook_file
 from engine.runner.worker import close_thread_browser, execute_job
 from engine.runtime import Runtime
@@ -39,14 +40,14 @@ def run_file(path: Path, params: dict[str, str], settings: Settings,
     except RunbookInvalid as exc:
         for line in exc.errors:
             console.print(line, style="red", markup=False)
-        return 2
+        return exit_code(exc)
     runtime = Runtime(settings)
     save_runbook(spec)
     try:
         job = create_job(spec.name, params, trigger=Trigger.cli, started_by="cli")
     except InvalidParams as exc:
         console.print(f"invalid parameters: {exc}", style="red", markup=False)
-        return 2
+        return exit_code(exc)
     console.print(f"job {job.id}: {spec.title} ({len(spec.steps)} steps)")
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console) as progress:

@@ -6,28 +6,26 @@ before acting, so the server enforces it whatever a client sends.
 
 from dataclasses import dataclass
 
+from engine.errors import Forbidden
 from engine.identity import audit
-from models import Role
+from models import JOB_ACTIONS, JobAction, Role
 
 RANK = {Role.viewer: 0, Role.operator: 1, Role.approver: 2, Role.admin: 3}
 
-# action -> the least role that may do it
-NEEDS = {
-    "view": Role.viewer,  # jobs, their steps, artifacts, runbooks, schedules
-    "start": Role.operator, "pause": Role.operator, "resume": Role.operator,
-    "cancel": Role.operator, "rerun": Role.operator,
-    "approve": Role.approver, "reject": Role.approver,
-    "runbooks": Role.admin, "schedules": Role.admin, "secrets": Role.admin,
-    "users": Role.admin, "audit": Role.admin,
+# action -> (the least role that may do it, what it is for messages: "<name> is a viewer:
+# starting jobs needs the operator role"); the job actions' rows come from their table
+RULES: dict[str, tuple[Role, str]] = {
+    "view": (Role.viewer, "seeing jobs"),  # jobs, their steps, artifacts, runbooks, schedules
+    "start": (Role.operator, "starting jobs"),
+    **{action.value: (rule.role, rule.activity) for action, rule in JOB_ACTIONS.items()},
+    "runbooks": (Role.admin, "changing runbooks"),
+    "schedules": (Role.admin, "changing schedules"),
+    "secrets": (Role.admin, "changing secrets"),
+    "users": (Role.admin, "managing users"),
+    "audit": (Role.admin, "the audit log"),
 }
-
-WHAT = {  # for messages: "<name> is a viewer: starting jobs needs the operator role"
-    "view": "seeing jobs", "start": "starting jobs", "pause": "pausing jobs",
-    "resume": "resuming jobs", "cancel": "cancelling jobs", "rerun": "re-running jobs",
-    "approve": "approving steps", "reject": "rejecting steps",
-    "runbooks": "changing runbooks", "schedules": "changing schedules",
-    "secrets": "changing secrets", "users": "managing users", "audit": "the audit log",
-}
+NEEDS = {action: role for action, (role, _) in RULES.items()}
+WHAT = {action: what for action, (_, what) in RULES.items()}
 
 
 @dataclass(frozen=True)
@@ -38,10 +36,6 @@ class Actor:
     name: str
     role: Role
     source: str | None = None  # from where: an address, "token <label>", "cli"
-
-
-class Forbidden(PermissionError):
-    """The actor's role does not allow the action; nothing was changed."""
 
 
 def may(role: Role, action: str) -> bool:
@@ -59,3 +53,10 @@ def require(actor: Actor, action: str, *, job_id: int | None = None,
     audit.record(actor.name, f"{action}_refused", job_id=job_id, target=target,
                  source=actor.source, comment=refusal)
     raise Forbidden(refusal)
+
+
+def four_eyes_forbids(action: JobAction | str, *, started_by: str | None, actor: str,
+                      four_eyes: bool) -> bool:
+    """The four-eyes rule: whoever started a job may not approve or reject it
+    (JOBDECK_FOUR_EYES=false turns it off for one-person installations)."""
+    return four_eyes and JOB_ACTIONS[JobAction(action)].decision and started_by == actor

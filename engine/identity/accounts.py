@@ -18,6 +18,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from engine.errors import Forbidden, InvalidInput
 from engine.identity import audit
 from engine.identity.access import Actor
 from engine.store.db import read_scope, session_scope
@@ -38,11 +39,11 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))  # unknown names take as long 
 _hashing = threading.BoundedSemaphore(4)
 
 
-class AccountError(ValueError):
+class AccountError(InvalidInput):
     """A bad name, role or password, or an unknown user: nothing was changed."""
 
 
-class SignInRefused(PermissionError):
+class SignInRefused(Forbidden):
     """Wrong name or password, a disabled user, or too many failed attempts."""
 
 

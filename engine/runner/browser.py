@@ -8,6 +8,8 @@ from pathlib import Path
 
 import playwright
 
+from engine.errors import Unavailable
+
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Without these, Chromium keeps calling home, which a closed network refuses noisily.
 LAUNCH_ARGS = [
@@ -22,7 +24,7 @@ INSTALL_HINT = (
 )
 
 
-class BrowserNotFound(RuntimeError):
+class BrowserNotFound(Unavailable):
     """No browser to run jobs in; the message says what to install."""
 
 

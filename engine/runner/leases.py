@@ -16,10 +16,9 @@ from engine.service.report import publish_report
 from engine.store import job_counts
 from engine.store.db import database_now, session_scope
 from engine.store.transitions import TransitionRefused, transition_job
-from models import ErrorKind, Job, JobStatus, StepRun, StepStatus, utcnow
+from models import ACTIVE_STATUSES, ErrorKind, Job, JobStatus, StepRun, StepStatus, utcnow
 
 log = logging.getLogger(__name__)
-ACTIVE = (JobStatus.running, JobStatus.waiting_for_approval, JobStatus.paused)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
@@ -90,10 +89,10 @@ def _fail_jobs(which, reason, bus: events.EventBus, data_dir: Path) -> list[int]
     now = utcnow()
     lost = []
     with session_scope() as session:
-        found = session.exec(select(Job.id).where(Job.status.in_(ACTIVE), which)).all()
+        found = session.exec(select(Job.id).where(Job.status.in_(ACTIVE_STATUSES), which)).all()
     for job_id in found:  # a transaction each: PostgreSQL's count rows stay locked briefly
         with session_scope() as session:
-            job = session.exec(select(Job).where(Job.id == job_id, Job.status.in_(ACTIVE),
+            job = session.exec(select(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_STATUSES),
                                                  which)).first()  # still lost?
             if job is None:
                 continue
@@ -104,7 +103,7 @@ def _fail_jobs(which, reason, bus: events.EventBus, data_dir: Path) -> list[int]
                     job_counts.lock(session.connection(), ["failed", "paused", "running"])
                     transition_job(session, job.id, JobStatus.running,
                                    only_from={JobStatus.paused})
-                transition_job(session, job.id, JobStatus.failed, only_from=set(ACTIVE),
+                transition_job(session, job.id, JobStatus.failed, only_from=set(ACTIVE_STATUSES),
                                error_kind=ErrorKind.worker_lost.value, error_message=reason(job),
                                finished_at=now, lease_expires_at=None, current_step=None,
                                duration_ms=int((now - job.started_at).total_seconds() * 1000)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from engine.errors import InvalidInput, Unavailable
 from engine.identity import audit
 from models import utcnow
 
@@ -23,8 +24,12 @@ NAME_RULE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _place: dict[str, object] = {}
 
 
-class SecretStoreError(ValueError):
-    """A bad name or value, or a value that cannot be read (the key is missing or wrong)."""
+class SecretStoreError(Unavailable):
+    """The store or a value in it cannot be read (the key is missing or wrong)."""
+
+
+class InvalidSecret(SecretStoreError, InvalidInput):
+    """A bad secret name or an empty value: nothing was stored."""
 
 
 def configure(data_dir: Path, key: str | None) -> None:
@@ -80,9 +85,9 @@ def set_secret(name: str, value: str, *, by: str, source: str | None = None) -> 
     """Set or replace a value (recorded in the audit log, never the value); True when the
     name was new."""
     if not NAME_RULE.fullmatch(name):
-        raise SecretStoreError("a secret's name has 1 to 64 letters, digits, _ and -")
+        raise InvalidSecret("a secret's name has 1 to 64 letters, digits, _ and -")
     if not value:
-        raise SecretStoreError("the value is empty: type the secret's value")
+        raise InvalidSecret("the value is empty: type the secret's value")
     fernet = _place.get("fernet")
     stored = fernet.encrypt(value.encode()).decode() if fernet else value
     with _writing() as entries:

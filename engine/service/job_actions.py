@@ -10,37 +10,49 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from engine.bus import events
+from engine.errors import ActionRefused, Forbidden, InvalidInput, NotFound
 from engine.identity import audit
-from engine.identity.access import Forbidden
-from engine.service.job_action_table import AVAILABLE, PAST, ActionRefused, available_actions
+from engine.identity.access import four_eyes_forbids
 from engine.service.jobs import rerun_job
 from engine.service.report import publish_report
 from engine.service.schedules import skip_occurrence
-from engine.settings import get_settings
+from engine.settings import current_settings
 from engine.store.db import read_scope, session_scope
 from engine.store.transitions import TransitionRefused, transition_job
-from models import AuditEvent, ErrorKind, Job, JobStatus, utcnow
+from models import JOB_ACTIONS, AuditEvent, ErrorKind, Job, JobAction, JobStatus, utcnow
 
 S = JobStatus
-__all__ = ["ActionRefused", "Forbidden", "act", "available_actions", "audit_trail", "take_request"]
+__all__ = ["ActionRefused", "Forbidden", "act", "available_actions", "audit_trail",
+           "take_request"]
 
-def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = None,
-        source: str | None = None) -> Job:
-    """Request `action` on a job; returns the job. LookupError: no such job;
-    ActionRefused: the job's status does not allow it; Forbidden: `by` started the job and
-    may not decide on it (four eyes). Nothing changes when refused; a Forbidden attempt is
-    recorded in the audit log."""
-    if action not in AVAILABLE:
-        raise ValueError(f"unknown action {action!r}: use one of {', '.join(AVAILABLE)}")
-    if action == "rerun":
+
+def available_actions(job: Job) -> list[JobAction]:
+    """What a person may do to this job now (nothing while an action is pending)."""
+    if job.requested_action:
+        return []
+    return [action for action, rule in JOB_ACTIONS.items() if job.status in rule.statuses]
+
+
+def act(job_id: int, action: JobAction | str, *, by: str = "someone",
+        comment: str | None = None, source: str | None = None) -> Job:
+    """Request `action` on a job; returns the job (for `rerun`, the new one).
+
+    Raises NotFound: no such job; ActionRefused: the job's status does not allow it;
+    Forbidden: `by` started the job and may not decide on it (four eyes); InvalidInput:
+    no such action. Nothing changes when refused; a Forbidden attempt is recorded in the
+    audit log."""
+    if action not in JobAction.__members__:
+        raise InvalidInput(f"unknown action {action!r}: use one of {', '.join(JobAction)}")
+    action = JobAction(action)
+    if action == JobAction.rerun:
         return rerun_job(job_id, by=by, comment=comment, source=source)
-    if action in ("approve", "reject") and get_settings().four_eyes:
+    if JOB_ACTIONS[action].decision:
         _four_eyes(job_id, action, by, source)
     published = []
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None:
-            raise LookupError(f"there is no job {job_id}")
+            raise NotFound(f"there is no job {job_id}")
         before = job.status
         if action == "cancel" and before in (S.queued, S.scheduled):
             job = _cancel_before_start(session, job_id, by)
@@ -50,7 +62,7 @@ def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = 
                 published += skip_occurrence(session, job, utcnow())
         else:
             result = session.exec(update(Job).where(
-                Job.id == job_id, Job.status.in_(AVAILABLE[action]),
+                Job.id == job_id, Job.status.in_(JOB_ACTIONS[action].statuses),
                 Job.requested_action.is_(None)).values(requested_action=action,
                                                        requested_by=by))
             if result.rowcount != 1:
@@ -64,18 +76,22 @@ def act(job_id: int, action: str, *, by: str = "someone", comment: str | None = 
     for event in published:
         events.get_bus().publish(event)
     if job.status == S.cancelled:
-        publish_report(job_id, events.get_bus(), get_settings().data_dir)
+        publish_report(job_id, events.get_bus(), current_settings().data_dir)
     return job
 
 
-def _four_eyes(job_id: int, action: str, by: str, source: str | None) -> None:
-    """Whoever started a job may not approve or reject it (recorded when they try)."""
+def _four_eyes(job_id: int, action: JobAction, by: str, source: str | None) -> None:
+    """Forbidden (and recorded) when the four-eyes rule refuses `by` this decision."""
     with read_scope() as session:
         job = session.get(Job, job_id)
-    if job is not None and job.started_by == by and job.status == S.waiting_for_approval:
-        refusal = (f"{by} started job {job_id}: another approver must {action} it "
+    if job is None or job.status != S.waiting_for_approval:
+        return  # the guard below refuses it with the status
+    if four_eyes_forbids(action, started_by=job.started_by, actor=by,
+                         four_eyes=current_settings().four_eyes):
+        refusal = (f"{by} started job {job_id}: another approver must {action.value} it "
                    "(the four-eyes rule)")
-        audit.record(by, f"{action}_refused", job_id=job_id, source=source, comment=refusal)
+        audit.record(by, f"{action.value}_refused", job_id=job_id, source=source,
+                     comment=refusal)
         raise Forbidden(refusal)
 
 
@@ -88,13 +104,14 @@ def _cancel_before_start(session, job_id: int, by: str) -> Job:
         raise ActionRefused(f"{exc}; try again: it has just started") from None
 
 
-def _refusal(job: Job, action: str) -> str:
+def _refusal(job: Job, action: JobAction) -> str:
     status = job.status.value.replace("_", " ")
-    if job.requested_action and job.status in AVAILABLE[action]:
+    rule = JOB_ACTIONS[action]
+    if job.requested_action and job.status in rule.statuses:
         return (f"job {job.id} already has a pending {job.requested_action} (by "
                 f"{job.requested_by}); wait a moment and reload")
-    where = ", ".join(s.value.replace("_", " ") for s in AVAILABLE[action])
-    return f"job {job.id} is {status}: it can be {PAST[action]} only when {where}"
+    where = ", ".join(s.value.replace("_", " ") for s in JobStatus if s in rule.statuses)
+    return f"job {job.id} is {status}: it can be {rule.done} only when {where}"
 
 
 def take_request(job_id: int) -> tuple[str | None, str | None]:

@@ -7,21 +7,31 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from engine.bus import events
+from engine.errors import ActionRefused, InvalidInput, NotFound
 from engine.identity import audit
 from engine.queue.huey_queue import enqueue_job
 from engine.runbook import Runbook as RunbookSpec
 from engine.runbook import stored_runbook
 from engine.secrets.store import SecretStoreError
 from engine.secrets.values import missing_secrets, secret_env_name
-from engine.service.job_action_table import AVAILABLE, ActionRefused
 from engine.store import job_counts
 from engine.store.db import read_scope, session_scope
-from models import Artifact, Job, JobStatus, Runbook, StepRun, Trigger, utcnow
+from models import (
+    JOB_ACTIONS,
+    Artifact,
+    Job,
+    JobAction,
+    JobStatus,
+    Runbook,
+    StepRun,
+    Trigger,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
 
-class InvalidParams(ValueError):
+class InvalidParams(InvalidInput):
     """Unknown, missing or unusable parameters; the message lists each problem."""
 
 
@@ -65,7 +75,7 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
     with session_scope() as session:
         row = session.exec(select(Runbook).where(Runbook.name == runbook_name)).first()
         if row is None:
-            raise LookupError(f'no runbook named "{runbook_name}"')
+            raise NotFound(f'no runbook named "{runbook_name}"')
         spec = stored_runbook(row.source, f"{row.name}.yaml")
         values = resolve_params(spec, params or {})
         now = utcnow()
@@ -91,8 +101,8 @@ def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
     with session_scope() as session:
         old = session.get(Job, job_id)
         if old is None:
-            raise LookupError(f"there is no job {job_id}")
-        if old.status not in AVAILABLE["rerun"]:
+            raise NotFound(f"there is no job {job_id}")
+        if old.status not in JOB_ACTIONS[JobAction.rerun].statuses:
             raise ActionRefused(f"job {job_id} is {old.status.value.replace('_', ' ')}: only "
                                 "a finished job can be re-run")
         spec = stored_runbook(old.source, f"{old.runbook_name}.yaml")

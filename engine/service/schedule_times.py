@@ -7,10 +7,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from engine.errors import InvalidInput
 from models import utcnow
 
 
-class InvalidSchedule(ValueError):
+class InvalidSchedule(InvalidInput):
     """A schedule that cannot fire: the message says what to change."""
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, update
 from sqlmodel import select
 
 from engine.bus import events
+from engine.errors import NotFound
 from engine.identity import audit
 from engine.identity.access import Actor
 from engine.queue.huey_queue import enqueue_job
@@ -104,7 +105,7 @@ def update_schedule(schedule_id: int, now: datetime | None = None, by: Actor | N
     with session_scope() as session:
         schedule = session.get(Schedule, schedule_id)
         if schedule is None:
-            raise LookupError(f"there is no schedule {schedule_id}")
+            raise NotFound(f"there is no schedule {schedule_id}")
         before = _when(schedule)
         for key, value in changes.items():
             setattr(schedule, key, value)
@@ -127,7 +128,7 @@ def delete_schedule(schedule_id: int, by: Actor | None = None) -> None:
     with session_scope() as session:
         schedule = session.get(Schedule, schedule_id)
         if schedule is None:
-            raise LookupError(f"there is no schedule {schedule_id}")
+            raise NotFound(f"there is no schedule {schedule_id}")
         _drop_pending(session, schedule_id)
         session.exec(update(Job).where(Job.schedule_id == schedule_id).values(schedule_id=None))
         session.delete(schedule)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers the tables)
+from engine.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class _PatientConnect:
                 time.sleep(1)
 
 
-class DatabaseUnavailable(RuntimeError):
+class DatabaseUnavailable(Unavailable):
     """The database cannot be reached when the process starts."""
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
+from engine.errors import Unavailable
 from engine.store import job_counts
 from engine.store.db import describe
 
@@ -25,7 +26,7 @@ BASELINE = "0001"  # the schema of Jobdeck before migrations existed
 _LOCK_KEY = 7_215_301  # PostgreSQL advisory lock: one process changes the schema at a time
 
 
-class OutdatedDatabase(RuntimeError):
+class OutdatedDatabase(Unavailable):
     """The database needs an upgrade (or a newer Jobdeck); nothing in it was changed."""
 
 

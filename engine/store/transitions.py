@@ -4,6 +4,7 @@ with a compare-and-set so that two racing changes cannot both win."""
 from sqlalchemy import update
 from sqlmodel import Session
 
+from engine.errors import Conflict
 from models import Job, JobStatus
 
 S = JobStatus
@@ -19,7 +20,7 @@ JOB_TRANSITIONS: dict[JobStatus, set[JobStatus]] = {
 }
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Conflict):
     """The job is not in a status from which the change is allowed."""
 
 

@@ -9,14 +9,13 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.identity import audit
 from engine.identity.access import NEEDS, Actor, may
-from engine.runbook import RunbookInvalid
 from engine.service import job_actions as control
 from engine.service import jobs, runbooks
 from engine.service.report import build_report, job_summary
+from engine.settings import current_settings
 from engine.store.artifacts import artifact_file
-from models import JobStatus, Trigger
+from models import JOB_ACTIONS, JobAction, JobStatus, Trigger
 from pages.api.access import actor_of, allowed
-from pages.console_settings import console_settings
 
 router = APIRouter(prefix="/api", tags=["api"])
 YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml",
@@ -33,7 +32,7 @@ class Comment(BaseModel):
 
 
 def _job_document(job_id: int) -> dict:
-    report = build_report(job_id, console_settings().data_dir)
+    report = build_report(job_id, current_settings().data_dir)
     if report is None:
         raise HTTPException(404, f"there is no job {job_id}")
     for artifact in report["artifacts"]:
@@ -78,50 +77,21 @@ def get_report(job_id: int) -> JSONResponse:
         "Content-Disposition": f'attachment; filename="job-{job_id}-report.json"'})
 
 
-def _act(job_id: int, action: str, body: Comment | None, actor: Actor) -> dict:
-    try:
+def _action_route(action: JobAction) -> None:
+    """`POST /api/jobs/{id}/<action>` for each job action, from the one table of them."""
+    def take(job_id: int, body: Comment | None = None,
+             actor: Actor = allowed(action.value)) -> dict:
         job = control.act(job_id, action, by=actor.name, source=actor.source,
                           comment=body.comment if body else None)
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except control.Forbidden as exc:
-        raise HTTPException(403, str(exc)) from exc
-    except control.ActionRefused as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except jobs.InvalidParams as exc:
-        raise HTTPException(422, str(exc)) from exc
-    return job_summary(job)
+        return job_summary(job)
+
+    take.__name__ = action.value
+    router.post(f"/jobs/{{job_id}}/{action.value}", summary=JOB_ACTIONS[action].summary,
+                status_code=201 if action == JobAction.rerun else 200)(take)
 
 
-@router.post("/jobs/{job_id}/approve", summary="Approve the step a job waits at")
-def approve(job_id: int, body: Comment | None = None, actor: Actor = allowed("approve")) -> dict:
-    return _act(job_id, "approve", body, actor)
-
-
-@router.post("/jobs/{job_id}/reject", summary="Reject the step a job waits at")
-def reject(job_id: int, body: Comment | None = None, actor: Actor = allowed("reject")) -> dict:
-    return _act(job_id, "reject", body, actor)
-
-
-@router.post("/jobs/{job_id}/pause", summary="Pause a running job before its next step")
-def pause(job_id: int, body: Comment | None = None, actor: Actor = allowed("pause")) -> dict:
-    return _act(job_id, "pause", body, actor)
-
-
-@router.post("/jobs/{job_id}/resume", summary="Resume a paused job")
-def resume(job_id: int, body: Comment | None = None, actor: Actor = allowed("resume")) -> dict:
-    return _act(job_id, "resume", body, actor)
-
-
-@router.post("/jobs/{job_id}/cancel", summary="Cancel a job (a running step is interrupted)")
-def cancel(job_id: int, body: Comment | None = None, actor: Actor = allowed("cancel")) -> dict:
-    return _act(job_id, "cancel", body, actor)
-
-
-@router.post("/jobs/{job_id}/rerun", summary="Start the same runbook version with the same "
-             "params again", status_code=201)
-def rerun(job_id: int, body: Comment | None = None, actor: Actor = allowed("rerun")) -> dict:
-    return _act(job_id, "rerun", body, actor)
+for _action in JobAction:
+    _action_route(_action)
 
 
 def _runbook_document(row, with_source: bool = False) -> dict:
@@ -159,12 +129,7 @@ async def add_runbook(request: Request, actor: Actor = allowed("runbooks")) -> J
         source = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HTTPException(422, "the body is not UTF-8 text") from exc
-    try:
-        saved = await run_in_threadpool(runbooks.add_runbook, source, "runbook.yaml", by=actor)
-    except RunbookInvalid as exc:
-        return JSONResponse(status_code=422, content={
-            "detail": f"the runbook is invalid ({len(exc.errors)} problems)",
-            "errors": exc.errors})
+    saved = await run_in_threadpool(runbooks.add_runbook, source, "runbook.yaml", by=actor)
     code = 201 if saved.outcome in ("created", "new_version") else 200
     return JSONResponse(status_code=code, content={
         "outcome": saved.outcome, **_runbook_document(saved.runbook)})
@@ -174,13 +139,8 @@ async def add_runbook(request: Request, actor: Actor = allowed("runbooks")) -> J
 def start_job(name: str, body: StartJob | None = None, actor: Actor = allowed("start")) -> dict:
     params = {k: str(v).lower() if isinstance(v, bool) else str(v)
               for k, v in (body.params if body else {}).items()}
-    try:
-        job = jobs.start_job(name, params, trigger=Trigger.api, started_by=actor.name,
-                             source=actor.source)
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except jobs.InvalidParams as exc:
-        raise HTTPException(422, str(exc)) from exc
+    job = jobs.start_job(name, params, trigger=Trigger.api, started_by=actor.name,
+                         source=actor.source)
     return job_summary(job)
 
 
@@ -188,7 +148,7 @@ def start_job(name: str, body: StartJob | None = None, actor: Actor = allowed("s
 def get_artifact(artifact_id: int, download: bool = False,
                  actor: Actor = Depends(actor_of)) -> FileResponse:
     artifact = jobs.get_artifact(artifact_id)
-    path = artifact and artifact_file(console_settings().data_dir, artifact)
+    path = artifact and artifact_file(current_settings().data_dir, artifact)
     if not path:
         raise HTTPException(404, f"there is no artifact {artifact_id}")
     media_type = artifact.media_type

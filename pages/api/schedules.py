@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from engine.identity.access import Actor
-from engine.service import jobs, schedules
+from engine.service import schedules
 from engine.service.schedule_times import InvalidSchedule, make_trigger, preview
 from models import Schedule
 from pages.api.access import allowed
@@ -54,15 +54,6 @@ def document(schedule: Schedule) -> dict:
     }
 
 
-def _guarded(function, *args, **kwargs):
-    try:
-        return function(*args, **kwargs)
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except (InvalidSchedule, jobs.InvalidParams) as exc:
-        raise HTTPException(422, str(exc)) from exc
-
-
 def _stringify(params: dict) -> dict[str, str]:
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
 
@@ -75,7 +66,7 @@ def list_schedules() -> list[dict]:
 @router.post("", summary="Create a schedule (exactly one of cron, interval_s, at)",
              status_code=201)
 def create(body: ScheduleBody, actor: Actor = allowed("schedules")) -> dict:
-    schedule = _guarded(schedules.create_schedule, body.runbook, _stringify(body.params),
+    schedule = schedules.create_schedule(body.runbook, _stringify(body.params),
                         cron=body.cron, interval_s=body.interval_s, at=body.at,
                         timezone=body.timezone, enabled=body.enabled,
                         misfire_grace_s=body.misfire_grace_s, by=actor)
@@ -84,7 +75,7 @@ def create(body: ScheduleBody, actor: Actor = allowed("schedules")) -> dict:
 
 @router.post("/preview", summary="The next five fire times, without saving")
 def preview_times(body: ScheduleBody) -> dict:
-    trigger = _guarded(make_trigger, body.cron, body.interval_s, body.at,
+    trigger = make_trigger(body.cron, body.interval_s, body.at,
                        body.timezone or schedules.server_timezone())
     return {"next_fire_times": [t.isoformat() for t in preview(
         trigger, body.timezone or schedules.server_timezone())]}
@@ -103,10 +94,10 @@ def change(schedule_id: int, body: ScheduleChanges, actor: Actor = allowed("sche
     changes = body.model_dump(exclude_unset=True)
     if "params" in changes:
         changes["params"] = _stringify(changes["params"] or {})
-    return document(_guarded(schedules.update_schedule, schedule_id, by=actor, **changes))
+    return document(schedules.update_schedule(schedule_id, by=actor, **changes))
 
 
 @router.delete("/{schedule_id}", summary="Delete a schedule and its pending job",
                status_code=204)
 def remove(schedule_id: int, actor: Actor = allowed("schedules")) -> None:
-    _guarded(schedules.delete_schedule, schedule_id, by=actor)
+    schedules.delete_schedule(schedule_id, by=actor)

@@ -3,23 +3,26 @@ dialog's decision, and the activity list."""
 
 from nicegui import run, ui
 
+from engine.errors import JobdeckError
+from engine.identity.access import four_eyes_forbids
 from engine.service import job_actions as control
-from engine.settings import get_settings
-from models import AuditEvent
+from engine.settings import current_settings
+from models import JOB_ACTIONS, AuditEvent, JobAction
 from pages.ui.display import exact_time, relative_time
 from pages.ui.identity import acting, allowed, viewer
 
-BUTTONS = {  # action → (label, icon, colour, needs a confirmation)
-    "approve": ("Approve", "check", "positive", False),
-    "reject": ("Reject", "close", "negative", True),
-    "pause": ("Pause", "pause", "amber-9", False),
-    "resume": ("Resume", "play_arrow", "primary", False),
-    "cancel": ("Cancel job", "block", "negative", True),
-    "rerun": ("Re-run", "replay", "primary", False),
+A = JobAction
+BUTTONS = {  # how each job action looks: (label, icon, colour, needs a confirmation)
+    A.approve: ("Approve", "check", "positive", False),
+    A.reject: ("Reject", "close", "negative", True),
+    A.pause: ("Pause", "pause", "amber-9", False),
+    A.resume: ("Resume", "play_arrow", "primary", False),
+    A.cancel: ("Cancel job", "block", "negative", True),
+    A.rerun: ("Re-run", "replay", "primary", False),
 }
-DONE = {"approve": "Approved: the step runs now", "reject": "Rejected: the job fails here",
-        "pause": "Pausing: the job stops before its next step", "resume": "Resuming",
-        "cancel": "Cancelling: the running step is stopped"}
+DONE = {A.approve: "Approved: the step runs now", A.reject: "Rejected: the job fails here",
+        A.pause: "Pausing: the job stops before its next step", A.resume: "Resuming",
+        A.cancel: "Cancelling: the running step is stopped"}
 
 
 async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
@@ -30,7 +33,7 @@ async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
     try:
         result = await run.io_bound(control.act, job_id, action, by=actor.name,
                                     source=actor.source, comment=comment)
-    except (control.ActionRefused, control.Forbidden, LookupError, ValueError) as exc:
+    except JobdeckError as exc:
         ui.notify(str(exc), type="warning", multi_line=True)
         return False
     if result is None:  # the server is stopping
@@ -45,7 +48,7 @@ async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
 def action_buttons(job_id: int, available: list[str], on_done, started_by: str | None) -> int:
     """The buttons this person may use now; how many."""
     mine = [action for action in available if allowed(action)
-            and not (action in ("approve", "reject") and own_job(started_by))]
+            and not own_job(action, started_by)]
     for action in mine:
         label, icon, color, confirm = BUTTONS[action]
 
@@ -90,9 +93,10 @@ def confirm_dialog(job_id: int, action: str, on_done) -> None:
                 "unelevated no-caps data-confirm-yes").mark("confirm-yes")
 
 
-def own_job(started_by: str | None) -> bool:
-    """Four eyes: the viewer started this job, so they may not decide on it."""
-    return started_by == viewer().name and get_settings().four_eyes
+def own_job(action: str, started_by: str | None) -> bool:
+    """Four eyes: the viewer started this job, so they may not take this decision on it."""
+    return four_eyes_forbids(action, started_by=started_by, actor=viewer().name,
+                             four_eyes=current_settings().four_eyes)
 
 
 def decision_buttons(job_id: int, dialog, on_done, started_by: str | None) -> None:
@@ -101,7 +105,7 @@ def decision_buttons(job_id: int, dialog, on_done, started_by: str | None) -> No
         ui.label("An approver decides on this step.").classes("text-sm text-grey-8")
         ui.button("Close", on_click=dialog.close).props("flat no-caps")
         return
-    if own_job(started_by):
+    if own_job(A.approve, started_by):
         ui.label("You started this job: another approver decides on this step.").classes(
             "text-sm text-grey-8").mark("four-eyes")
         ui.button("Close", on_click=dialog.close).props("flat no-caps")
@@ -129,7 +133,8 @@ def activity(trail: list[AuditEvent]) -> None:
     with ui.column().classes("gap-0 text-sm"):
         ui.label("Activity").classes("text-xs text-grey-7")
         for event in trail:
-            did = control.PAST.get(event.action, event.action.replace("_", " "))
+            rule = JOB_ACTIONS.get(event.action)
+            did = rule.done if rule else event.action.replace("_", " ")
             text = (f"{event.actor} · {did} · "
                     f"{relative_time(event.at)}")
             if event.comment:

@@ -13,8 +13,8 @@ from engine.secrets.values import MASK
 from engine.service import job_actions as control
 from engine.service import jobs
 from engine.service.report import build_report
+from engine.settings import current_settings
 from models import ArtifactKind, JobStatus, utcnow
-from pages.console_settings import console_settings
 from pages.ui import live
 from pages.ui.display import duration, exact_time, job_status_look, relative_time
 from pages.ui.frame import frame
@@ -52,7 +52,7 @@ def load_job(job_id: int, plan: tuple | None = None) -> dict | None:
 
 async def job_page(job_id: int) -> None:
     live.connect()
-    data_dir = console_settings().data_dir
+    data_dir = current_settings().data_dir
     view = await run.io_bound(load_job, job_id)
     with frame(f"Job {job_id}"):
         if view is None:
@@ -187,7 +187,7 @@ async def job_page(job_id: int) -> None:
 
 def _tick(state: dict, metrics, draw) -> None:
     job = state["view"]["detail"].job
-    if job.status in (JobStatus.running, JobStatus.waiting_for_approval, JobStatus.paused):
+    if job.status.is_active:
         metrics.clear()
         with metrics:
             _metrics(job, state["view"]["detail"].steps)

@@ -2,6 +2,7 @@
 
 from nicegui import run, ui
 
+from engine.errors import JobdeckError
 from engine.identity.access import Actor
 from engine.service import job_actions as control
 from pages.ui.identity import acting
@@ -15,7 +16,7 @@ def act_on_many(job_ids: list[int], action: str, actor: Actor) -> tuple[list[int
         try:
             control.act(job_id, action, by=actor.name, source=actor.source)
             done.append(job_id)
-        except (control.ActionRefused, control.Forbidden, LookupError, ValueError) as exc:
+        except JobdeckError as exc:
             refused.append(str(exc))
     return done, refused
 

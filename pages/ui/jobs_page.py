@@ -20,7 +20,7 @@ S = JobStatus
 # that wait for a person or are paused; "Needs approval" picks out those someone must act on.
 TABS: dict[str, tuple[str, list[JobStatus]]] = {
     "all": ("All", []),
-    "running": ("Running", [S.running, S.waiting_for_approval, S.paused]),
+    "running": ("Running", [s for s in JobStatus if s.is_active]),
     "approval": ("Needs approval", [S.waiting_for_approval]),
     "completed": ("Completed", [S.completed]),
     "failed": ("Failed", [S.failed]),
@@ -68,7 +68,7 @@ SLOTS = {
 
 def job_row(job: Job) -> dict:
     label, color, icon = job_status_look(job.status)
-    active = job.status in (S.running, S.waiting_for_approval, S.paused)
+    active = job.status.is_active
     total = max(job.step_count, 1)
     if active:
         progress = f"step {min(job.steps_done + 1, job.step_count)} of {job.step_count}"
@@ -153,7 +153,7 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
             return await refresh()
         kept = {row["id"] for row in table.selected}  # a refresh keeps the selection
         for row in view["rows"]:  # four eyes: no approving one's own job
-            row["can_approve"] = may_approve and not own_job(row["started_by"])
+            row["can_approve"] = may_approve and not own_job("approve", row["started_by"])
         table.rows = view["rows"]
         table.selected = [row for row in table.rows if row["id"] in kept]
         empty.set_visibility(not view["rows"])

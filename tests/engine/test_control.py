@@ -7,13 +7,12 @@ import pytest
 from sqlmodel import select
 from support import step
 
-from engine.service.job_action_table import AVAILABLE
 from engine.service.job_actions import ActionRefused, act, audit_trail
 from engine.service.jobs import create_job, get_job
 from engine.service.runbooks import add_runbook
 from engine.store.db import session_scope
 from engine.store.transitions import transition_job
-from models import AuditEvent, ErrorKind, Job, JobStatus, StepRun, StepStatus, Trigger
+from models import JOB_ACTIONS, AuditEvent, ErrorKind, Job, JobStatus, StepRun, StepStatus, Trigger
 
 S = JobStatus
 PATH = {S.queued: [], S.running: [S.running], S.paused: [S.running, S.paused],
@@ -40,7 +39,7 @@ def row(job_id: int) -> Job:
 def test_each_action_in_each_status(runtime, status, action):
     add_runbook(RUNBOOK)
     job_id = job_in(status)
-    if status not in AVAILABLE[action]:
+    if status not in JOB_ACTIONS[action].statuses:
         with pytest.raises(ActionRefused, match=f"job {job_id} is"):
             act(job_id, action, by="ann")
         after = row(job_id)
