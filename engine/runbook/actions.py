@@ -1,41 +1,65 @@
-"""What each action takes: the table the validator checks and the executor trusts."""
+"""The registry of step actions: each action's parameters and its executor in one entry.
 
+The validator checks a step against its entry and the executor runs the entry's function.
+The entries are made by `@step_action` on the functions in engine/runner/step_actions.py,
+which the loader imports, so a new action is one decorated function there.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the runner imports this module; at run time only the registry flows back
+    from engine.runner.step_context import JobContext, StepRunState
 
 COMMON_KEYS = ("action", "name", "description", "timeout_ms", "retries", "when", "approval",
                "capture", "continue_on_error")
 
+# run(ctx, st, args): args are the step's parameters, templated; raises StepFailed.
+Executor = Callable[["JobContext", "StepRunState", dict], None]
+
 
 @dataclass(frozen=True)
 class ActionSpec:
-    required: tuple = ()
-    optional: tuple = ()
-    one_of: tuple = ()  # exactly one of these must be given
+    """One action: its name, its executor and the parameter keys it takes."""
+
+    name: str
+    run: Executor
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()  # exactly one of these must be given
+    # Runs its own `steps`; those record their screenshots and captures, the step none.
+    nested: bool = False
 
     @property
-    def keys(self) -> tuple:
+    def keys(self) -> tuple[str, ...]:
         return self.required + self.optional + self.one_of
 
 
-ACTIONS: dict[str, ActionSpec] = {
-    "goto": ActionSpec(required=("url",)),
-    "click": ActionSpec(required=("selector",), optional=("button", "count")),
-    "fill": ActionSpec(required=("selector", "value")),
-    "select": ActionSpec(required=("selector",), one_of=("value", "label")),
-    "check": ActionSpec(required=("selector",)),
-    "uncheck": ActionSpec(required=("selector",)),
-    "hover": ActionSpec(required=("selector",)),
-    "press": ActionSpec(required=("key",), optional=("selector",)),
-    "scroll": ActionSpec(one_of=("selector", "to")),
-    "wait": ActionSpec(one_of=("ms", "selector", "url", "load"), optional=("state",)),
-    "extract": ActionSpec(required=("selector", "fields", "into")),
-    "assert": ActionSpec(one_of=("selector", "url", "title"), optional=("text",)),
-    "screenshot": ActionSpec(optional=("full_page",)),
-    "download": ActionSpec(required=("selector",)),
-    "export": ActionSpec(required=("collection", "format"), optional=("filename",)),
-    "approval": ActionSpec(optional=("message", "risk")),
-    "repeat": ActionSpec(required=("steps", "max"), one_of=("while", "until")),
-}
+ACTIONS: dict[str, ActionSpec] = {}
+
+
+def step_action(name: str, *, required: tuple[str, ...] = (), optional: tuple[str, ...] = (),
+                one_of: tuple[str, ...] = (), nested: bool = False
+                ) -> Callable[[Executor], Executor]:
+    """Register the decorated function as the executor of action `name` in ACTIONS.
+
+    `required` keys must all be given, `optional` ones may be, and exactly one of `one_of`
+    (when not empty); the validator reads them. `nested`: the action runs the step's own
+    `steps`. The function, called as run(ctx, st, args), is returned unchanged.
+    Raises ValueError when `name` already has an entry.
+    """
+    def register(run: Executor) -> Executor:
+        if name in ACTIONS:
+            first = ACTIONS[name].run
+            raise ValueError(f'step action "{name}" is registered twice: by '
+                             f"{first.__module__}.{first.__qualname__} and by "
+                             f"{run.__module__}.{run.__qualname__}; rename one of them")
+        ACTIONS[name] = ActionSpec(name=name, run=run, required=tuple(required),
+                                   optional=tuple(optional), one_of=tuple(one_of), nested=nested)
+        return run
+    return register
+
 
 # Values a key may take, where it is a closed set.
 CHOICES = {
@@ -51,3 +75,10 @@ BOOL_KEYS = ("full_page",)
 # Keys whose value is a string (numbers are accepted and turned into text).
 TEXT_KEYS = ("url", "value", "label", "key", "text", "title", "into", "collection",
              "filename", "message")
+
+
+def runs_nested_steps(action: str | None) -> bool:
+    """Whether `action` is a container (repeat) whose own steps do the work: it counts in
+    no step metric and its `steps` are walked like the top level's."""
+    spec = ACTIONS.get(action or "")
+    return spec is not None and spec.nested

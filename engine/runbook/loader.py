@@ -9,6 +9,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+import engine.runner.step_actions  # noqa: F401  (fills ACTIONS: each action's entry)
+from engine.errors import InvalidInput
 from engine.runbook.actions import ACTIONS, COMMON_KEYS
 from engine.runbook.model import Param, Runbook, RunbookSettings, Step, default_step_name
 from engine.runbook.parts import PartChecker, suggest
@@ -23,7 +25,7 @@ SETTING_TYPES = {
 }
 
 
-class RunbookInvalid(Exception):
+class RunbookInvalid(InvalidInput):
     """A runbook with problems; `errors` lists each as `file:line:col: message`."""
 
     def __init__(self, errors: list[str]):
@@ -180,7 +182,7 @@ class _Loader(PartChecker):
         step = Step(ordinal=i + 1, name=name, action=action, args={}, line=pos[0] + 1)
         self.common(step, raw)
         self.action_args(step, raw, spec)
-        if action == "repeat":
+        if spec.nested:
             step.steps = self.steps_of(raw, "steps", names, prefix=f"{name}.")
         return step
 

@@ -2,6 +2,7 @@
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from engine.runbook.actions import runs_nested_steps
 from engine.runbook.model import Runbook, default_step_name
 from engine.runbook.templating import Pos, collect_refs
 
@@ -35,7 +36,7 @@ def _walk(seq: CommentedSeq, defined: set, inputs: set, problems: list[Problem],
         captures = captures if isinstance(captures, CommentedMap) else {}
         if captures:
             problems += _undefined(collect_refs(captures, raw.lc.value("capture")), defined, step)
-        if raw.get("action") == "repeat":
+        if runs_nested_steps(raw.get("action")):
             if isinstance(raw.get("steps"), CommentedSeq):
                 _walk(raw["steps"], defined, inputs, problems, f"{step}.")
             if "until" in raw:

@@ -6,7 +6,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from engine.bus import events
 from engine.errors import StepFailed
-from engine.runbook import Step
+from engine.runbook.model import Step
 from engine.runbook.templating import render
 from engine.runner.locate import to_locator
 from engine.store.db import session_scope

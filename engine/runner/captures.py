@@ -3,8 +3,8 @@
 import re
 
 from engine.errors import StepFailed
-from engine.runbook import Capture, Condition
 from engine.runbook.globs import glob_match
+from engine.runbook.model import Capture, Condition
 from engine.runbook.templating import render
 from engine.runner.locate import describe, to_locator
 from engine.runner.step_context import JobContext

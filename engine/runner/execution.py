@@ -7,7 +7,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from engine.bus import events
 from engine.errors import StepFailed
-from engine.runbook import Runbook, Step
+from engine.runbook.actions import ACTIONS
+from engine.runbook.model import Runbook, Step
 from engine.runbook.templating import render
 from engine.runner.approvals import wait_for_approval
 from engine.runner.browser_session import (
@@ -20,7 +21,6 @@ from engine.runner.browser_session import (
 from engine.runner.captures import holds, read_capture
 from engine.runner.control_listener import POLL_S, JobControl
 from engine.runner.records import JobRecorder
-from engine.runner.step_actions import ACTION_FUNCTIONS
 from engine.runner.step_context import JobContext, StepRunState
 from engine.runner.url_policy import UrlPolicy
 from engine.secrets.values import Redactor, redact_archive
@@ -68,7 +68,8 @@ class JobExecution:
             runbook=self.runbook, page=page, context=context, cdp=cdp,
             policy=UrlPolicy(self.settings.private_host_allowlist, rb.allowed_hosts),
             artifacts=store, redactor=self.redactor, values=self.values,
-            max_download_bytes=int(self.settings.max_download_mb * 1024 * 1024))
+            max_download_bytes=int(self.settings.max_download_mb * 1024 * 1024),
+            run_nested=self.run_repeat)
         if rb.base_url:
             self.values["__base_url__"] = render(rb.base_url, self.values)
         try:
@@ -155,11 +156,10 @@ class JobExecution:
                           retries=step.retries if step.retries is not None else rb.retries)
         captures: dict[str, str] = {}
         failure: StepFailed | None = None
+        action = ACTIONS[step.action]
         try:
-            if step.action == "repeat":
-                self.run_repeat(step, row.id)
-            else:
-                ACTION_FUNCTIONS[step.action](self.ctx, st, render(step.args, self.values))
+            action.run(self.ctx, st, render(step.args, self.values))
+            if not action.nested:  # the nested steps took their own captures
                 for cap in step.captures:
                     captures[cap.name] = read_capture(self.ctx, cap)
                     self.values[cap.name] = captures[cap.name]
@@ -173,7 +173,7 @@ class JobExecution:
             failure = StepFailed(ErrorKind.cancelled, "cancelled while this step ran")
         if self.ctx.masked and self.live:
             self.live.suspend()
-        if step.action != "repeat":
+        if not action.nested:
             self._step_screenshot(step, row.id, failure is not None)
         status = StepStatus.success
         if failure:
@@ -197,6 +197,8 @@ class JobExecution:
                 self.stopped = True
 
     def run_repeat(self, step: Step, row_id: int) -> None:
+        """Run a repeat's steps as its iterations (nested under its row `row_id`); raises
+        StepFailed when an iteration failed or the job was cancelled."""
         for n in range(1, step.max + 1):
             if step.while_ is not None and not self._holds(step.while_):
                 return

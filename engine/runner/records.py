@@ -6,6 +6,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from engine.bus import events
+from engine.runbook.actions import runs_nested_steps
 from engine.store.db import session_scope
 from engine.store.transitions import transition_job
 from models import ErrorKind, Job, JobStatus, StepRun, StepStatus, utcnow
@@ -79,7 +80,7 @@ class JobRecorder:
         """Final status plus metrics computed from the step rows."""
         with session_scope() as session:
             steps = list(session.exec(select(StepRun).where(StepRun.job_id == self.job_id)))
-            leaves = [s for s in steps if s.action != "repeat"]
+            leaves = [s for s in steps if not runs_nested_steps(s.action)]
             job = session.get(Job, self.job_id)
             finished = utcnow()
             job = transition_job(

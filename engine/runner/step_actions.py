@@ -1,4 +1,5 @@
-"""One function per runbook action; each gets the step's arguments already templated."""
+"""One function per runbook action, each registered with its parameters by `@step_action`;
+each gets the step's arguments already templated."""
 
 import csv
 import io
@@ -11,6 +12,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from engine.errors import StepFailed
+from engine.runbook.actions import step_action
 from engine.runbook.globs import glob_regex
 from engine.runner.browser_session import note_block
 from engine.runner.locate import resolve, to_locator
@@ -34,6 +36,7 @@ def _element(ctx: JobContext, st: StepRunState, args: dict):
     return found.locator
 
 
+@step_action("goto", required=("url",))
 def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
     base = ctx.values.get("__base_url__") or ""
     url = urljoin(base.rstrip("/") + "/", args["url"].lstrip("/")) if base and not re.match(
@@ -58,11 +61,13 @@ def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
                          f"{str(exc).splitlines()[0]}") from None
 
 
+@step_action("click", required=("selector",), optional=("button", "count"))
 def click(ctx, st, args):
     _element(ctx, st, args).click(button=args.get("button", "left"),
                                   click_count=args.get("count", 1), timeout=st.timeout_ms)
 
 
+@step_action("fill", required=("selector", "value"))
 def fill(ctx, st, args):
     element = _element(ctx, st, args)
     element.fill(args["value"], timeout=st.timeout_ms)
@@ -70,6 +75,7 @@ def fill(ctx, st, args):
         ctx.masked.append(element)
 
 
+@step_action("select", required=("selector",), one_of=("value", "label"))
 def select(ctx, st, args):
     element = _element(ctx, st, args)
     if "label" in args:
@@ -78,18 +84,22 @@ def select(ctx, st, args):
         element.select_option(value=args["value"], timeout=st.timeout_ms)
 
 
+@step_action("check", required=("selector",))
 def check(ctx, st, args):
     _element(ctx, st, args).check(timeout=st.timeout_ms)
 
 
+@step_action("uncheck", required=("selector",))
 def uncheck(ctx, st, args):
     _element(ctx, st, args).uncheck(timeout=st.timeout_ms)
 
 
+@step_action("hover", required=("selector",))
 def hover(ctx, st, args):
     _element(ctx, st, args).hover(timeout=st.timeout_ms)
 
 
+@step_action("press", required=("key",), optional=("selector",))
 def press(ctx, st, args):
     if "selector" in args:
         _element(ctx, st, args).press(args["key"], timeout=st.timeout_ms)
@@ -97,6 +107,7 @@ def press(ctx, st, args):
         ctx.page.keyboard.press(args["key"])
 
 
+@step_action("scroll", one_of=("selector", "to"))
 def scroll(ctx, st, args):
     if "selector" in args:
         _element(ctx, st, args).scroll_into_view_if_needed(timeout=st.timeout_ms)
@@ -105,6 +116,7 @@ def scroll(ctx, st, args):
         ctx.page.evaluate(f"window.scrollTo(0, {y})")
 
 
+@step_action("wait", one_of=("ms", "selector", "url", "load"), optional=("state",))
 def wait(ctx, st, args):
     page = ctx.page
     try:
@@ -127,6 +139,7 @@ def wait(ctx, st, args):
                          f"{args.get('state', '')} in vain".replace("  ", " ")) from None
 
 
+@step_action("extract", required=("selector", "fields", "into"))
 def extract(ctx, st, args):
     st.used_retries = st.retries
     found = resolve(ctx.page, args["selector"], st.timeout_ms, st.retries, many=True)
@@ -135,6 +148,7 @@ def extract(ctx, st, args):
     ctx.collections.setdefault(args["into"], []).extend(ctx.redactor.data(records))
 
 
+@step_action("assert", one_of=("selector", "url", "title"), optional=("text",))
 def assert_(ctx, st, args):
     page = ctx.page
     try:
@@ -157,12 +171,14 @@ def assert_(ctx, st, args):
                          exc.diagnostics) from None
 
 
+@step_action("screenshot", optional=("full_page",))
 def screenshot(ctx, st, args):
     data = ctx.page.screenshot(full_page=args.get("full_page", False), type="png",
                                mask=ctx.masked)
     ctx.artifacts.save(ArtifactKind.screenshot, st.step.name, data, "png", st.step_run_id)
 
 
+@step_action("download", required=("selector",))
 def download(ctx, st, args):
     element = _element(ctx, st, args)
     with ctx.page.expect_download(timeout=st.timeout_ms) as info:
@@ -180,6 +196,7 @@ def download(ctx, st, args):
     ctx.artifacts.record(ArtifactKind.download, name, path, st.step_run_id)
 
 
+@step_action("export", required=("collection", "format"), optional=("filename",))
 def export(ctx, st, args):
     name = args["collection"]
     if name not in ctx.collections:
@@ -200,13 +217,12 @@ def export(ctx, st, args):
     ctx.artifacts.save(ArtifactKind.export, filename, data.encode("utf-8"), fmt, st.step_run_id)
 
 
+@step_action("approval", optional=("message", "risk"))
 def approval(ctx, st, args):
     """The wait happens before the step (see the executor); nothing is left to do."""
 
 
-ACTION_FUNCTIONS = {
-    "goto": goto, "click": click, "fill": fill, "select": select, "check": check,
-    "uncheck": uncheck, "hover": hover, "press": press, "scroll": scroll, "wait": wait,
-    "extract": extract, "assert": assert_, "screenshot": screenshot, "download": download,
-    "export": export, "approval": approval,
-}
+@step_action("repeat", required=("steps", "max"), one_of=("while", "until"), nested=True)
+def repeat(ctx, st, args):
+    """The job's execution runs the iterations: they are steps of their own."""
+    ctx.run_nested(st.step, st.step_run_id)

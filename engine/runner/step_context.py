@@ -1,13 +1,19 @@
 """What a step's action can reach: the page, the job's values, collections and artifacts."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from playwright.sync_api import BrowserContext, CDPSession, Locator, Page
 
-from engine.runbook import Runbook, Step
 from engine.runner.url_policy import UrlPolicy
 from engine.secrets.values import Redactor
 from engine.store.artifacts import ArtifactStore
+
+if TYPE_CHECKING:  # engine.runbook's loader imports the step actions, which import this
+    from engine.runbook.model import Runbook, Step
 
 
 @dataclass
@@ -28,6 +34,8 @@ class JobContext:
     console_errors: list[str] = field(default_factory=list)
     blocked: tuple[str, str] | None = None  # (url, reason) of the last blocked navigation
     blocked_seen: set[str] = field(default_factory=set)  # URLs already in the audit log
+    # Runs a nested step's own steps (step, its step run's id); set by the job's execution.
+    run_nested: Callable[[Step, int], None] | None = None
 
 
 @dataclass

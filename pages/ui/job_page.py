@@ -9,6 +9,7 @@ from nicegui import run, ui
 
 from engine.bus import events
 from engine.runbook import RunbookInvalid, stored_runbook
+from engine.runbook.actions import runs_nested_steps
 from engine.secrets.values import MASK
 from engine.service import job_actions as control
 from engine.service import jobs
@@ -255,7 +256,7 @@ def _fact(label: str, value: str, hover: str | None = None) -> None:
 
 
 def _metrics(job, steps) -> None:
-    leaves = [s for s in steps if s.action != "repeat"]
+    leaves = [s for s in steps if not runs_nested_steps(s.action)]
     if job.duration_ms is not None:
         total = job.duration_ms
     elif job.started_at:  # still running: it keeps counting
