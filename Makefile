@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser bench bench-quick dist audit
+.PHONY: run test lint install browser bench bench-quick dist audit
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ run: browser
 
 test: browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Lint (ruff: pycodestyle, pyflakes, import order), types (mypy), and the import rules
+# (import-linter: the engine knows no UI, pages use the engine's public API).
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Known vulnerabilities in the installed dependencies (pip-audit); says so when it cannot
 # reach vulnerability data, as on a closed network.

@@ -2,20 +2,19 @@
 
 import logging
 import signal
-import threading
 
 from engine.background.scheduler import JobScheduler
+from engine.background.sweeper import Sweeper
 from engine.bus import events
 from engine.bus.redis_bus import RedisEventBus
 from engine.queue.huey_queue import (
     create_consumer,
     get_huey,
     init_queue,
-    requeue_stranded,
     wake_workers,
 )
-from engine.runner.browser import ensure_ffmpeg
-from engine.runner.leases import Heartbeat, fail_held_jobs, sweep_lost_jobs
+from engine.runner.browser import BrowserNotFound, ensure_ffmpeg, find_browser
+from engine.runner.leases import Heartbeat, fail_held_jobs
 from engine.runner.worker import close_thread_browser, execute_job, prepare_spare_context
 from engine.secrets import store as secret_store
 from engine.settings import Settings, use_settings
@@ -25,21 +24,29 @@ from engine.store.instance_secrets import instance_secret
 log = logging.getLogger(__name__)
 
 
+def open_records(settings: Settings) -> Settings:
+    """This process's settings, database and secret store, and nothing else: for commands
+    that only read or change records (no event bus, no queue, no thread started).
+    Raises DatabaseUnavailable, OutdatedDatabase, SecretStoreError."""
+    use_settings(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    init_db(settings.db_url)
+    secret_store.configure(settings.data_dir, settings.secrets_key and
+                           settings.secrets_key.get_secret_value())
+    return settings
+
+
 class Runtime:
     """Composes the engine for one process; main.py and the tests build one."""
 
     def __init__(self, settings: Settings):
-        self.settings = use_settings(settings)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        init_db(settings.db_url)
-        secret_store.configure(settings.data_dir, settings.secrets_key and
-                               settings.secrets_key.get_secret_value())
+        self.settings = open_records(settings)
         self.bus = self._connect_bus(settings)
         self.heartbeat = Heartbeat(settings.lease_seconds)
         init_queue(settings, self.run_queued_job)
         self.consumer = None
         self.scheduler: JobScheduler | None = None
-        self._stop = threading.Event()
+        self.sweeper: Sweeper | None = None
 
     @staticmethod
     def _connect_bus(settings: Settings):
@@ -83,18 +90,15 @@ class Runtime:
     def start_sweeper(self) -> None:
         """Fail lost jobs now and every sweep interval; the scheduler's process also puts
         stranded queued jobs back on the queue."""
-        def loop():
-            while True:
-                try:
-                    sweep_lost_jobs(events.get_bus(), self.settings.data_dir)
-                    if self.scheduler is not None:  # one process per database does this
-                        requeue_stranded()
-                except Exception:
-                    log.exception("sweeping lost jobs failed")
-                if self._stop.wait(self.settings.sweep_interval_seconds):
-                    return
+        self.sweeper = Sweeper(self.settings, requeue=lambda: self.scheduler is not None)
+        self.sweeper.start()
 
-        threading.Thread(target=loop, name="jobdeck-sweeper", daemon=True).start()
+    def check_browser(self) -> None:
+        """Say in the log at start when no browser can run jobs (they fail until one is)."""
+        try:
+            find_browser(self.settings.browser_path)
+        except BrowserNotFound as exc:
+            log.error("%s Jobs will fail until a browser is installed.", exc)
 
     def start_scheduler(self) -> bool:
         """Fire schedules from this process (False when another process already does)."""
@@ -105,7 +109,8 @@ class Runtime:
 
     def stop(self) -> None:
         """Take no new job, give running ones a grace period, then fail what still runs."""
-        self._stop.set()
+        if self.sweeper is not None:
+            self.sweeper.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None

@@ -9,7 +9,6 @@ from nicegui import app, ui
 
 from engine.errors import Unavailable
 from engine.identity.accounts import AccountError, ensure_first_admin
-from engine.runner.browser import BrowserNotFound, find_browser
 from engine.runtime import Runtime
 from engine.service.runbooks import load_runbook_dir
 from engine.settings import Settings
@@ -61,10 +60,7 @@ def run_server(settings: Settings) -> None:
     runtime = Runtime(settings)
     for directory in settings.runbook_dirs:
         load_runbook_dir(directory)
-    try:
-        find_browser(settings.browser_path)
-    except BrowserNotFound as exc:
-        log.error("%s Jobs will fail until a browser is installed.", exc)
+    runtime.check_browser()
     _first_admin(settings)
     build_console(settings)
 

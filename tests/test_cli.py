@@ -208,3 +208,13 @@ def test_secrets_from_the_terminal_are_stored_for_the_owner_only(tmp_path):
                              input="x\n", env={**env, "JOBDECK_SECRETS_KEY": "nope"},
                              capture_output=True, text=True, timeout=60)
     assert bad_key.returncode == 1 and "not a Fernet key" in bad_key.stderr
+
+
+def test_reading_commands_touch_no_event_bus(tmp_path):
+    """`jobs list` and `users list` read the database only: with a REDIS_URL where nothing
+    answers they neither wait for Redis nor warn about it (the bus is never connected)."""
+    env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    for command in (["jobs", "list"], ["users", "list"]):
+        result = cli(tmp_path, *command, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "Redis" not in result.stderr, result.stderr

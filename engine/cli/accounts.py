@@ -12,7 +12,7 @@ from rich.table import Table
 
 from engine.cli.errors import exit_code
 from engine.identity import accounts
-from engine.runtime import Runtime
+from engine.runtime import open_records
 from engine.secrets import store as secret_store
 from engine.settings import Settings
 
@@ -35,7 +35,7 @@ def _password(from_stdin: bool, name: str) -> tuple[str, bool]:
 
 
 def create_user(settings: Settings, name: str, role: str, password_stdin: bool) -> int:
-    Runtime(settings)
+    open_records(settings)
     try:
         password, made = _password(password_stdin, name)
         accounts.create_user(name, role, password, by=BY, source="cli")
@@ -49,7 +49,7 @@ def create_user(settings: Settings, name: str, role: str, password_stdin: bool) 
 
 
 def list_users(settings: Settings) -> int:
-    Runtime(settings)
+    open_records(settings)
     table = Table("name", "role", "status", "last sign-in")
     for user in accounts.list_users():
         table.add_row(user.name, user.role.value, "disabled" if user.disabled else "active",
@@ -61,7 +61,7 @@ def list_users(settings: Settings) -> int:
 
 def change_user(settings: Settings, name: str, role: str | None, disable: bool | None,
                 password_stdin: bool) -> int:
-    Runtime(settings)
+    open_records(settings)
     try:  # everything checked before anything changes
         if role:
             accounts.parse_role(role)
@@ -84,7 +84,7 @@ def change_user(settings: Settings, name: str, role: str | None, disable: bool |
 
 
 def create_token(settings: Settings, user: str, label: str) -> int:
-    Runtime(settings)
+    open_records(settings)
     try:
         token, row = accounts.create_token(user, label, by=BY, source="cli")
     except accounts.AccountError as exc:
@@ -96,7 +96,7 @@ def create_token(settings: Settings, user: str, label: str) -> int:
 
 
 def set_secret(settings: Settings, name: str) -> int:
-    Runtime(settings)
+    open_records(settings)
     value = (sys.stdin.readline().rstrip("\r\n") if not sys.stdin.isatty()
              else getpass.getpass(f"Value of {name}: "))
     try:

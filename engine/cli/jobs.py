@@ -6,7 +6,7 @@ from rich.table import Table
 
 from engine.cli.errors import exit_code
 from engine.errors import JobdeckError
-from engine.runtime import Runtime
+from engine.runtime import Runtime, open_records
 from engine.service import job_actions as control
 from engine.service import jobs
 from engine.settings import Settings
@@ -16,7 +16,7 @@ console = Console()
 
 
 def list_command(settings: Settings, status: str | None, limit: int) -> int:
-    Runtime(settings)
+    open_records(settings)
     try:
         wanted = [JobStatus(s.strip()) for s in status.split(",")] if status else None
     except ValueError:

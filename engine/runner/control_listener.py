@@ -6,7 +6,8 @@ import time
 
 from engine.bus import events
 from engine.runner.browser_session import TICK
-from engine.service.job_actions import peek_request, take_request
+from engine.store.db import read_scope, session_scope
+from models import Job
 
 POLL_S = 1.0  # the longest an action written by another process waits to be seen
 
@@ -67,3 +68,24 @@ class JobControl:
 
     def close(self) -> None:
         self._unsubscribe()
+
+
+def take_request(job_id: int) -> tuple[str | None, str | None]:
+    """The worker's side: the pending action and who asked, cleared from the row."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        action, by = job.requested_action, job.requested_by
+        if action:
+            job.requested_action = job.requested_by = None
+            session.add(job)
+        return action, by
+
+
+def peek_request(job_id: int) -> str | None:
+    """The pending action of a job, left in place; "cancel" also when the job already
+    ended elsewhere (the sweeper failed it while its worker was cut off)."""
+    with read_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status.is_final:
+            return "cancel"
+        return job.requested_action

@@ -22,8 +22,7 @@ from engine.store.transitions import TransitionRefused, transition_job
 from models import JOB_ACTIONS, AuditEvent, ErrorKind, Job, JobAction, JobStatus, utcnow
 
 S = JobStatus
-__all__ = ["ActionRefused", "Forbidden", "act", "available_actions", "audit_trail",
-           "take_request"]
+__all__ = ["ActionRefused", "Forbidden", "act", "available_actions", "audit_trail"]
 
 
 def available_actions(job: Job) -> list[JobAction]:
@@ -112,27 +111,6 @@ def _refusal(job: Job, action: JobAction) -> str:
                 f"{job.requested_by}); wait a moment and reload")
     where = ", ".join(s.value.replace("_", " ") for s in JobStatus if s in rule.statuses)
     return f"job {job.id} is {status}: it can be {rule.done} only when {where}"
-
-
-def take_request(job_id: int) -> tuple[str | None, str | None]:
-    """The worker's side: the pending action and who asked, cleared from the row."""
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        action, by = job.requested_action, job.requested_by
-        if action:
-            job.requested_action = job.requested_by = None
-            session.add(job)
-        return action, by
-
-
-def peek_request(job_id: int) -> str | None:
-    """The pending action of a job, left in place; "cancel" also when the job already
-    ended elsewhere (the sweeper failed it while its worker was cut off)."""
-    with read_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status.is_final:
-            return "cancel"
-        return job.requested_action
 
 
 def audit_trail(job_id: int) -> list[AuditEvent]:

@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import select
@@ -14,7 +15,9 @@ from engine.runbook import Runbook as RunbookSpec
 from engine.runbook import stored_runbook
 from engine.secrets.store import SecretStoreError
 from engine.secrets.values import missing_secrets, secret_env_name
+from engine.settings import current_settings
 from engine.store import job_counts
+from engine.store.artifacts import artifact_file
 from engine.store.db import read_scope, session_scope
 from models import (
     JOB_ACTIONS,
@@ -201,3 +204,8 @@ def count_jobs_by_status(search: str | None = None, runbook: str | None = None
 def get_artifact(artifact_id: int) -> Artifact | None:
     with read_scope() as session:
         return session.get(Artifact, artifact_id)
+
+
+def artifact_path(artifact: Artifact) -> Path | None:
+    """The artifact's file, only if it lies inside its own job's directory (else None)."""
+    return artifact_file(current_settings().data_dir, artifact)
