@@ -13,7 +13,8 @@ import engine.runner.step_actions  # noqa: F401  (fills ACTIONS: each action's e
 from engine.errors import InvalidInput
 from engine.runbook.actions import ACTIONS, COMMON_KEYS
 from engine.runbook.model import Param, Runbook, RunbookSettings, Step, default_step_name
-from engine.runbook.parts import PartChecker, suggest
+from engine.runbook.parts import PartChecker
+from engine.runbook.problems import Problem, closest
 from engine.runbook.references import check_references
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
@@ -26,21 +27,24 @@ SETTING_TYPES = {
 
 
 class RunbookInvalid(InvalidInput):
-    """A runbook with problems; `errors` lists each as `file:line:col: message`."""
+    """A runbook with problems: `problems` as data (sorted by line and column), `errors`
+    the same as text, each `file:line:col: step "name": message (did you mean "x"?)`."""
 
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("\n".join(errors))
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        self.errors = [str(p) for p in problems]
+        super().__init__("\n".join(self.errors))
 
 
 class _Loader(PartChecker):
     def __init__(self, path: str):
         self.path = path
-        self.errors: list[tuple[int, int, str]] = []
+        self.problems: list[Problem] = []
 
-    def error(self, pos: tuple[int, int], msg: str, step: str | None = None) -> None:
-        where = f'step "{step}": ' if step else ""
-        self.errors.append((pos[0] + 1, pos[1] + 1, f"{where}{msg}"))
+    def error(self, pos: tuple[int, int], msg: str, step: str | None = None,
+              suggestion: str | None = None) -> None:
+        """Record a problem at a 0-based (line, column) of the YAML."""
+        self.problems.append(Problem(self.path, pos[0] + 1, pos[1] + 1, msg, step, suggestion))
 
     # -- top level ---------------------------------------------------------------------
     def load(self, doc: Any, source: str) -> Runbook | None:
@@ -49,7 +53,8 @@ class _Loader(PartChecker):
             return None
         for key in doc:
             if key not in TOP_KEYS:
-                self.error(doc.lc.key(key), f'unknown key "{key}"{suggest(key, TOP_KEYS)}')
+                self.error(doc.lc.key(key), f'unknown key "{key}"',
+                           suggestion=closest(key, TOP_KEYS))
         for key in ("version", "name", "title", "steps"):
             if key not in doc:
                 self.error((doc.lc.line, doc.lc.col), f'missing required key "{key}"')
@@ -87,7 +92,8 @@ class _Loader(PartChecker):
         for key, value in raw.items():
             pos = raw.lc.value(key)
             if key not in SETTING_TYPES:
-                self.error(raw.lc.key(key), f'unknown setting "{key}"{suggest(key, SETTING_TYPES)}')
+                self.error(raw.lc.key(key), f'unknown setting "{key}"',
+                           suggestion=closest(key, SETTING_TYPES))
             elif not isinstance(value, SETTING_TYPES[key]) or (
                     isinstance(value, bool) and SETTING_TYPES[key] is int):
                 self.error(pos, f'setting "{key}" has the wrong type')
@@ -170,15 +176,15 @@ class _Loader(PartChecker):
             self.error(pos, 'missing "action"', name)
             return None
         if action not in ACTIONS:
-            self.error(raw.lc.value("action"),
-                       f'unknown action "{action}"{suggest(action, ACTIONS)}', name)
+            self.error(raw.lc.value("action"), f'unknown action "{action}"', name,
+                       suggestion=closest(action, ACTIONS))
             return None
         spec = ACTIONS[action]
         allowed = set(COMMON_KEYS) | set(spec.keys)
         for key in raw:
             if key not in allowed:
-                self.error(raw.lc.key(key), f'unknown key "{key}" for action "{action}"'
-                           f"{suggest(key, allowed)}", name)
+                self.error(raw.lc.key(key), f'unknown key "{key}" for action "{action}"',
+                           name, suggestion=closest(key, allowed))
         step = Step(ordinal=i + 1, name=name, action=action, args={}, line=pos[0] + 1)
         self.common(step, raw)
         self.action_args(step, raw, spec)
@@ -195,12 +201,12 @@ def load_runbook(source: str, path: str = "<runbook>") -> Runbook:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise RunbookInvalid([f"{path}:{line}:{col}: YAML syntax error: {exc.problem}"]) from None
+        raise RunbookInvalid([Problem(path, line, col, f"YAML syntax error: {exc.problem}")]
+                             ) from None
     loader = _Loader(path)
     runbook = loader.load(doc, source)
-    if loader.errors:
-        raise RunbookInvalid([f"{path}:{line}:{col}: {msg}"
-                              for line, col, msg in sorted(loader.errors)])
+    if loader.problems:
+        raise RunbookInvalid(sorted(loader.problems, key=lambda p: (p.line, p.column, str(p))))
     return runbook
 
 
@@ -217,5 +223,6 @@ def load_runbook_file(path: str | Path) -> Runbook:
     try:
         source = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise RunbookInvalid([f"{p}: cannot read the file: {exc.strerror}"]) from None
+        raise RunbookInvalid([Problem(str(p), None, None,
+                                      f"cannot read the file: {exc.strerror}")]) from None
     return load_runbook(source, str(p))

@@ -1,6 +1,5 @@
 """Checks for the parts of a step: common keys, action parameters, selectors, conditions."""
 
-import difflib
 import re
 from typing import Any
 
@@ -8,6 +7,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from engine.runbook.actions import BOOL_KEYS, CHOICES, INT_KEYS, TEXT_KEYS, ActionSpec
 from engine.runbook.model import CANDIDATE_KEYS, Capture, Condition, Step
+from engine.runbook.problems import closest
 
 CONDITION_KEYS = ("exists", "visible", "url", "equals", "not")
 
@@ -17,7 +17,7 @@ def _pos(node: CommentedMap, key) -> tuple[int, int]:
 
 
 class PartChecker:
-    """Mixed into the loader; `self.error(pos, msg, step)` records a problem."""
+    """Mixed into the loader; `self.error(pos, msg, step, suggestion=…)` records a problem."""
 
     def common(self, step: Step, raw: CommentedMap) -> None:
         n = step.name
@@ -138,8 +138,8 @@ class PartChecker:
             return None
         kind = next(iter(value))
         if kind not in CONDITION_KEYS:
-            self.error(value.lc.key(kind),
-                       f'unknown condition "{kind}"{suggest(kind, CONDITION_KEYS)}', n)
+            self.error(value.lc.key(kind), f'unknown condition "{kind}"', n,
+                       suggestion=closest(kind, CONDITION_KEYS))
             return None
         if kind in ("exists", "visible"):
             return Condition(kind, self.selector(value, kind, n))
@@ -199,8 +199,3 @@ class PartChecker:
                            "{selector, attr}", n)
         return result
 
-
-def suggest(word: str, choices) -> str:
-    """' (did you mean "x"?)' for a near miss, else ''."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""

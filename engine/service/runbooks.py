@@ -1,7 +1,6 @@
 """The engine's public API for runbooks: store, version, list and add them."""
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from models import Runbook, utcnow
 
 log = logging.getLogger(__name__)
 
-ERROR_POSITION = re.compile(r":(\d+):(\d+): ")
 
 
 @dataclass
@@ -81,8 +79,3 @@ def get_runbook(name: str) -> Runbook | None:
     with read_scope() as session:
         return session.exec(select(Runbook).where(Runbook.name == name)).first()
 
-
-def error_line(error: str) -> int | None:
-    """The line number in a validation error (`file:line:col: message`), if it has one."""
-    match = ERROR_POSITION.search(error)
-    return int(match.group(1)) if match else None

@@ -22,7 +22,7 @@ async def jobdeck_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, RunbookInvalid):
         return JSONResponse(status_code=422, content={
             "detail": f"the runbook is invalid ({len(exc.errors)} problems)",
-            "errors": exc.errors})
+            "errors": exc.errors, "problems": [p.as_dict() for p in exc.problems]})
     assert isinstance(exc, JobdeckError)
     return JSONResponse(status_code=http_status(exc), content={"detail": str(exc)})
 

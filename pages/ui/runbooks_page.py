@@ -3,7 +3,7 @@
 from nicegui import events as ui_events
 from nicegui import run, ui
 
-from engine.runbook import RunbookInvalid
+from engine.runbook import Problem, RunbookInvalid
 from engine.service import runbooks
 from pages.ui.display import relative_time
 from pages.ui.frame import frame
@@ -81,9 +81,9 @@ def add_dialog(on_added) -> None:
                 saved = await run.io_bound(runbooks.add_runbook, editor.value, "runbook.yaml",
                                            by=actor)
             except RunbookInvalid as exc:
-                show_errors(errors, exc.errors)
-                editor.line_tooltips = error_tooltips(exc.errors)
-                first = runbooks.error_line(exc.errors[0])
+                show_errors(errors, exc.problems)
+                editor.line_tooltips = error_tooltips(exc.problems)
+                first = exc.problems[0].line
                 if first:
                     editor.reveal_line(first)
                 return
@@ -100,26 +100,24 @@ def add_dialog(on_added) -> None:
     dialog.open()
 
 
-def show_errors(box, messages: list[str]) -> None:
-    """Every validation error with its line, so the writer can go straight to it."""
+def show_errors(box, problems: list[Problem]) -> None:
+    """Every validation problem with its line, so the writer can go straight to it."""
     with box:
-        ui.label(f"{len(messages)} problem{'s' if len(messages) != 1 else ''}; nothing was "
+        ui.label(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; nothing was "
                  "saved").classes("text-negative font-medium")
-        for message in messages:
-            line = runbooks.error_line(message)
-            text = message.split(": ", 1)[1] if ": " in message else message
+        for problem in problems:
             with ui.row().classes("gap-2 no-wrap items-baseline").props("data-error"):
-                ui.label(f"line {line}" if line else "").classes(
+                ui.label(f"line {problem.line}" if problem.line else "").classes(
                     "font-mono text-xs text-grey-7 w-16 shrink-0")
-                ui.label(text).classes("text-sm")
+                ui.label(problem.text).classes("text-sm")
 
 
-def error_tooltips(messages: list[str]) -> dict[int, str]:
-    """Validation errors by line, shown in the editor's gutter."""
+def error_tooltips(problems: list[Problem]) -> dict[int, str]:
+    """Validation problems by line, shown in the editor's gutter."""
     marks: dict[int, str] = {}
-    for message in messages:
-        line = runbooks.error_line(message)
-        if line:
-            text = message.split(": ", 1)[1]
-            marks[line] = f"{marks[line]}\n{text}" if line in marks else text
+    for problem in problems:
+        if problem.line:
+            text = problem.text
+            marks[problem.line] = f"{marks[problem.line]}\n{text}" if problem.line in marks \
+                else text
     return marks

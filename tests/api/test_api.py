@@ -63,6 +63,8 @@ def test_adding_a_runbook_created_unchanged_new_version_invalid(api, site):
     body = bad.json()
     assert "invalid" in body["detail"]
     assert any(":5:" in e and 'did you mean "click"' in e for e in body["errors"])
+    assert {"line": 5, "column": 13, "step": "step-1", "suggestion": "click",
+            "message": 'unknown action "clik"', "path": "runbook.yaml"} in body["problems"]
     assert api.get("/api/runbooks/broken").status_code == 404  # nothing was stored
 
     wrong_type = api.post("/api/runbooks", json={"yaml": "x"})

@@ -75,6 +75,21 @@ def test_many_mistakes_are_all_reported_with_positions():
     assert got == expected
 
 
+def test_problems_are_data_with_place_step_and_suggestion():
+    """The same problems, structured for the API and the editor (no text to parse back)."""
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook(MANY_MISTAKES, "bad.yaml")
+    problems = err.value.problems
+    assert [str(p) for p in problems] == err.value.errors
+    clik = next(p for p in problems if "clik" in p.message)
+    assert (clik.path, clik.line, clik.column, clik.step, clik.message, clik.suggestion) == (
+        "bad.yaml", 14, 13, "login", 'unknown action "clik"', "click")
+    assert clik.text == 'step "login": unknown action "clik" (did you mean "click"?)'
+    version = problems[0]
+    assert (version.line, version.column, version.step, version.suggestion) == (1, 10, None, None)
+    assert clik.as_dict()["suggestion"] == "click"
+
+
 def test_yaml_syntax_error_has_a_position():
     with pytest.raises(RunbookInvalid) as err:
         load_runbook("version: 1\nname: x\nsteps: [\n", "broken.yaml")
