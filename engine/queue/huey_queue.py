@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Worker
+from huey.registry import Registry
 from redis.exceptions import RedisError
 from sqlalchemy import func
 from sqlmodel import select
@@ -93,7 +94,8 @@ def init_queue(settings: Settings, run_job) -> Huey:
         _huey = SqliteHuey("jobdeck", filename=str(settings.queue_path), results=False,
                            serializer=messages)
     _run_job = _huey.task(name="run_job")(run_job)
-    messages.task_name = _huey._registry.task_to_string(_run_job.task_class)
+    # the name Huey's registry files the task under (its rule, through its public class)
+    messages.task_name = Registry().task_to_string(_run_job.task_class)
     return _huey
 
 

@@ -109,22 +109,22 @@ class PartChecker:
         value = raw[key]
         if isinstance(value, str) and value.strip():
             return [{"selector": value}]
-        if isinstance(value, CommentedMap):  # one candidate on its own
-            value = CommentedSeq([value])
-            value._yaml_set_line_col(*raw.lc.value(key))
-            value.lc.data = [raw.lc.value(key)]
+        if isinstance(value, CommentedMap):  # one candidate on its own, at the key's value
+            value, places = [value], [_pos(raw, key)]
+        elif isinstance(value, CommentedSeq):
+            places = [value.lc.item(i) for i in range(len(value))]
         if not isinstance(value, list) or not value:
             self.error(_pos(raw, key), "a selector is a string or a list of candidates", n)
             return []
         candidates = []
-        for i, cand in enumerate(value):
+        for place, cand in zip(places, value, strict=True):
             if isinstance(cand, str) and cand.strip():
                 candidates.append({"selector": cand})
                 continue
             kinds = [k for k in cand if k in CANDIDATE_KEYS] if isinstance(cand, dict) else []
             extra = set(cand) - set(CANDIDATE_KEYS) - {"name"} if isinstance(cand, dict) else set()
             if len(kinds) != 1 or extra or ("name" in cand and kinds != ["role"]):
-                self.error(value.lc.item(i), "a selector candidate has exactly one of "
+                self.error(place, "a selector candidate has exactly one of "
                            + ", ".join(CANDIDATE_KEYS[:-1]) + ' (and "name" only with "role")', n)
                 continue
             candidates.append({k: str(v) for k, v in cand.items()})
