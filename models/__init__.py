@@ -1,6 +1,27 @@
 """Jobdeck's tables and the schemas that cross the API boundary."""
 
 from models.account import ApiToken, LoginSession, Role, User
+from models.api import (
+    ActorRead,
+    ArtifactRead,
+    ErrorDetail,
+    FireTimes,
+    JobError,
+    JobMetrics,
+    JobPage,
+    JobRead,
+    JobReport,
+    RunbookParam,
+    RunbookProblem,
+    RunbookProblems,
+    RunbookRead,
+    RunbookSaved,
+    RunbookStep,
+    RunbookWithSource,
+    ScheduleMiss,
+    ScheduleRead,
+    StepRunRead,
+)
 from models.artifact import Artifact, ArtifactKind
 from models.audit_event import AuditEvent
 from models.common import ACTIVE_STATUSES, ErrorKind, JobStatus, StepStatus, Trigger, utcnow
@@ -17,4 +38,9 @@ __all__ = [
     "ErrorKind", "InstanceSecret", "Job", "JobAction", "JobActionRule", "JobEvent", "JobStatus",
     "LoginSession", "Role", "Runbook", "Schedule", "SchedulerLock", "StepRun", "StepStatus",
     "Trigger", "User", "utcnow",
+    # the API's response bodies (models/api.py)
+    "ActorRead", "ArtifactRead", "ErrorDetail", "FireTimes", "JobError", "JobMetrics",
+    "JobPage", "JobRead", "JobReport", "RunbookParam", "RunbookProblem", "RunbookProblems",
+    "RunbookRead", "RunbookSaved", "RunbookStep", "RunbookWithSource", "ScheduleMiss",
+    "ScheduleRead", "StepRunRead",
 ]

@@ -3,7 +3,7 @@ which role it needs. The engine's guards, the access checks, the console's butto
 API routes and the CLI commands all read it; a new action is one new row."""
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from models.account import Role
 from models.common import JobStatus
@@ -11,7 +11,7 @@ from models.common import JobStatus
 S = JobStatus
 
 
-class JobAction(str, Enum):
+class JobAction(StrEnum):  # str() and f-strings give the value: "cancel"
     approve = "approve"
     reject = "reject"
     pause = "pause"

@@ -1,9 +1,17 @@
 """The API's side of roles: each route names the action it needs; 403 says which role."""
 
+from typing import Any
+
 from fastapi import Depends, HTTPException, Request
 
 from engine.identity.access import Actor, Forbidden, may, require
 from engine.service import jobs
+from models import ErrorDetail
+
+# For the docs of a route that needs more than viewing
+REFUSED: dict[int | str, dict[str, Any]] = {403: {
+    "model": ErrorDetail, "description": "Your role does not allow it (the message says "
+    "which role does)"}}
 
 
 def actor_of(request: Request) -> Actor:

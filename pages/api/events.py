@@ -15,8 +15,9 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from engine.bus import events
+from engine.errors import NotFound
 from engine.service import jobs
-from models import JobStatus
+from models import ErrorDetail, JobStatus
 
 router = APIRouter(prefix="/api", tags=["api"])
 MAX_QUEUED_FRAMES = 20  # a slow client drops frames, never recorded events
@@ -40,11 +41,15 @@ def _message(event: events.Event) -> dict:
 
 
 @router.get("/jobs/{job_id}/events", summary="The job's events as Server-Sent Events",
-            response_class=EventSourceResponse)
+            response_class=EventSourceResponse, responses={
+                200: {"description": "`event:` the kind, `data:` JSON with `job_id`; `id:` "
+                      "on recorded events (send it back as `Last-Event-ID`)",
+                      "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                404: {"model": ErrorDetail, "description": "No such job"}})
 async def job_events(job_id: int, request: Request,
                      last_event_id: str | None = Header(None)) -> EventSourceResponse:
     if await run_in_threadpool(jobs.get_job, job_id) is None:
-        raise HTTPException(404, f"there is no job {job_id}")
+        raise NotFound(f"there is no job {job_id}")
     try:
         after = int(last_event_id or request.query_params.get("after", 0))
     except ValueError:

@@ -1,26 +1,46 @@
 """The REST API (documented at /docs): the same engine functions the pages call."""
 
 import re
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from engine.errors import NotFound
 from engine.identity import audit
 from engine.identity.access import NEEDS, Actor, may
 from engine.service import job_actions as control
 from engine.service import jobs, runbooks
 from engine.service.report import build_report, job_summary
 from engine.settings import current_settings
-from engine.store.artifacts import artifact_file
-from models import JOB_ACTIONS, JobAction, JobStatus, Trigger
-from pages.api.access import actor_of, allowed
+from models import (
+    JOB_ACTIONS,
+    ActorRead,
+    ErrorDetail,
+    JobAction,
+    JobPage,
+    JobRead,
+    JobReport,
+    JobStatus,
+    RunbookProblems,
+    RunbookRead,
+    RunbookSaved,
+    RunbookWithSource,
+    Trigger,
+)
+from pages.api.access import REFUSED, actor_of, allowed
 
 router = APIRouter(prefix="/api", tags=["api"])
 YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml",
               "text/plain")
 INLINE_TYPES = ("image/jpeg", "image/png", "video/webm")
+# error answers, for the docs: {"detail": "what is wrong and what to do"}
+NO_JOB: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorDetail, "description": "No such job"}}
+NO_RUNBOOK: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorDetail, "description": "No such runbook"}}
 
 
 class StartJob(BaseModel):
@@ -34,7 +54,7 @@ class Comment(BaseModel):
 def _job_document(job_id: int) -> dict:
     report = build_report(job_id, current_settings().data_dir)
     if report is None:
-        raise HTTPException(404, f"there is no job {job_id}")
+        raise NotFound(f"there is no job {job_id}")
     for artifact in report["artifacts"]:
         artifact["url"] = f"/api/artifacts/{artifact['id']}"
         del artifact["path"]  # the server's file system is not the client's business
@@ -52,13 +72,14 @@ def _statuses(status: str | None) -> list[JobStatus] | None:
     return [JobStatus(s) for s in wanted]
 
 
-@router.get("/me", summary="Who you are signed in as, and what your role may do")
+@router.get("/me", summary="Who you are signed in as, and what your role may do",
+            response_model=ActorRead)
 def me(actor: Actor = Depends(actor_of)) -> dict:
     return {"name": actor.name, "role": actor.role.value,
             "may": [action for action in NEEDS if may(actor.role, action)]}
 
 
-@router.get("/jobs", summary="List jobs, newest first")
+@router.get("/jobs", summary="List jobs, newest first", response_model=JobPage)
 def list_jobs(status: str | None = Query(None, description="comma-separated statuses"),
               runbook: str | None = None, q: str | None = None,
               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
@@ -66,12 +87,14 @@ def list_jobs(status: str | None = Query(None, description="comma-separated stat
     return {"items": [job_summary(j) for j in found], "total": total}
 
 
-@router.get("/jobs/{job_id}", summary="A job with its steps, metrics and artifacts")
+@router.get("/jobs/{job_id}", summary="A job with its steps, metrics and artifacts",
+            response_model=JobReport, responses=NO_JOB)
 def get_job(job_id: int) -> dict:
     return _job_document(job_id)
 
 
-@router.get("/jobs/{job_id}/report", summary="The execution report as a JSON file")
+@router.get("/jobs/{job_id}/report", summary="The execution report as a JSON file",
+            response_model=JobReport, responses=NO_JOB)
 def get_report(job_id: int) -> JSONResponse:
     return JSONResponse(_job_document(job_id), headers={
         "Content-Disposition": f'attachment; filename="job-{job_id}-report.json"'})
@@ -87,7 +110,10 @@ def _action_route(action: JobAction) -> None:
 
     take.__name__ = action.value
     router.post(f"/jobs/{{job_id}}/{action.value}", summary=JOB_ACTIONS[action].summary,
-                status_code=201 if action == JobAction.rerun else 200)(take)
+                status_code=201 if action == JobAction.rerun else 200,
+                response_model=JobRead, responses={**NO_JOB, **REFUSED, 409: {
+                    "model": ErrorDetail,
+                    "description": "The job's status does not allow it now"}})(take)
 
 
 for _action in JobAction:
@@ -103,23 +129,32 @@ def _runbook_document(row, with_source: bool = False) -> dict:
     return doc
 
 
-@router.get("/runbooks", summary="List runbooks")
+@router.get("/runbooks", summary="List runbooks", response_model=list[RunbookRead])
 def list_runbooks() -> list[dict]:
     return [_runbook_document(r) for r in runbooks.list_runbooks()]
 
 
-@router.get("/runbooks/{name}", summary="A runbook with its YAML")
+@router.get("/runbooks/{name}", summary="A runbook with its YAML",
+            response_model=RunbookWithSource, responses=NO_RUNBOOK)
 def get_runbook(name: str) -> dict:
     row = runbooks.get_runbook(name)
     if row is None:
-        raise HTTPException(404, f'there is no runbook named "{name}"')
+        raise NotFound(f'there is no runbook named "{name}"')
     return _runbook_document(row, with_source=True)
 
 
 @router.post("/runbooks", summary="Add a runbook (the YAML itself as the body)",
-             status_code=201, openapi_extra={"requestBody": {"content": {
+             status_code=201, response_model=RunbookSaved,
+             responses={
+                 201: {"description": "Created, or a new version of it"},
+                 200: {"model": RunbookSaved, "description": "Unchanged: the same YAML"},
+                 **REFUSED,
+                 415: {"model": ErrorDetail, "description": "The body is not YAML"},
+                 422: {"model": RunbookProblems, "description": "The runbook is invalid"}},
+             openapi_extra={"requestBody": {"content": {
                  "application/x-yaml": {"schema": {"type": "string"}}}, "required": True}})
-async def add_runbook(request: Request, actor: Actor = allowed("runbooks")) -> JSONResponse:
+async def add_runbook(request: Request, response: Response,
+                      actor: Actor = allowed("runbooks")) -> dict:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in YAML_TYPES:
         raise HTTPException(415, "send the runbook's YAML as the body with "
@@ -130,12 +165,12 @@ async def add_runbook(request: Request, actor: Actor = allowed("runbooks")) -> J
     except UnicodeDecodeError as exc:
         raise HTTPException(422, "the body is not UTF-8 text") from exc
     saved = await run_in_threadpool(runbooks.add_runbook, source, "runbook.yaml", by=actor)
-    code = 201 if saved.outcome in ("created", "new_version") else 200
-    return JSONResponse(status_code=code, content={
-        "outcome": saved.outcome, **_runbook_document(saved.runbook)})
+    response.status_code = 201 if saved.outcome in ("created", "new_version") else 200
+    return {"outcome": saved.outcome, **_runbook_document(saved.runbook)}
 
 
-@router.post("/runbooks/{name}/jobs", summary="Start a job of a runbook", status_code=201)
+@router.post("/runbooks/{name}/jobs", summary="Start a job of a runbook", status_code=201,
+             response_model=JobRead, responses={**NO_RUNBOOK, **REFUSED})
 def start_job(name: str, body: StartJob | None = None, actor: Actor = allowed("start")) -> dict:
     params = {k: str(v).lower() if isinstance(v, bool) else str(v)
               for k, v in (body.params if body else {}).items()}
@@ -144,13 +179,19 @@ def start_job(name: str, body: StartJob | None = None, actor: Actor = allowed("s
     return job_summary(job)
 
 
-@router.get("/artifacts/{artifact_id}", summary="An artifact's file")
+@router.get("/artifacts/{artifact_id}", summary="An artifact's file",
+            response_class=FileResponse, responses={
+                200: {"description": "The file: images and videos inline (unless "
+                      "`download`), anything else as an attachment",
+                      "content": {"application/octet-stream": {
+                          "schema": {"type": "string", "format": "binary"}}}},
+                404: {"model": ErrorDetail, "description": "No such artifact"}})
 def get_artifact(artifact_id: int, download: bool = False,
                  actor: Actor = Depends(actor_of)) -> FileResponse:
     artifact = jobs.get_artifact(artifact_id)
-    path = artifact and artifact_file(current_settings().data_dir, artifact)
+    path = artifact and jobs.artifact_path(artifact)
     if not path:
-        raise HTTPException(404, f"there is no artifact {artifact_id}")
+        raise NotFound(f"there is no artifact {artifact_id}")
     media_type = artifact.media_type
     inline = not download and media_type in INLINE_TYPES
     if not inline:  # a download, not a screenshot shown on a page

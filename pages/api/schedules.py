@@ -1,17 +1,21 @@
 """`/api/schedules`: create, list, change and delete schedules; preview their fire times."""
 
 from datetime import datetime
+from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from engine.errors import NotFound
 from engine.identity.access import Actor
 from engine.service import schedules
 from engine.service.schedule_times import InvalidSchedule, make_trigger, preview
-from models import Schedule
-from pages.api.access import allowed
+from models import ErrorDetail, FireTimes, Schedule, ScheduleRead
+from pages.api.access import REFUSED, allowed
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+NO_SCHEDULE: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorDetail, "description": "No such schedule"}}
 
 
 class ScheduleBody(BaseModel):
@@ -36,6 +40,7 @@ class ScheduleChanges(BaseModel):
 
 
 def document(schedule: Schedule) -> dict:
+    """The schedule as the API sends it (ScheduleRead)."""
     pending = schedules.pending_job(schedule.id)
     try:
         upcoming = [t.isoformat() for t in schedules.next_times(schedule)]
@@ -58,13 +63,13 @@ def _stringify(params: dict) -> dict[str, str]:
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
 
 
-@router.get("", summary="List schedules")
+@router.get("", summary="List schedules", response_model=list[ScheduleRead])
 def list_schedules() -> list[dict]:
     return [document(s) for s in schedules.list_schedules()]
 
 
 @router.post("", summary="Create a schedule (exactly one of cron, interval_s, at)",
-             status_code=201)
+             status_code=201, response_model=ScheduleRead, responses=REFUSED)
 def create(body: ScheduleBody, actor: Actor = allowed("schedules")) -> dict:
     schedule = schedules.create_schedule(body.runbook, _stringify(body.params),
                         cron=body.cron, interval_s=body.interval_s, at=body.at,
@@ -73,7 +78,8 @@ def create(body: ScheduleBody, actor: Actor = allowed("schedules")) -> dict:
     return document(schedule)
 
 
-@router.post("/preview", summary="The next five fire times, without saving")
+@router.post("/preview", summary="The next five fire times, without saving",
+             response_model=FireTimes)
 def preview_times(body: ScheduleBody) -> dict:
     trigger = make_trigger(body.cron, body.interval_s, body.at,
                        body.timezone or schedules.server_timezone())
@@ -81,15 +87,17 @@ def preview_times(body: ScheduleBody) -> dict:
         trigger, body.timezone or schedules.server_timezone())]}
 
 
-@router.get("/{schedule_id}", summary="A schedule with its next fire times and misses")
+@router.get("/{schedule_id}", summary="A schedule with its next fire times and misses",
+            response_model=ScheduleRead, responses=NO_SCHEDULE)
 def get(schedule_id: int) -> dict:
     schedule = schedules.get_schedule(schedule_id)
     if schedule is None:
-        raise HTTPException(404, f"there is no schedule {schedule_id}")
+        raise NotFound(f"there is no schedule {schedule_id}")
     return document(schedule)
 
 
-@router.patch("/{schedule_id}", summary="Change a schedule; its pending job follows")
+@router.patch("/{schedule_id}", summary="Change a schedule; its pending job follows",
+              response_model=ScheduleRead, responses={**NO_SCHEDULE, **REFUSED})
 def change(schedule_id: int, body: ScheduleChanges, actor: Actor = allowed("schedules")) -> dict:
     changes = body.model_dump(exclude_unset=True)
     if "params" in changes:
@@ -98,6 +106,6 @@ def change(schedule_id: int, body: ScheduleChanges, actor: Actor = allowed("sche
 
 
 @router.delete("/{schedule_id}", summary="Delete a schedule and its pending job",
-               status_code=204)
+               status_code=204, responses={**NO_SCHEDULE, **REFUSED})
 def remove(schedule_id: int, actor: Actor = allowed("schedules")) -> None:
     schedules.delete_schedule(schedule_id, by=actor)

@@ -1,0 +1,213 @@
+"""The bodies the REST API answers with, as /openapi.json documents them.
+
+They describe, key for key, the plain data that the engine builds (engine/service/report.py's
+`job_summary` and `build_report`, the runbook and schedule documents in pages/api/), so a
+route's `response_model=` filters nothing out. Times are the ISO 8601 text those builders
+write (`isoformat()`), kept as text so that the API sends them exactly as before.
+"""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from models.account import Role
+from models.artifact import ArtifactKind
+from models.common import JobStatus, StepStatus, Trigger
+
+IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"},
+                               examples=["2025-01-31T06:00:00.123456+00:00"])]
+
+
+class ErrorDetail(BaseModel):
+    """Every error's body: what is wrong and what to do (pages/api/errors.py)."""
+
+    detail: str
+
+
+class RunbookProblem(BaseModel):
+    """One problem of a runbook; `line` and `column` are 1-based."""
+
+    path: str
+    line: int | None
+    column: int | None
+    message: str
+    step: str | None = Field(description="the step's name, for a problem inside a step")
+    suggestion: str | None = Field(description='"click" for "clik"')
+
+
+class RunbookProblems(ErrorDetail):
+    """An invalid runbook (422): every problem, as text (`file:line:col: message`) and as
+    data (pages/api/errors.py). A body that is not UTF-8 text has only `detail`."""
+
+    errors: list[str] = Field(default_factory=list)
+    problems: list[RunbookProblem] = Field(default_factory=list)
+
+
+class ActorRead(BaseModel):
+    """Who is signed in (or owns the token), and the actions their role allows."""
+
+    name: str
+    role: Role
+    may: list[str] = Field(examples=[["view", "start", "pause", "resume", "cancel", "rerun"]])
+
+
+class JobError(BaseModel):
+    """Why a job failed: an error kind (`element_not_found`, `worker_lost`...) and a message."""
+
+    kind: str
+    message: str | None
+
+
+class JobMetrics(BaseModel):
+    duration_ms: int | None
+    steps_succeeded: int
+    steps_failed: int
+    steps_skipped: int
+    retry_count: int
+
+
+class JobRead(BaseModel):
+    """A job as a list shows it (`job_summary`); the job actions answer with it too."""
+
+    id: int
+    runbook: str
+    runbook_title: str
+    runbook_version: int
+    status: JobStatus
+    trigger: Trigger
+    started_by: str | None
+    created_at: IsoTime | None
+    started_at: IsoTime | None
+    finished_at: IsoTime | None
+    step_count: int = Field(description="top-level steps in the runbook")
+    steps_done: int = Field(description="top-level steps finished so far")
+    current_step: str | None
+    worker: str | None = Field(description="host:pid:tag of the process that ran the job")
+    error: JobError | None
+    metrics: JobMetrics
+
+
+class JobPage(BaseModel):
+    """One page of jobs, newest first, and how many match in all."""
+
+    items: list[JobRead]
+    total: int
+
+
+class StepRunRead(BaseModel):
+    """One execution of one step; steps inside a repeat name the repeat as `parent_id`."""
+
+    id: int
+    ordinal: int = Field(description="order of execution within the job, from 1")
+    parent_id: int | None
+    name: str
+    action: str
+    description: str | None
+    status: StepStatus
+    iteration: int | None = Field(description="1-based iteration of a step inside a repeat")
+    started_at: IsoTime | None
+    duration_ms: int | None
+    retries: int
+    selector_used: str | None
+    captures: dict[str, Any]
+    error_kind: str | None
+    error_message: str | None
+    diagnostics: dict[str, Any] = Field(description="what the page showed when it failed")
+
+
+class ArtifactRead(BaseModel):
+    """A file the job produced; `url` serves it (GET /api/artifacts/{id})."""
+
+    id: int
+    kind: ArtifactKind
+    name: str
+    size: int = Field(description="bytes")
+    media_type: str
+    step_run_id: int | None
+    url: str
+
+
+class _ReportHead(BaseModel):
+    job_id: int
+
+
+class JobReport(JobRead, _ReportHead):
+    """The execution report: the job (with `job_id` first), its params, every step run and
+    every artifact. The bases are in this order so that `job_id` leads, as it does in
+    `build_report`."""
+
+    params: dict[str, str]
+    steps: list[StepRunRead]
+    artifacts: list[ArtifactRead]
+
+
+class RunbookParam(BaseModel):
+    description: str
+    default: str | None
+    required: bool
+
+
+class RunbookStep(BaseModel):
+    """A top-level step: its name and its action."""
+
+    name: str
+    action: str
+
+
+class RunbookRead(BaseModel):
+    """A runbook as a list shows it: from its stored summary (a part the summary lacks is
+    null) and its top-level steps."""
+
+    name: str
+    title: str
+    version: int
+    updated_at: IsoTime
+    description: str | None
+    params: dict[str, RunbookParam] | None
+    secrets: list[str] | None = Field(description="names of the secrets it uses")
+    steps: list[RunbookStep] | None
+
+
+class RunbookWithSource(RunbookRead):
+    """A runbook and its YAML."""
+
+    source: str
+
+
+class _Outcome(BaseModel):
+    outcome: str = Field(description="created, new_version or unchanged",
+                         examples=["created"])
+
+
+class RunbookSaved(RunbookRead, _Outcome):
+    """What adding a runbook did (`outcome` first), and the runbook as now stored."""
+
+
+class ScheduleMiss(BaseModel):
+    at: IsoTime
+    reason: str
+
+
+class ScheduleRead(BaseModel):
+    """A schedule: exactly one of `cron`, `interval_s` or `at`; its next fire times (none
+    while disabled), its pending job, and the fires it missed (the latest 50)."""
+
+    id: int
+    runbook: str
+    params: dict[str, str]
+    cron: str | None
+    interval_s: int | None
+    at: IsoTime | None
+    timezone: str
+    enabled: bool
+    misfire_grace_s: int
+    next_fire_times: list[IsoTime]
+    pending_job_id: int | None
+    last_fired_at: IsoTime | None
+    misses: list[ScheduleMiss]
+
+
+class FireTimes(BaseModel):
+    """The next fire times of a schedule not saved yet."""
+
+    next_fire_times: list[IsoTime]
