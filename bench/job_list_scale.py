@@ -32,7 +32,7 @@ from report import Figure, publish, spread, timed_ms
 from engine.runner.browser import find_browser, launch
 from engine.service import jobs
 from engine.service.runbooks import add_runbook
-from engine.store.db import init_db
+from engine.store.schema import init_db
 from models import JobStatus
 
 S = JobStatus

@@ -8,6 +8,7 @@ from engine.background.sweeper import Sweeper
 from engine.bus import events
 from engine.bus.redis_bus import RedisEventBus
 from engine.queue.huey_queue import (
+    WakeableConsumer,
     create_consumer,
     get_huey,
     init_queue,
@@ -18,8 +19,8 @@ from engine.runner.leases import Heartbeat, fail_held_jobs
 from engine.runner.worker import close_thread_browser, execute_job, prepare_spare_context
 from engine.secrets import store as secret_store
 from engine.settings import Settings, use_settings
-from engine.store.db import init_db
 from engine.store.instance_secrets import instance_secret
+from engine.store.schema import init_db
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ def open_records(settings: Settings) -> Settings:
     use_settings(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     init_db(settings.db_url)
-    secret_store.configure(settings.data_dir, settings.secrets_key and
-                           settings.secrets_key.get_secret_value())
+    secret_store.configure(settings.data_dir, settings.secrets_key.get_secret_value()
+                           if settings.secrets_key else None)
     return settings
 
 
@@ -44,7 +45,7 @@ class Runtime:
         self.bus = self._connect_bus(settings)
         self.heartbeat = Heartbeat(settings.lease_seconds)
         init_queue(settings, self.run_queued_job)
-        self.consumer = None
+        self.consumer: WakeableConsumer | None = None
         self.scheduler: JobScheduler | None = None
         self.sweeper: Sweeper | None = None
 
@@ -65,7 +66,7 @@ class Runtime:
         execute_job(job_id, settings=self.settings, bus=events.get_bus(),
                     heartbeat=self.heartbeat)
 
-    def make_consumer(self, workers: int):
+    def make_consumer(self, workers: int) -> WakeableConsumer:
         """A Huey consumer whose worker threads each own one browser."""
         ensure_ffmpeg()
         huey = get_huey()

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import BrowserContext, CDPSession, Locator, Page
 
-from engine.runner.url_policy import UrlPolicy
-from engine.secrets.values import Redactor
-from engine.store.artifacts import ArtifactStore
-
-if TYPE_CHECKING:  # engine.runbook's loader imports the step actions, which import this
+if TYPE_CHECKING:  # annotations only: the step actions import this module, and the
+    # runbook loader imports the step actions (their registry)
     from engine.runbook.model import Runbook, Step
+    from engine.runner.url_policy import UrlPolicy
+    from engine.secrets.values import Redactor
+    from engine.store.artifacts import ArtifactStore
 
 
 @dataclass

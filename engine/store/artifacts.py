@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.store.db import session_scope
 from models import Artifact, ArtifactKind
@@ -66,4 +66,4 @@ def artifact_file(data_dir: Path, artifact: Artifact) -> Path | None:
 def list_artifacts(job_id: int) -> list[Artifact]:
     with session_scope() as session:
         return list(session.exec(select(Artifact).where(Artifact.job_id == job_id)
-                                 .order_by(Artifact.id)))
+                                 .order_by(col(Artifact.id))))

@@ -87,10 +87,11 @@ class DatabaseUnavailable(Unavailable):
 def describe(engine: Engine) -> str:
     """The database for messages: its file, or its URL without the password."""
     url = engine.url
-    return url.database if url.get_backend_name() == "sqlite" else url.render_as_string()
+    # str(): an in-memory SQLite URL has no database (None), shown as before
+    return str(url.database) if url.get_backend_name() == "sqlite" else url.render_as_string()
 
 
-def _unavailable(engine: Engine, exc: OperationalError) -> DatabaseUnavailable:
+def unavailable(engine: Engine, exc: OperationalError) -> DatabaseUnavailable:
     """The one message for a database that cannot be reached (never with its password)."""
     reason = " ".join(str(exc.orig).split())
     return DatabaseUnavailable(f"cannot reach the database {describe(engine)} (check "
@@ -105,7 +106,7 @@ def one_off(url: str):
     try:
         yield engine
     except OperationalError as exc:
-        raise _unavailable(engine, exc) from None
+        raise unavailable(engine, exc) from None
     finally:
         engine.dispose()
 
@@ -113,34 +114,18 @@ def one_off(url: str):
 _engine: Engine | None = None
 
 
-def init_db(url: str | Path) -> Engine:
-    """Open the process's database, creating its schema if it is empty.
-
-    `url` is a database URL or the path of a SQLite file. Raises schema.OutdatedDatabase
-    (nothing changed) when the database needs `python main.py db upgrade`.
-    """
-    from engine.store import schema  # schema imports this module
-
+def use_engine(engine: Engine) -> Engine:
+    """Make `engine` the process's database (engine.store.schema.init_db opens it)."""
     global _engine
-    if _engine is not None:
+    if _engine is not None and _engine is not engine:
         _engine.dispose()
-        _engine = None
-    engine = make_engine(url if isinstance(url, str) else f"sqlite:///{url}")
-    try:
-        schema.prepare(engine)
-    except OperationalError as exc:
-        engine.dispose()
-        raise _unavailable(engine, exc) from None
-    except BaseException:
-        engine.dispose()
-        raise
     _engine = engine
-    return _engine
+    return engine
 
 
 def get_engine() -> Engine:
     if _engine is None:
-        raise RuntimeError("database not initialised: call engine.store.db.init_db() first")
+        raise RuntimeError("database not initialised: call engine.store.schema.init_db() first")
     return _engine
 
 

@@ -15,11 +15,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 from engine.errors import Unavailable
 from engine.store import job_counts
-from engine.store.db import describe
+from engine.store.db import describe, make_engine, unavailable, use_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"  # the schema of Jobdeck before migrations existed
@@ -43,7 +44,9 @@ def _scripts() -> ScriptDirectory:
 
 
 def head() -> str:
-    return _scripts().get_current_head()
+    revision = _scripts().get_current_head()
+    assert revision is not None  # the migrations directory ships with Jobdeck
+    return revision
 
 
 @contextmanager
@@ -149,3 +152,22 @@ BASELINE_COLUMNS = {
     "artifact": ("id", "job_id", "step_run_id", "kind", "name", "path", "size", "media_type",
                  "created_at"),
 }
+
+
+def init_db(url: str | Path) -> Engine:
+    """Open the process's database, creating its schema if it is empty.
+
+    `url` is a database URL or the path of a SQLite file. Raises OutdatedDatabase (nothing
+    changed) when the database needs `python main.py db upgrade`, DatabaseUnavailable when
+    it cannot be reached.
+    """
+    engine = make_engine(url if isinstance(url, str) else f"sqlite:///{url}")
+    try:
+        prepare(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise unavailable(engine, exc) from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return use_engine(engine)

@@ -2,7 +2,7 @@
 with a compare-and-set so that two racing changes cannot both win."""
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from engine.errors import Conflict
 from models import Job, JobStatus
@@ -36,7 +36,7 @@ def transition_job(session: Session, job_id: int, target: JobStatus,
     """
     allowed = [s for s in sources_of(target) if only_from is None or s in only_from]
     result = session.exec(
-        update(Job).where(Job.id == job_id, Job.status.in_(allowed))
+        update(Job).where(col(Job.id) == job_id, col(Job.status).in_(allowed))
         .values(status=target, **fields))
     job = session.get(Job, job_id)
     if job is None:

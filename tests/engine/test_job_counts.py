@@ -6,7 +6,8 @@ import sqlite3
 from engine.service.jobs import count_jobs_by_status, create_job, list_jobs
 from engine.service.runbooks import add_runbook
 from engine.store import schema
-from engine.store.db import init_db, make_engine, session_scope
+from engine.store.db import make_engine, session_scope
+from engine.store.schema import init_db
 from engine.store.transitions import transition_job
 from models import JobStatus
 

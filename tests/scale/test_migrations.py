@@ -15,7 +15,8 @@ from support import process_env
 
 from engine.service.jobs import count_jobs_by_status, list_jobs
 from engine.store import schema
-from engine.store.db import init_db, make_engine
+from engine.store.db import make_engine
+from engine.store.schema import init_db
 from models import JobStatus
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,8 @@ from engine.bus import events
 from engine.service.jobs import count_jobs_by_status, create_job, list_jobs
 from engine.service.runbooks import add_runbook
 from engine.settings import Settings
-from engine.store.db import get_engine, init_db, session_scope
+from engine.store.db import get_engine, session_scope
+from engine.store.schema import init_db
 from engine.store.transitions import transition_job
 from models import JobStatus
 

@@ -18,7 +18,7 @@ from engine.queue.huey_queue import (
 from engine.queue.messages import RefusedMessage
 from engine.service.jobs import get_job, start_job
 from engine.service.runbooks import add_runbook
-from engine.store.db import init_db
+from engine.store.schema import init_db
 from models import JobStatus
 
 ran: list[int] = []
