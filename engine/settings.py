@@ -16,9 +16,9 @@ class Settings(BaseSettings):
     # Scale-out (docs/deploy.md): PostgreSQL for records and Redis for the queue, events and
     # control. Unset: SQLite files in the data directory and an in-process event bus.
     database_url: str | None = Field(
-        None, validation_alias=AliasChoices("DATABASE_URL", "JOBDECK_DATABASE_URL"))
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "JOBDECK_DATABASE_URL"))
     redis_url: str | None = Field(
-        None, validation_alias=AliasChoices("REDIS_URL", "JOBDECK_REDIS_URL"))
+        default=None, validation_alias=AliasChoices("REDIS_URL", "JOBDECK_REDIS_URL"))
     # Prefix of every Redis key and channel, so several installations can share one Redis.
     redis_prefix: str = "jobdeck"
     # The first admin's password, used only when the database has no users yet; unset: one

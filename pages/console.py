@@ -1,5 +1,8 @@
 """Builds the console on NiceGUI's app: pages, REST and SSE API, and the demo site."""
 
+from collections.abc import Callable
+from typing import Any
+
 from nicegui import app, ui
 
 from engine.demo_site import create_demo_app
@@ -21,10 +24,11 @@ from pages.ui.schedules_page import schedules_page
 from pages.ui.secrets_page import secrets_page
 from pages.ui.users_page import users_page
 
-PAGES = {"/": jobs_page, "/jobs": jobs_page, "/jobs/{job_id}": job_page,
-         "/runbooks": runbooks_page, "/runbooks/{name}": runbook_page,
-         "/schedules": schedules_page, "/account": account_page, "/users": users_page,
-         "/audit": audit_page, "/secrets": secrets_page}
+PAGES: dict[str, Callable[..., Any]] = {
+    "/": jobs_page, "/jobs": jobs_page, "/jobs/{job_id}": job_page,
+    "/runbooks": runbooks_page, "/runbooks/{name}": runbook_page,
+    "/schedules": schedules_page, "/account": account_page, "/users": users_page,
+    "/audit": audit_page, "/secrets": secrets_page}
 
 
 def build_console(settings: Settings, with_demo: bool = True) -> None:

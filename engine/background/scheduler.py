@@ -7,6 +7,7 @@ fires and when is in the Schedule and Job rows, so a restart rebuilds it with no
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -54,7 +55,7 @@ class JobScheduler:
     def __init__(self) -> None:
         self.aps = BackgroundScheduler(timezone="UTC")
         self.holder = f"{WORKER_ID}:scheduler-{uuid.uuid4().hex[:6]}"
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> bool:
         """Start (False, with a log line, when another process runs the scheduler)."""
@@ -87,6 +88,7 @@ class JobScheduler:
 
     def arm_all(self) -> None:
         for schedule in schedules.list_schedules():
+            assert schedule.id is not None  # a stored schedule
             self.arm(schedule.id)
 
     def arm(self, schedule_id: int) -> None:

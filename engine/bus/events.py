@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.store.db import read_scope
 from models import JobEvent
@@ -55,12 +55,12 @@ def recorded_after(job_id: int, after_id: int = 0) -> list[Event]:
     """The job's recorded events with ids above `after_id`, oldest first."""
     with read_scope() as session:
         rows = session.exec(select(JobEvent).where(JobEvent.job_id == job_id,
-                                                   JobEvent.id > after_id)
-                            .order_by(JobEvent.id)).all()
+                                                   col(JobEvent.id) > after_id)
+                            .order_by(col(JobEvent.id))).all()
         return [Event(r.kind, r.job_id, r.data, r.id) for r in rows]
 
 
-Subscriber = Callable[[Event], None]
+Subscriber = Callable[[Event], object]  # what it returns is ignored
 
 
 class EventBus(Protocol):

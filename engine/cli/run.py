@@ -48,6 +48,7 @@ def run_file(path: Path, params: dict[str, str], settings: Settings,
     except InvalidParams as exc:
         console.print(f"invalid parameters: {exc}", style="red", markup=False)
         return exit_code(exc)
+    assert job.id is not None  # create_job committed the row
     console.print(f"job {job.id}: {spec.title} ({len(spec.steps)} steps)")
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console) as progress:
@@ -71,6 +72,7 @@ def run_file(path: Path, params: dict[str, str], settings: Settings,
             unsubscribe()
             close_thread_browser()
     report = build_report(job.id, settings.data_dir)
+    assert report is not None  # the job exists: it was just created
     _print_report(console, report)
     if report_json:
         report_json.write_text(json.dumps(report, indent=2, ensure_ascii=False))

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.errors import Forbidden, InvalidInput
 from engine.identity import audit
@@ -52,6 +52,7 @@ def _digest(token: str) -> str:
 
 
 def _actor(user: User, source: str | None) -> Actor:
+    assert user.id is not None  # users reach here from the database
     return Actor(id=user.id, name=user.name, role=user.role, source=source)
 
 
@@ -126,7 +127,7 @@ def _admins_left(session, without: User) -> int:
     """Active admins besides `without`, their rows locked (PostgreSQL) so that two admins
     demoting each other at once cannot leave none."""
     return len(session.exec(select(User.id).where(
-        User.role == Role.admin, User.disabled.is_(False), User.id != without.id)
+        User.role == Role.admin, col(User.disabled).is_(False), col(User.id) != without.id)
         .with_for_update()).all())
 
 
@@ -219,14 +220,15 @@ def sign_in(name: str, password: str, source: str | None) -> tuple[str, Actor]:
                             f"{FAILURE_WINDOW.seconds // 60} minutes, or ask an admin to set "
                             "a new password")
     ok = _verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
-    if not ok or user.disabled:
+    if not ok or user is None or user.disabled:  # ok implies a user; says so to mypy
         audit.record(name, "sign_in_failed", target=target, source=source,
                      comment="user disabled" if ok else "wrong name or password")
         raise SignInRefused("this user is disabled: ask an admin" if ok
                             else "wrong name or password")
+    assert user.id is not None  # a stored user
     token = secrets.token_urlsafe(32)
     with session_scope() as session:
-        session.exec(delete(LoginSession).where(LoginSession.expires_at < utcnow()))
+        session.exec(delete(LoginSession).where(col(LoginSession.expires_at) < utcnow()))
         session.add(LoginSession(user_id=user.id, token_hash=_digest(token), source=source,
                                  expires_at=utcnow() + SESSION_LIFETIME))
         row = session.get(User, user.id)
@@ -296,7 +298,7 @@ def session_actor(token: str | None, source: str | None = None) -> tuple[Actor |
 def sign_out(token: str | None, actor: Actor) -> None:
     if token:
         with session_scope() as session:
-            session.exec(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))
+            session.exec(delete(LoginSession).where(col(LoginSession.token_hash) == _digest(token)))
             audit.record(actor.name, "sign_out", target=f"user {actor.name}",
                          source=actor.source, session=session)
 
@@ -312,6 +314,7 @@ def create_token(user_name: str, label: str, *, by: str, source: str | None = No
         raise AccountError(f'there is no user named "{user_name}"')
     if user.disabled:
         raise AccountError(f"{user_name} is disabled: enable them first")
+    assert user.id is not None  # a stored user
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with session_scope() as session:
         row = ApiToken(user_id=user.id, label=label, token_hash=_digest(token),
@@ -364,7 +367,7 @@ def _refused_token(row: ApiToken, user: User, now) -> None:
 def list_tokens(user_id: int) -> list[ApiToken]:
     with read_scope() as session:
         return list(session.exec(select(ApiToken).where(ApiToken.user_id == user_id)
-                                 .order_by(ApiToken.id.desc())))
+                                 .order_by(col(ApiToken.id).desc())))
 
 
 def revoke_token(token_id: int, actor: Actor) -> ApiToken:

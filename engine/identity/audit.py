@@ -7,8 +7,8 @@ everything else calls `record`.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_
-from sqlmodel import select
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import col, select
 
 from engine.store.db import read_scope, session_scope
 from models import AuditEvent
@@ -46,13 +46,13 @@ def search(where: AuditFilter, limit: int = 100, offset: int = 0) -> tuple[list[
     if where.text:
         like = f"%{where.text.lower()}%"
         fields = [AuditEvent.target, AuditEvent.comment, AuditEvent.source]
-        clauses = [func.lower(f).like(like) for f in fields]
+        clauses: list[ColumnElement[bool]] = [func.lower(f).like(like) for f in fields]
         if where.text.strip().isdigit():
-            clauses.append(AuditEvent.job_id == int(where.text))
+            clauses.append(col(AuditEvent.job_id) == int(where.text))
         query = query.where(or_(*clauses))
     with read_scope() as session:
         total = session.exec(select(func.count()).select_from(query.subquery())).one()
-        rows = session.exec(query.order_by(AuditEvent.id.desc()).offset(offset).limit(limit))
+        rows = session.exec(query.order_by(col(AuditEvent.id).desc()).offset(offset).limit(limit))
         return list(rows), total
 
 

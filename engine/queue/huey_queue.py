@@ -42,6 +42,9 @@ class WakeableWorker(Worker):
     """Sleeps on a condition instead of a plain timer, so an enqueue wakes it (~1 ms)."""
 
     seen_wakes = 0
+    delay: float  # set by huey's Worker
+    max_delay: float
+    backoff: float
 
     def loop(self, now=None):
         self.seen_wakes = _wakes  # before the dequeue: later enqueues will be noticed

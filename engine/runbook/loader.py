@@ -19,7 +19,7 @@ from engine.runbook.references import check_references
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 TOP_KEYS = ("version", "name", "title", "description", "settings", "params", "secrets", "steps")
-SETTING_TYPES = {
+SETTING_TYPES: dict[str, Any] = {  # types for isinstance; Any keeps YAML values Any
     "base_url": (str, type(None)), "timeout_ms": int, "retries": int, "step_delay_ms": int,
     "stop_on_error": bool, "viewport": dict, "screenshots": str, "video": bool, "trace": bool,
     "allowed_hosts": list, "approval_timeout_s": int,
@@ -205,7 +205,7 @@ def load_runbook(source: str, path: str = "<runbook>") -> Runbook:
                              ) from None
     loader = _Loader(path)
     runbook = loader.load(doc, source)
-    if loader.problems:
+    if loader.problems or runbook is None:  # None comes with a problem
         raise RunbookInvalid(sorted(loader.problems, key=lambda p: (p.line, p.column, str(p))))
     return runbook
 

@@ -19,6 +19,10 @@ def _pos(node: CommentedMap, key) -> tuple[int, int]:
 class PartChecker:
     """Mixed into the loader; `self.error(pos, msg, step, suggestion=…)` records a problem."""
 
+    def error(self, pos: tuple[int, int], msg: str, step: str | None = None,
+              suggestion: str | None = None) -> None:
+        raise NotImplementedError  # the loader records the problem
+
     def common(self, step: Step, raw: CommentedMap) -> None:
         n = step.name
         if "description" in raw:

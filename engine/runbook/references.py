@@ -33,7 +33,7 @@ def _walk(seq: CommentedSeq, defined: set, inputs: set, problems: list[Problem],
         own = collect_refs(raw, seq.lc.item(i), skip=("steps", "until", "capture"))
         problems += _undefined(own, defined, step)
         captures = raw.get("capture")
-        captures = captures if isinstance(captures, CommentedMap) else {}
+        captures = captures if isinstance(captures, CommentedMap) else CommentedMap()
         if captures:
             problems += _undefined(collect_refs(captures, raw.lc.value("capture")), defined, step)
         if runs_nested_steps(raw.get("action")):

@@ -18,6 +18,8 @@ def wait_for_approval(execution, step: Step) -> None:
     """Block until a decision; a rejection or a timeout fails the job at this step, a
     cancel ends it."""
     job_id, bus = execution.job_id, execution.bus
+    approval = step.approval
+    assert approval is not None  # only approval steps wait for one
     shot, artifact_id = _screenshot_with_target(execution, step)
     with session_scope() as session:
         transition_job(session, job_id, JobStatus.waiting_for_approval)
@@ -25,8 +27,8 @@ def wait_for_approval(execution, step: Step) -> None:
                                 status=JobStatus.waiting_for_approval.value)
         request = events.record(
             session, events.APPROVAL_REQUESTED, job_id, step=step.name,
-            description=step.description, message=step.approval.get("message"),
-            risk=step.approval.get("risk"), jpeg=shot, artifact_id=artifact_id)
+            description=step.description, message=approval.get("message"),
+            risk=approval.get("risk"), jpeg=shot, artifact_id=artifact_id)
     bus.publish(waiting)
     bus.publish(request)
     decide = getattr(execution, "approver", None)

@@ -3,6 +3,7 @@
 import base64
 import logging
 import time
+from typing import Any
 from urllib.parse import urljoin
 
 from playwright.sync_api import Browser, CDPSession, Page, Route
@@ -127,7 +128,7 @@ def new_job_context(browser: Browser, ctx_settings=None, video_dir=None) -> tupl
     """A fresh context, page and CDP session for one job (defaults: a spare for any job
     with the default viewport and no video)."""
     viewport = ctx_settings.viewport if ctx_settings else DEFAULT_VIEWPORT
-    kwargs = {"viewport": viewport, "accept_downloads": True}
+    kwargs: dict[str, Any] = {"viewport": viewport, "accept_downloads": True}
     if video_dir is not None:
         kwargs.update(record_video_dir=str(video_dir), record_video_size=viewport)
     context = browser.new_context(**kwargs)

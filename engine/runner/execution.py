@@ -147,6 +147,7 @@ class JobExecution:
     def run_step(self, step: Step, parent_id: int | None, iteration: int | None) -> None:
         row = self.recorder.step_started(step.name, step.action, step.description,
                                          parent_id, iteration)
+        assert row.id is not None  # step_started inserted the row
         if self.live:
             self.live.current_step = step.name
         rb = self.runbook.settings
@@ -199,6 +200,7 @@ class JobExecution:
     def run_repeat(self, step: Step, row_id: int) -> None:
         """Run a repeat's steps as its iterations (nested under its row `row_id`); raises
         StepFailed when an iteration failed or the job was cancelled."""
+        assert step.max is not None  # the loader requires max on a repeat
         for n in range(1, step.max + 1):
             if step.while_ is not None and not self._holds(step.while_):
                 return
@@ -207,6 +209,7 @@ class JobExecution:
             if self.cancelled_by:
                 raise StepFailed(ErrorKind.cancelled, f"cancelled during iteration {n}")
             if self.stopped or self.failure is not failed_before:
+                assert self.failure is not None  # only a cancel stops without a failure
                 raise StepFailed(self.failure.kind, f"iteration {n} failed: "
                                  f"{self.failure.message}")
             if step.until is not None and self._holds(step.until):

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.bus import events
 from engine.service.report import publish_report
@@ -55,7 +55,8 @@ class Heartbeat:
                 continue
             try:
                 with session_scope() as session:
-                    session.exec(update(Job).where(Job.id.in_(held), Job.worker_id == WORKER_ID)
+                    session.exec(update(Job)
+                                 .where(col(Job.id).in_(held), col(Job.worker_id) == WORKER_ID)
                                  .values(lease_expires_at=self.expiry()))
             except Exception:
                 log.exception("renewing leases failed")
@@ -82,17 +83,20 @@ def fail_held_jobs(heartbeat: Heartbeat, bus: events.EventBus, data_dir: Path) -
         return (f"Jobdeck was stopped{where} before the job finished; artifacts recorded so "
                 "far are kept. Re-run the job")
 
-    return _fail_jobs(Job.id.in_(held) & (Job.worker_id == WORKER_ID), reason, bus, data_dir)
+    return _fail_jobs(col(Job.id).in_(held) & (col(Job.worker_id) == WORKER_ID), reason, bus,
+                      data_dir)
 
 
 def _fail_jobs(which, reason, bus: events.EventBus, data_dir: Path) -> list[int]:
     now = utcnow()
     lost = []
     with session_scope() as session:
-        found = session.exec(select(Job.id).where(Job.status.in_(ACTIVE_STATUSES), which)).all()
+        found = session.exec(select(Job.id).where(col(Job.status).in_(ACTIVE_STATUSES),
+                                                  which)).all()
     for job_id in found:  # a transaction each: PostgreSQL's count rows stay locked briefly
         with session_scope() as session:
-            job = session.exec(select(Job).where(Job.id == job_id, Job.status.in_(ACTIVE_STATUSES),
+            job = session.exec(select(Job).where(Job.id == job_id,
+                                                 col(Job.status).in_(ACTIVE_STATUSES),
                                                  which)).first()  # still lost?
             if job is None:
                 continue
@@ -112,7 +116,7 @@ def _fail_jobs(which, reason, bus: events.EventBus, data_dir: Path) -> list[int]
                 session.rollback()
                 continue
             session.exec(update(StepRun).where(StepRun.job_id == job.id,
-                                               StepRun.status == StepStatus.running)
+                                               col(StepRun.status) == StepStatus.running)
                          .values(status=StepStatus.failed, finished_at=now,
                                  error_kind=ErrorKind.worker_lost.value,
                                  error_message="the worker stopped while this step ran"))

@@ -94,7 +94,7 @@ def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: int,
 
 
 def _wait_for_any(page: Page, candidates: list[dict], budget_ms: float) -> None:
-    combined = None
+    combined: Locator | None = None
     for cand in candidates:
         loc = to_locator(page, cand)
         combined = loc if combined is None else combined.or_(loc)
@@ -102,6 +102,7 @@ def _wait_for_any(page: Page, candidates: list[dict], budget_ms: float) -> None:
         # Returns at once when something is attached already (e.g. two matches): then
         # back off briefly instead, so the rounds still spread over the timeout.
         started = time.monotonic()
+        assert combined is not None  # a selector has at least one candidate (the loader checks)
         combined.first.wait_for(state="attached", timeout=max(budget_ms, 1))
         if time.monotonic() - started < 0.01:
             page.wait_for_timeout(min(budget_ms, 250))

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.bus import events
 from engine.runbook.actions import runs_nested_steps
@@ -54,7 +54,7 @@ class JobRecorder:
                 setattr(row, key, value)
             session.add(row)
             if row.parent_id is None:
-                session.exec(update(Job).where(Job.id == self.job_id)
+                session.exec(update(Job).where(col(Job.id) == self.job_id)
                              .values(steps_done=Job.steps_done + 1))
             event = self.record(session, events.STEP_FINISHED, step_run_id=step.id,
                                 name=step.name, ordinal=row.ordinal, status=status.value,

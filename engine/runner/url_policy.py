@@ -7,7 +7,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 
-def _is_private(ip: ipaddress._BaseAddress) -> bool:
+def _is_private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
             or ip.is_multicast or ip.is_unspecified)
 
@@ -15,7 +15,8 @@ def _is_private(ip: ipaddress._BaseAddress) -> bool:
 @lru_cache(maxsize=1024)
 def _resolve(host: str) -> tuple[str, ...]:
     try:
-        return tuple(sorted({info[4][0] for info in socket.getaddrinfo(host, None)}))
+        # sockaddr[0] is the address string for AF_INET/AF_INET6, the only families returned
+        return tuple(sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)}))
     except OSError:
         return ()
 
@@ -48,6 +49,7 @@ class UrlPolicy:
             return f"{host} is not in this runbook's allowed_hosts"
         if host in self.hosts or f"{host}:{port}" in self.hosts:
             return None
+        addresses: tuple[str, ...]
         try:
             addresses, named = (str(ipaddress.ip_address(host.strip("[]"))),), False
         except ValueError:

@@ -13,6 +13,7 @@ import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypedDict
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -21,7 +22,16 @@ from engine.identity import audit
 from models import utcnow
 
 NAME_RULE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_place: dict[str, object] = {}
+
+
+class _Place(TypedDict, total=False):
+    """This process's store file and key, set by configure()."""
+
+    path: Path
+    fernet: Fernet | None
+
+
+_place: _Place = {}
 
 
 class SecretStoreError(Unavailable):

@@ -7,7 +7,7 @@ the worker running the job reacts to it between steps (and to cancel at once, se
 """
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.bus import events
 from engine.errors import ActionRefused, Forbidden, InvalidInput, NotFound
@@ -61,9 +61,9 @@ def act(job_id: int, action: JobAction | str, *, by: str = "someone",
                 published += skip_occurrence(session, job, utcnow())
         else:
             result = session.exec(update(Job).where(
-                Job.id == job_id, Job.status.in_(JOB_ACTIONS[action].statuses),
-                Job.requested_action.is_(None)).values(requested_action=action,
-                                                       requested_by=by))
+                col(Job.id) == job_id, col(Job.status).in_(JOB_ACTIONS[action].statuses),
+                col(Job.requested_action).is_(None)).values(requested_action=action,
+                                                            requested_by=by))
             if result.rowcount != 1:
                 session.refresh(job)
                 raise ActionRefused(_refusal(job, action))
@@ -117,4 +117,4 @@ def audit_trail(job_id: int) -> list[AuditEvent]:
     """The actions taken on a job, oldest first."""
     with read_scope() as session:
         return list(session.exec(select(AuditEvent).where(AuditEvent.job_id == job_id)
-                                 .order_by(AuditEvent.id)))
+                                 .order_by(col(AuditEvent.id))))

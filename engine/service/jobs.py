@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.bus import events
 from engine.errors import ActionRefused, InvalidInput, NotFound
@@ -88,6 +88,7 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
                   queued_at=now, step_count=len(spec.steps))
         session.add(job)
         session.flush()
+        assert job.id is not None  # the flush assigned it
         event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
         if audited:
             audit.record(started_by or trigger.value, "start", job_id=job.id,
@@ -118,6 +119,7 @@ def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
                   step_count=old.step_count, rerun_of=old.id)
         session.add(job)
         session.flush()
+        assert job.id is not None  # the flush assigned it
         audit.record(by, "rerun", job_id=old.id, comment=comment, source=source,
                      before=old.status.value, after=f"re-run as job {job.id}", session=session)
         event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
@@ -128,7 +130,7 @@ def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
 
 def reruns_of(job_id: int) -> list[Job]:
     with read_scope() as session:
-        return list(session.exec(select(Job).where(Job.rerun_of == job_id).order_by(Job.id)))
+        return list(session.exec(select(Job).where(Job.rerun_of == job_id).order_by(col(Job.id))))
 
 
 def start_job(runbook_name: str, params: dict[str, str] | None = None,
@@ -137,6 +139,7 @@ def start_job(runbook_name: str, params: dict[str, str] | None = None,
     """Queue a job: the row is committed first, then its id goes onto the queue."""
     job = create_job(runbook_name, params, trigger, started_by, audit_source=source,
                      audited=True)
+    assert job.id is not None  # create_job committed the row
     enqueue_job(job.id)
     return job
 
@@ -153,21 +156,21 @@ def get_job(job_id: int) -> JobDetail | None:
         if job is None:
             return None
         steps = session.exec(select(StepRun).where(StepRun.job_id == job_id)
-                             .order_by(StepRun.ordinal)).all()
+                             .order_by(col(StepRun.ordinal))).all()
         artifacts = session.exec(select(Artifact).where(Artifact.job_id == job_id)
-                                 .order_by(Artifact.id)).all()
+                                 .order_by(col(Artifact.id))).all()
         return JobDetail(job, list(steps), list(artifacts))
 
 
 def _filtered(query, status: list[JobStatus] | None, search: str | None,
               runbook: str | None):
     if status:
-        query = query.where(Job.status.in_(status))
+        query = query.where(col(Job.status).in_(status))
     if runbook:
         query = query.where(Job.runbook_name == runbook)
     if search:
         like = f"%{search}%"
-        query = query.where(Job.runbook_name.ilike(like) | Job.runbook_title.ilike(like))
+        query = query.where(col(Job.runbook_name).ilike(like) | col(Job.runbook_title).ilike(like))
     return query
 
 
@@ -178,7 +181,7 @@ def list_jobs(status: list[JobStatus] | None = None, search: str | None = None,
     query = _filtered(select(Job), status, search, runbook)
     count = _filtered(select(func.count()).select_from(Job), status, search, runbook)
     with read_scope() as session:
-        jobs = session.exec(query.order_by(Job.created_at.desc(), Job.id.desc())
+        jobs = session.exec(query.order_by(col(Job.created_at).desc(), col(Job.id).desc())
                             .offset(offset).limit(limit)).all()
         if not count_total:
             return list(jobs), None

@@ -2,6 +2,7 @@
 `--report-json` writes, the API returns and the final event carries."""
 
 from engine.bus import events
+from engine.errors import NotFound
 from engine.service.jobs import get_job
 from engine.store.db import session_scope
 from models import Job
@@ -68,6 +69,8 @@ def build_report(job_id: int, data_dir) -> dict | None:
 def publish_report(job_id: int, bus: events.EventBus, data_dir) -> None:
     """Record and publish job_finished with the report: the last event of every job."""
     report = build_report(job_id, data_dir)
+    if report is None:
+        raise NotFound(f"there is no job {job_id}")
     with session_scope() as session:
         event = events.record(session, events.JOB_FINISHED, job_id, **report)
     bus.publish(event)

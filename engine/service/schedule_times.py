@@ -43,6 +43,7 @@ def make_trigger(cron: str | None, interval_s: int | None, at: datetime | None, 
             raise InvalidSchedule("interval_s must be at least 1 second")
         return IntervalTrigger(seconds=interval_s, timezone=tzinfo,
                                start_date=start or utcnow())
+    assert at is not None  # exactly one of cron, interval_s and at is given
     if at.tzinfo is None:
         at = at.replace(tzinfo=tzinfo)
     return DateTrigger(run_date=at, timezone=tzinfo)
@@ -93,7 +94,9 @@ def _wall(moment: datetime, tz: str) -> datetime:
 
 def preview(trigger, tz: str, count: int = 5, now: datetime | None = None) -> list[datetime]:
     """The next `count` fire times from now."""
-    times, previous, now = [], None, now or utcnow()
+    times: list[datetime] = []
+    previous: datetime | None = None
+    now = now or utcnow()
     while len(times) < count:
         upcoming = next_fire_time(trigger, tz, previous, now)
         if upcoming is None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.bus import events
 from engine.errors import NotFound
@@ -130,7 +130,8 @@ def delete_schedule(schedule_id: int, by: Actor | None = None) -> None:
         if schedule is None:
             raise NotFound(f"there is no schedule {schedule_id}")
         _drop_pending(session, schedule_id)
-        session.exec(update(Job).where(Job.schedule_id == schedule_id).values(schedule_id=None))
+        session.exec(update(Job).where(col(Job.schedule_id) == schedule_id)
+                     .values(schedule_id=None))
         session.delete(schedule)
         event = _changed(session, schedule)
         _audit(session, by, "schedule_deleted", schedule, _when(schedule), None)
@@ -139,7 +140,7 @@ def delete_schedule(schedule_id: int, by: Actor | None = None) -> None:
 
 def list_schedules() -> list[Schedule]:
     with read_scope() as session:
-        return list(session.exec(select(Schedule).order_by(Schedule.id)))
+        return list(session.exec(select(Schedule).order_by(col(Schedule.id))))
 
 
 def get_schedule(schedule_id: int) -> Schedule | None:
@@ -168,6 +169,7 @@ def fire(schedule_id: int, occurrence: datetime, now: datetime | None = None) ->
                                  only_from={JobStatus.scheduled}, queued_at=now)
         except TransitionRefused:  # fired already, or this occurrence was cancelled
             return None
+        assert job.id is not None  # a stored job
         schedule.last_fired_at = occurrence
         session.add(schedule)
         published = [events.record(session, events.JOB_STATUS, job.id, status="queued")]
@@ -194,8 +196,12 @@ def make_up_missed(now: datetime | None = None) -> list[int]:
     every other one as missed. Returns the ids of the jobs queued."""
     now, queued = now or utcnow(), []
     for schedule in list_schedules():
+        assert schedule.id is not None  # a stored schedule
         pending = pending_job(schedule.id)
-        if not schedule.enabled or pending is None or pending.scheduled_for > now:
+        if not schedule.enabled or pending is None:
+            continue
+        assert pending.scheduled_for is not None  # a Scheduled job has its time
+        if pending.scheduled_for > now:
             continue
         missed = _occurrences(schedule, pending.scheduled_for, now)
         latest = missed[-1]
@@ -223,6 +229,7 @@ def make_up_missed(now: datetime | None = None) -> list[int]:
         if make_up:
             fired = fire(schedule.id, latest, now)
             if fired:
+                assert fired.id is not None  # a stored job
                 queued.append(fired.id)
     return queued
 
@@ -247,8 +254,8 @@ def _drop_pending(session, schedule_id: int) -> None:
     ids = list(session.exec(select(Job.id).where(Job.schedule_id == schedule_id,
                                                  Job.status == JobStatus.scheduled)))
     if ids:
-        session.exec(delete(JobEvent).where(JobEvent.job_id.in_(ids)))
-        session.exec(delete(Job).where(Job.id.in_(ids)))
+        session.exec(delete(JobEvent).where(col(JobEvent.job_id).in_(ids)))
+        session.exec(delete(Job).where(col(Job.id).in_(ids)))
 
 
 def _plan_next(session, schedule: Schedule, previous: datetime | None, now: datetime
@@ -270,6 +277,7 @@ def _plan_next(session, schedule: Schedule, previous: datetime | None, now: date
               schedule_id=schedule.id)
     session.add(job)
     session.flush()
+    assert job.id is not None  # the flush assigned it
     return [events.record(session, events.JOB_STATUS, job.id, status="scheduled")]
 
 

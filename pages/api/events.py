@@ -51,7 +51,7 @@ async def job_events(job_id: int, request: Request,
     if await run_in_threadpool(jobs.get_job, job_id) is None:
         raise NotFound(f"there is no job {job_id}")
     try:
-        after = int(last_event_id or request.query_params.get("after", 0))
+        after = int(last_event_id or request.query_params.get("after", "0"))
     except ValueError:
         raise HTTPException(422, "Last-Event-ID must be an event id from this stream") from None
     return EventSourceResponse(_stream(job_id, after), ping=15)

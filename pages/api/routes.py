@@ -190,7 +190,7 @@ def get_artifact(artifact_id: int, download: bool = False,
                  actor: Actor = Depends(actor_of)) -> FileResponse:
     artifact = jobs.get_artifact(artifact_id)
     path = artifact and jobs.artifact_path(artifact)
-    if not path:
+    if artifact is None or not path:
         raise NotFound(f"there is no artifact {artifact_id}")
     media_type = artifact.media_type
     inline = not download and media_type in INLINE_TYPES

@@ -41,6 +41,7 @@ class ScheduleChanges(BaseModel):
 
 def document(schedule: Schedule) -> dict:
     """The schedule as the API sends it (ScheduleRead)."""
+    assert schedule.id is not None  # a stored schedule
     pending = schedules.pending_job(schedule.id)
     try:
         upcoming = [t.isoformat() for t in schedules.next_times(schedule)]

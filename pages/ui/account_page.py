@@ -41,11 +41,14 @@ async def account_page() -> None:
         if await acting("view") is None:  # the session must still be alive
             return
         try:
-            token, row = await run.io_bound(accounts.create_token, me.name, text or "token",
-                                            by=me.name, source=me.source)
+            created = await run.io_bound(accounts.create_token, me.name, text or "token",
+                                         by=me.name, source=me.source)
         except accounts.AccountError as exc:
             ui.notify(str(exc), type="warning")
             return
+        if created is None:  # the server is stopping
+            return
+        token, row = created
         label.value = ""
         with ui.dialog(value=True) as dialog, ui.card().classes("max-w-xl").mark("new-token"):
             ui.label(f"Token “{row.label}”").classes("text-lg font-medium")

@@ -68,7 +68,7 @@ def duration(ms: int | None) -> str:
     return f"{minutes} min {seconds:02d} s"
 
 
-def file_size(size: int) -> str:
+def file_size(size: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"

@@ -5,6 +5,8 @@ what that role may do; a click checks the session and the role again from the da
 (an admin may have changed the role, or the user signed out elsewhere) before acting.
 """
 
+from typing import Literal
+
 from nicegui import run, ui
 
 from engine.identity.access import Actor, Forbidden, may, require
@@ -24,7 +26,7 @@ def session_token() -> str | None:
     return session_cookie(ui.context.client.request.headers)
 
 
-async def signed_in_now() -> Actor | None | bool:
+async def signed_in_now() -> Actor | None | Literal[False]:
     """Who holds this page's session or token now, read again from the database; None
     when it ended; False when the server is stopping (no answer)."""
     found = await run.io_bound(identify, ui.context.client.request.headers, viewer().source)

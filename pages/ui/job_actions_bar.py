@@ -12,7 +12,9 @@ from pages.ui.display import exact_time, relative_time
 from pages.ui.identity import acting, allowed, viewer
 
 A = JobAction
-BUTTONS = {  # how each job action looks: (label, icon, colour, needs a confirmation)
+# How each job action looks: (label, icon, colour, needs a confirmation). Keyed by
+# JobAction and looked up by str: a StrEnum member is its value.
+BUTTONS: dict[str, tuple[str, str, str, bool]] = {
     A.approve: ("Approve", "check", "positive", False),
     A.reject: ("Reject", "close", "negative", True),
     A.pause: ("Pause", "pause", "amber-9", False),
@@ -20,9 +22,10 @@ BUTTONS = {  # how each job action looks: (label, icon, colour, needs a confirma
     A.cancel: ("Cancel job", "block", "negative", True),
     A.rerun: ("Re-run", "replay", "primary", False),
 }
-DONE = {A.approve: "Approved: the step runs now", A.reject: "Rejected: the job fails here",
-        A.pause: "Pausing: the job stops before its next step", A.resume: "Resuming",
-        A.cancel: "Cancelling: the running step is stopped"}
+DONE: dict[str, str] = {
+    A.approve: "Approved: the step runs now", A.reject: "Rejected: the job fails here",
+    A.pause: "Pausing: the job stops before its next step", A.resume: "Resuming",
+    A.cancel: "Cancelling: the running step is stopped"}
 
 
 async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
@@ -133,7 +136,8 @@ def activity(trail: list[AuditEvent]) -> None:
     with ui.column().classes("gap-0 text-sm"):
         ui.label("Activity").classes("text-xs text-grey-7")
         for event in trail:
-            rule = JOB_ACTIONS.get(event.action)
+            # audit actions include sign-ins etc.; a job action's str finds its StrEnum key
+            rule = JOB_ACTIONS.get(event.action)  # type: ignore[call-overload]
             did = rule.done if rule else event.action.replace("_", " ")
             text = (f"{event.actor} · {did} · "
                     f"{relative_time(event.at)}")

@@ -44,7 +44,7 @@ def previewable(artifact: Artifact) -> bool:
         artifact.media_type.split(";")[0] in ("text/csv", "application/json"))
 
 
-def render_artifacts(artifacts: list[Artifact], step_names: dict[int, str], data_dir: Path
+def render_artifacts(artifacts: list[Artifact], step_names: dict[int | None, str], data_dir: Path
                      ) -> None:
     if not artifacts:
         ui.label("No artifacts yet.").classes("text-grey-7")
@@ -89,11 +89,14 @@ async def show_artifact(artifact: Artifact, data_dir: Path) -> None:
 
 async def _table_preview(artifact: Artifact, data_dir: Path) -> None:
     try:
-        header, rows, total = await run.io_bound(preview_table, data_dir / artifact.path,
-                                                 artifact.media_type)
+        preview = await run.io_bound(preview_table, data_dir / artifact.path,
+                                     artifact.media_type)
     except (OSError, ValueError) as exc:
         ui.label(f"This file cannot be previewed: {exc}").classes("text-negative")
         return
+    if preview is None:  # the server is stopping
+        return
+    header, rows, total = preview
     # field names are ours (c0, c1…); the file's header is only ever shown as text
     columns = [{"name": f"c{i}", "label": h, "field": f"c{i}", "align": "left"}
                for i, h in enumerate(header)]

@@ -4,6 +4,7 @@ all kept live by the job's events without reloading."""
 import base64
 import json
 import time
+from typing import Any, NotRequired, TypedDict
 
 from nicegui import run, ui
 
@@ -21,9 +22,23 @@ from pages.ui.display import duration, exact_time, job_status_look, relative_tim
 from pages.ui.frame import frame
 from pages.ui.job_actions_bar import action_buttons, activity, decision_buttons, lasting_dialog
 from pages.ui.job_artifacts import render_artifacts, url
-from pages.ui.job_timeline import render_timeline, timeline_rows
+from pages.ui.job_timeline import StatusBadge, render_timeline, timeline_rows
 
 FRAME_INTERVAL_S = 0.1  # at most 10 live frames a second per viewer
+
+
+class PageState(TypedDict):
+    """What one viewer's job page keeps between redraws."""
+
+    view: dict[str, Any]  # the latest load_job()
+    open: set  # the timeline rows the viewer opened (or closed)
+    last_frame: float  # time.monotonic() of the last live frame shown
+    busy: bool  # a reload is under way
+    dirty: bool  # events came in since it started
+    approval_shown: bool
+    badges: dict[str, StatusBadge]  # the top-level steps' badges, by step name
+    actions_key: NotRequired[tuple]  # what the action buttons were drawn for
+    dialog: NotRequired[ui.dialog | None]  # the open approval dialog
 
 
 def load_job(job_id: int, plan: tuple | None = None) -> dict | None:
@@ -79,8 +94,8 @@ async def job_page(job_id: int) -> None:
             ui.label("Artifacts").classes("text-lg font-medium")
             artifacts_box = ui.column().classes("w-full")
         report_box = ui.column().classes("w-full")
-    state = {"view": view, "open": set(), "last_frame": 0.0, "busy": False, "dirty": False,
-             "approval_shown": False, "badges": {}}
+    state: PageState = {"view": view, "open": set(), "last_frame": 0.0, "busy": False,
+                        "dirty": False, "approval_shown": False, "badges": {}}
 
     def draw() -> None:
         v = state["view"]
@@ -126,8 +141,9 @@ async def job_page(job_id: int) -> None:
         if job.status.is_final:
             with report_box:
                 _report(job.id, data_dir)
-        if job.status != JobStatus.waiting_for_approval and state.get("dialog"):
-            state["dialog"].close()  # decided, here or elsewhere
+        dialog = state.get("dialog")
+        if job.status != JobStatus.waiting_for_approval and dialog:
+            dialog.close()  # decided, here or elsewhere
             state["dialog"], state["approval_shown"] = None, False
         if v["approval"] and not state["approval_shown"]:
             state["approval_shown"] = True
@@ -174,7 +190,7 @@ async def job_page(job_id: int) -> None:
         if event.kind in (events.STEP_STARTED, events.STEP_FINISHED) and (
                 event.data.get("parent_id") is None):
             # show the new status at once; the full reload below fills in the rest
-            badge = state["badges"].get(event.data.get("name"))
+            badge = state["badges"].get(event.data.get("name", ""))  # no step is named ""
             if badge is not None:
                 badge.show(event.data.get("status", "running"))
         await reload()
@@ -186,7 +202,7 @@ async def job_page(job_id: int) -> None:
     draw()
 
 
-def _tick(state: dict, metrics, draw) -> None:
+def _tick(state: PageState, metrics, draw) -> None:
     job = state["view"]["detail"].job
     if job.status.is_active:
         metrics.clear()
@@ -295,7 +311,8 @@ def _report(job_id: int, data_dir) -> None:
         box.on_value_change(fill)
 
 
-def _approval_dialog(job_id: int, request: dict, on_done, started_by: str | None) -> None:
+def _approval_dialog(job_id: int, request: dict, on_done, started_by: str | None
+                     ) -> ui.dialog:
     with lasting_dialog() as dialog, ui.card().classes("max-w-xl").props("data-approval"):
         with ui.row().classes("items-center gap-2"):
             ui.icon("front_hand", color="deep-orange-7", size="28px")

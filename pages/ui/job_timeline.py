@@ -12,6 +12,7 @@ def timeline_rows(planned: list[dict], runs: list[StepRun]) -> list[dict]:
     Each row carries its nested runs grouped by repeat iteration.
     """
     children: dict[int, list[StepRun]] = {}
+    run: StepRun | None  # below: each run, then each planned step's latest run or None
     for run in runs:
         if run.parent_id is not None:
             children.setdefault(run.parent_id, []).append(run)
@@ -23,6 +24,7 @@ def timeline_rows(planned: list[dict], runs: list[StepRun]) -> list[dict]:
             rows.append({"name": plan["name"], "action": plan["action"], "run": None,
                          "iterations": {}})
             continue
+        assert run.id is not None  # a stored step run
         used.add(run.id)
         iterations: dict[int, list[StepRun]] = {}
         for child in children.get(run.id, []):
@@ -94,7 +96,7 @@ def _step_row(index, name: str, action: str, run: StepRun | None, open_ids: set,
                          color="amber-9").props("outline")
             ui.label(duration(run.duration_ms) if run else "").classes(
                 "text-sm text-grey-8 w-20 text-right")
-    if not expandable:
+    if not expandable or run is None:  # (expandable implies a run)
         return badge
     with header:
         _step_details(run, screenshot_of)

@@ -21,8 +21,9 @@ def act_on_many(job_ids: list[int], action: str, actor: Actor) -> tuple[list[int
     return done, refused
 
 
-def bulk_bar(table, on_done) -> None:
-    """Shown while rows are selected: cancel or re-run them all."""
+def bulk_bar(table, on_done) -> tuple[ui.row, ui.label]:
+    """Shown while rows are selected: cancel or re-run them all. Returns the bar and its
+    count label."""
     with ui.row().classes("w-full items-center gap-2").bind_visibility_from(
             table, "selected", backward=bool) as bar:
         count = ui.label().bind_text_from(table, "selected",

@@ -1,5 +1,6 @@
 """The jobs list: status tabs with counts, search, server-side pages, live refresh."""
 
+from typing import Any
 from urllib.parse import urlencode
 
 from nicegui import run, ui
@@ -97,8 +98,9 @@ def load_view(tab: str, page: int, search: str) -> dict:
 
 async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
     live.connect()
-    state = {"tab": tab if tab in TABS else "all", "page": max(page, 1), "q": q,
-             "dirty": False, "busy": False}
+    # tab, page, q (what the URL says), dirty, busy; change() sets them by name
+    state: dict[str, Any] = {"tab": tab if tab in TABS else "all", "page": max(page, 1),
+                             "q": q, "dirty": False, "busy": False}
     may_approve = allowed("approve")
     with frame("Jobs"):
         with ui.row().classes("w-full items-center gap-3"):

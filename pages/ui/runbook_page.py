@@ -62,7 +62,8 @@ async def runbook_page(name: str) -> None:
                 ui.link(describe(schedule) + ("" if schedule.enabled else " (off)"),
                         "/schedules").classes("font-mono text-sm")
         ui.label("Recent jobs").classes("text-lg font-medium")
-        recent, _ = await run.io_bound(jobs.list_jobs, None, None, 10, 0, row.name)
+        listed = await run.io_bound(jobs.list_jobs, None, None, 10, 0, row.name)
+        recent = listed[0] if listed is not None else []  # None: the server is stopping
         if not recent:
             ui.label("No jobs yet.").classes("text-grey-7")
         for job in recent:

@@ -87,6 +87,8 @@ def add_dialog(on_added) -> None:
                 if first:
                     editor.reveal_line(first)
                 return
+            if saved is None:  # the server is stopping
+                return
             editor.line_tooltips = {}
             word = {"created": "added", "unchanged": "is unchanged",
                     "new_version": f"saved as version {saved.runbook.version}"}[saved.outcome]

@@ -22,7 +22,11 @@ def describe(schedule) -> str:
 
 
 def load() -> list[tuple]:
-    return [(s, schedules.pending_job(s.id)) for s in schedules.list_schedules()]
+    rows = []
+    for s in schedules.list_schedules():
+        assert s.id is not None  # a stored schedule
+        rows.append((s, schedules.pending_job(s.id)))
+    return rows
 
 
 async def schedules_page() -> None:

@@ -53,8 +53,8 @@ def _secret_card(row: dict, refresh) -> None:
 
     async def remove() -> None:
         actor = await acting("secrets")
-        if actor and await run.io_bound(secret_store.delete_secret, row["name"],
-                                        by=actor.name, source=actor.source):
+        if actor is not None and await run.io_bound(secret_store.delete_secret, row["name"],
+                                                    by=actor.name, source=actor.source):
             ui.notify(f"Secret {row['name']} deleted from the store", type="positive")
         await refresh()
 

@@ -3,7 +3,7 @@
 from html import escape
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from engine.identity import accounts
@@ -74,7 +74,7 @@ def sign_in_form(request: Request, next: str | None = None, expired: bool = Fals
 
 @router.post("/login")
 async def sign_in(request: Request, name: str = Form(""), password: str = Form(""),
-                  next: str = Form("/jobs")) -> HTMLResponse:
+                  next: str = Form("/jobs")) -> Response:  # the form again, or a redirect
     if not same_origin(request.headers):  # no signing a browser in from another site
         return render(safe_next(next), "Sign in from Jobdeck's own sign-in page (behind a "
                       "reverse proxy, it must pass the Host header through).", status=403)

@@ -41,6 +41,8 @@ def open_start_dialog(runbook: Runbook) -> None:
             except (jobs.InvalidParams, LookupError) as exc:
                 error.text = str(exc)
                 return
+            if job is None:  # the server is stopping
+                return
             dialog.close()
             ui.navigate.to(f"/jobs/{job.id}")
 
