@@ -40,7 +40,7 @@ from engine.bus import events
 from engine.demo_site import create_demo_app
 from engine.runner import worker
 from engine.runtime import Runtime
-from engine.service import job_actions as control
+from engine.service import job_actions
 from engine.service.jobs import get_job, start_job
 from engine.service.runbooks import add_runbook
 from engine.settings import Settings
@@ -272,7 +272,7 @@ def memory_per_job(runtime: Runtime, concurrency: tuple[int, ...]) -> Figure:
         memory[workers] = pss_mb()
         kinds[workers] = pss_by_kind()
         for job_id in ids:  # done measuring: no need to wait for the slow page
-            control.act(job_id, "cancel", by="bench")
+            job_actions.act(job_id, "cancel", by="bench")
         while not all(get_job(i).job.status.is_final for i in ids):
             time.sleep(0.2)
         runtime.stop()

@@ -7,8 +7,7 @@ from rich.table import Table
 from engine.cli.errors import exit_code
 from engine.errors import JobdeckError
 from engine.runtime import Runtime, open_records
-from engine.service import job_actions as control
-from engine.service import jobs
+from engine.service import job_actions, jobs
 from engine.settings import Settings
 from models import JobStatus
 
@@ -29,7 +28,7 @@ def list_command(settings: Settings, status: str | None, limit: int) -> int:
         table.add_row(str(job.id), job.runbook_name, job.status.value, job.trigger.value,
                       job.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
                       f"{job.steps_done}/{job.step_count}",
-                      ", ".join(control.available_actions(job)))
+                      ", ".join(job_actions.available_actions(job)))
     console.print(table)
     console.print(f"{len(found)} of {total} jobs")
     return 0
@@ -40,7 +39,7 @@ def act_command(settings: Settings, job_id: int, action: str, comment: str | Non
     """0 done (or asked of the worker), 1 not possible in the job's status, 2 no such job."""
     Runtime(settings)
     try:
-        job = control.act(job_id, action, by=actor, comment=comment)
+        job = job_actions.act(job_id, action, by=actor, comment=comment)
     except JobdeckError as exc:
         console.print(str(exc), style="red")
         return exit_code(exc)

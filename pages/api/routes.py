@@ -11,8 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from engine.errors import NotFound
 from engine.identity import audit
 from engine.identity.access import NEEDS, Actor, may
-from engine.service import job_actions as control
-from engine.service import jobs, runbooks
+from engine.service import job_actions, jobs, runbooks
 from engine.service.report import build_report, job_summary
 from engine.settings import current_settings
 from models import (
@@ -104,7 +103,7 @@ def _action_route(action: JobAction) -> None:
     """`POST /api/jobs/{id}/<action>` for each job action, from the one table of them."""
     def take(job_id: int, body: Comment | None = None,
              actor: Actor = allowed(action.value)) -> dict:
-        job = control.act(job_id, action, by=actor.name, source=actor.source,
+        job = job_actions.act(job_id, action, by=actor.name, source=actor.source,
                           comment=body.comment if body else None)
         return job_summary(job)
 

@@ -5,7 +5,7 @@ from nicegui import run, ui
 
 from engine.errors import JobdeckError
 from engine.identity.access import four_eyes_forbids
-from engine.service import job_actions as control
+from engine.service import job_actions
 from engine.settings import current_settings
 from models import JOB_ACTIONS, AuditEvent, JobAction
 from pages.ui.display import exact_time, relative_time
@@ -34,7 +34,7 @@ async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
     if actor is None:
         return False
     try:
-        result = await run.io_bound(control.act, job_id, action, by=actor.name,
+        result = await run.io_bound(job_actions.act, job_id, action, by=actor.name,
                                     source=actor.source, comment=comment)
     except JobdeckError as exc:
         ui.notify(str(exc), type="warning", multi_line=True)

@@ -12,8 +12,7 @@ from engine.bus import events
 from engine.runbook import RunbookInvalid, stored_runbook
 from engine.runbook.actions import runs_nested_steps
 from engine.secrets.values import MASK
-from engine.service import job_actions as control
-from engine.service import jobs
+from engine.service import job_actions, jobs
 from engine.service.report import build_report
 from engine.settings import current_settings
 from models import ArtifactKind, JobStatus, utcnow
@@ -62,8 +61,8 @@ def load_job(job_id: int, plan: tuple | None = None) -> dict | None:
         approval = next((e.data for e in reversed(events.recorded_after(job_id))
                          if e.kind == events.APPROVAL_REQUESTED), None)
     return {"detail": detail, "planned": planned, "secrets": secrets, "approval": approval,
-            "plan": plan, "actions": control.available_actions(detail.job),
-            "activity": control.audit_trail(job_id), "reruns": jobs.reruns_of(job_id)}
+            "plan": plan, "actions": job_actions.available_actions(detail.job),
+            "activity": job_actions.audit_trail(job_id), "reruns": jobs.reruns_of(job_id)}
 
 
 async def job_page(job_id: int) -> None:

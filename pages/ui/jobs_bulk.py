@@ -4,7 +4,7 @@ from nicegui import run, ui
 
 from engine.errors import JobdeckError
 from engine.identity.access import Actor
-from engine.service import job_actions as control
+from engine.service import job_actions
 from pages.ui.identity import acting
 from pages.ui.job_actions_bar import perform
 
@@ -14,7 +14,7 @@ def act_on_many(job_ids: list[int], action: str, actor: Actor) -> tuple[list[int
     done, refused = [], []
     for job_id in job_ids:
         try:
-            control.act(job_id, action, by=actor.name, source=actor.source)
+            job_actions.act(job_id, action, by=actor.name, source=actor.source)
             done.append(job_id)
         except JobdeckError as exc:
             refused.append(str(exc))
