@@ -27,6 +27,14 @@ SCHEDULE_CHANGED = "schedule_changed"  # not about one job (job_id 0): {"schedul
 # Not about one job (job_id 0): events from other processes may have been missed (the
 # Redis link was down); whoever shows something re-reads it from the database.
 RESYNC = "resync"
+# Someone shows this job's live view now (not recorded). Viewers publish it at least every
+# VIEWING_EVERY_S while they look; the job's worker streams frames only while the last one
+# is under VIEWING_TTL_S old, so an unwatched job pays nothing for its live view. An event
+# rather than a count on the bus: it crosses processes on any bus, and a viewer that dies
+# without saying goodbye simply stops being counted.
+VIEWING = "viewing"
+VIEWING_EVERY_S = 2.0
+VIEWING_TTL_S = 5.0
 
 
 @dataclass(frozen=True)
