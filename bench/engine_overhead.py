@@ -41,7 +41,7 @@ from report import Figure, publish, spread
 from engine.bus import events
 from engine.runbook import load_runbook
 from engine.runner.browser import find_browser, launch
-from engine.runner.worker import close_thread_browser, execute_job
+from engine.runner.worker import close_browser, execute_job
 from engine.runtime import Runtime
 from engine.service.jobs import create_job, get_job, start_job
 from engine.service.runbooks import save_runbook
@@ -173,7 +173,7 @@ def measure_overhead(rounds: int, url: str, settings: Settings, runtime: Runtime
               f"engine with screenshots {r['shots'][-1]:.0f} ms", flush=True)
     raw_thread.submit(lambda: (browser.close(), pw.stop())).result()
     raw_thread.shutdown()
-    close_thread_browser()  # the main thread's engine browser; the queue worker has its own
+    close_browser()  # the main thread's engine browser; the queue worker has its own
     return r
 
 

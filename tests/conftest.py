@@ -12,12 +12,12 @@ import pytest
 import redis
 import uvicorn
 from services import HOW, POSTGRES, REDIS
-from support import free_port, in_browser_thread, start_console
+from support import close_viewer_browser, free_port, in_browser_thread, start_console
 
 from engine.bus.events import get_bus
 from engine.demo_site import create_demo_app
 from engine.runbook import load_runbook
-from engine.runner.worker import close_thread_browser, execute_job
+from engine.runner.worker import close_browser, execute_job
 from engine.runtime import Runtime
 from engine.service.jobs import JobDetail, create_job, get_job
 from engine.service.runbooks import save_runbook
@@ -63,7 +63,8 @@ def runtime(settings):
 @pytest.fixture(scope="session", autouse=True)
 def _close_browser():
     yield
-    in_browser_thread(close_thread_browser)
+    in_browser_thread(close_browser)
+    in_browser_thread(close_viewer_browser)
 
 
 @pytest.fixture

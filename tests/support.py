@@ -122,11 +122,32 @@ def wait_for_console(url: str, process: subprocess.Popen, log: Path,
     raise AssertionError(f"the console did not start:\n{log.read_text()}")
 
 
+_viewer: dict = {}
+
+
+def viewer_browser():
+    """The tests' own Chromium (sync API), to look at pages and images as a user does; call
+    it on the tests' browser thread (`in_browser_thread`). Jobs use the engine's browser."""
+    from playwright.sync_api import sync_playwright
+
+    from engine.runner.browser import find_browser, launch
+
+    browser = _viewer.get("browser")
+    if browser is None or not browser.is_connected():
+        _viewer.setdefault("playwright", sync_playwright().start())
+        _viewer["browser"] = browser = launch(_viewer["playwright"], find_browser())
+    return browser
+
+
+def close_viewer_browser() -> None:
+    for key, method in (("browser", "close"), ("playwright", "stop")):
+        if key in _viewer:
+            getattr(_viewer.pop(key), method)()
+
+
 def pixel_at(settings, jpeg: bytes, x: float, y: float) -> list[int]:
     """Read one pixel of an image by drawing it on a canvas in Chromium."""
-    from engine.runner.worker import thread_browser
-
-    page = thread_browser(settings).new_page()
+    page = viewer_browser().new_page()
     try:
         url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
         rgb = page.evaluate("""async ([url, x, y]) => {
@@ -137,3 +158,27 @@ def pixel_at(settings, jpeg: bytes, x: float, y: float) -> list[int]:
     finally:
         page.close()
     return rgb
+
+
+def browser_processes() -> list[int]:
+    """Chromium main processes started by this test process (through Playwright's driver)."""
+    def children(pid: int) -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry.name))
+                except (OSError, IndexError, ValueError):
+                    continue
+        return found
+
+    def cmdline(pid: int) -> str:
+        try:
+            return (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                    .decode(errors="replace"))
+        except OSError:
+            return ""
+
+    return [browser for driver in children(os.getpid()) for browser in children(driver)
+            if "chrom" in cmdline(browser) and "--type=" not in cmdline(browser)]

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from engine.bus import events
 from engine.cli.errors import exit_code
 from engine.runbook import RunbookInvalid, load_runbook_file
-from engine.runner.worker import close_thread_browser, execute_job
+from engine.runner.worker import close_browser, execute_job
 from engine.runtime import Runtime
 from engine.service.jobs import InvalidParams, create_job
 from engine.service.report import build_report
@@ -70,7 +70,7 @@ def run_file(path: Path, params: dict[str, str], settings: Settings,
                                  approver=_ask(console) if sys.stdin.isatty() else None)
         finally:
             unsubscribe()
-            close_thread_browser()
+            close_browser()
     report = build_report(job.id, settings.data_dir)
     assert report is not None  # the job exists: it was just created
     _print_report(console, report)

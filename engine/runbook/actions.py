@@ -5,7 +5,7 @@ The entries are made by `@step_action` on the functions in engine/runner/step_ac
 which the loader imports, so a new action is one decorated function there.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,8 +15,9 @@ if TYPE_CHECKING:  # the runner imports this module; at run time only the regist
 COMMON_KEYS = ("action", "name", "description", "timeout_ms", "retries", "when", "approval",
                "capture", "continue_on_error")
 
-# run(ctx, st, args): args are the step's parameters, templated; raises StepFailed.
-Executor = Callable[["JobContext", "StepRunState", dict], None]
+# await run(ctx, st, args): args are the step's parameters, templated; raises StepFailed.
+# A coroutine function: every job of a worker process runs on its browser's event loop.
+Executor = Callable[["JobContext", "StepRunState", dict], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def step_action(name: str, *, required: tuple[str, ...] = (), optional: tuple[st
 
     `required` keys must all be given, `optional` ones may be, and exactly one of `one_of`
     (when not empty); the validator reads them. `nested`: the action runs the step's own
-    `steps`. The function, called as run(ctx, st, args), is returned unchanged.
+    `steps`. The coroutine function, awaited as run(ctx, st, args), is returned unchanged.
     Raises ValueError when `name` already has an entry.
     """
     def register(run: Executor) -> Executor:

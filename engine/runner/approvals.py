@@ -1,8 +1,9 @@
 """Approval waits: the job stops before a step until a person approves or rejects it."""
 
+import asyncio
 import time
 
-from playwright.sync_api import Error as PlaywrightError
+from playwright.async_api import Error as PlaywrightError
 
 from engine.bus import events
 from engine.errors import StepFailed
@@ -14,13 +15,39 @@ from engine.store.transitions import transition_job
 from models import ArtifactKind, ErrorKind, JobStatus, StepStatus
 
 
-def wait_for_approval(execution, step: Step) -> None:
+async def wait_for_approval(execution, step: Step) -> None:
     """Block until a decision; a rejection or a timeout fails the job at this step, a
     cancel ends it."""
     job_id, bus = execution.job_id, execution.bus
+    assert step.approval is not None  # only approval steps wait for one
+    shot, artifact_id = await _screenshot_with_target(execution, step)
+    await asyncio.to_thread(_ask, job_id, bus, step, shot, artifact_id)
+    decide = getattr(execution, "approver", None)
+    decision: str
+    by: str | None
+    if decide:  # e.g. a question on the terminal: it may block
+        decision, by = await asyncio.to_thread(decide, step), "the terminal"
+    else:
+        decision, by = await _await_decision(execution)
+    if decision == "cancel":
+        execution.cancel(by)
+        return
+    await asyncio.to_thread(execution.recorder.set_status, JobStatus.running,
+                            decision=decision, by=by)
+    if decision == "approve":
+        return
+    kind = ErrorKind.approval_rejected if decision == "reject" else ErrorKind.approval_timeout
+    message = (f'step "{step.name}" was rejected by {by}' if decision == "reject" else
+               f'no one approved step "{step.name}" within '
+               f"{execution.runbook.settings.approval_timeout_s} s (approval_timeout_s)")
+    await asyncio.to_thread(_record_refusal, execution.recorder, step, kind, message)
+    execution.failure, execution.stopped = StepFailed(kind, message), True
+
+
+def _ask(job_id: int, bus, step: Step, shot: bytes | None, artifact_id: int | None) -> None:
+    """The job waits: its status and the request, recorded, then published."""
     approval = step.approval
-    assert approval is not None  # only approval steps wait for one
-    shot, artifact_id = _screenshot_with_target(execution, step)
+    assert approval is not None
     with session_scope() as session:
         transition_job(session, job_id, JobStatus.waiting_for_approval)
         waiting = events.record(session, events.JOB_STATUS, job_id,
@@ -31,32 +58,21 @@ def wait_for_approval(execution, step: Step) -> None:
             risk=approval.get("risk"), jpeg=shot, artifact_id=artifact_id)
     bus.publish(waiting)
     bus.publish(request)
-    decide = getattr(execution, "approver", None)
-    decision, by = (decide(step), "the terminal") if decide else _await_decision(execution)
-    if decision == "cancel":
-        execution.cancel(by)
-        return
-    execution.recorder.set_status(JobStatus.running, decision=decision, by=by)
-    if decision == "approve":
-        return
-    kind = ErrorKind.approval_rejected if decision == "reject" else ErrorKind.approval_timeout
-    message = (f'step "{step.name}" was rejected by {by}' if decision == "reject" else
-               f'no one approved step "{step.name}" within '
-               f"{execution.runbook.settings.approval_timeout_s} s (approval_timeout_s)")
-    row = execution.recorder.step_started(step.name, step.action, step.description)
-    execution.recorder.step_finished(row, StepStatus.failed, error_kind=kind.value,
-                                     error_message=message)
-    execution.failure, execution.stopped = StepFailed(kind, message), True
 
 
-def _await_decision(execution) -> tuple[str, str | None]:
+def _record_refusal(recorder, step: Step, kind: ErrorKind, message: str) -> None:
+    row = recorder.step_started(step.name, step.action, step.description)
+    recorder.step_finished(row, StepStatus.failed, error_kind=kind.value, error_message=message)
+
+
+async def _await_decision(execution) -> tuple[str, str | None]:
     """approve, reject or cancel (with who), or timeout after approval_timeout_s."""
     deadline = time.monotonic() + execution.runbook.settings.approval_timeout_s
     while time.monotonic() < deadline:
-        action, by = execution.control.pending()
+        action, by = await execution.control.pending()
         if action in ("approve", "reject", "cancel"):
             return action, by
-        execution.control.wait(deadline - time.monotonic())
+        await execution.control.wait(deadline - time.monotonic())
     return "timeout", None
 
 
@@ -66,7 +82,7 @@ UNHIGHLIGHT = "el => { el.style.outline = el.dataset.jobdeckOutline || ''; " \
               "el.style.outlineOffset = ''; delete el.dataset.jobdeckOutline; }"
 
 
-def _screenshot_with_target(execution, step: Step) -> tuple[bytes | None, int | None]:
+async def _screenshot_with_target(execution, step: Step) -> tuple[bytes | None, int | None]:
     """The page as the approver should see it: the element the step will act on is
     outlined (when it can be found at once), secrets masked; saved as an artifact."""
     page, target = execution.ctx.page, None
@@ -74,22 +90,22 @@ def _screenshot_with_target(execution, step: Step) -> tuple[bytes | None, int | 
     for candidate in candidates if isinstance(candidates, list) else []:
         try:
             locator = to_locator(page, candidate)
-            if locator.count() == 1:
+            if await locator.count() == 1:
                 target = locator
-                target.evaluate(HIGHLIGHT, timeout=1000)
+                await target.evaluate(HIGHLIGHT, timeout=1000)
                 break
         except PlaywrightError:
             continue
     try:
-        shot = page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masked)
-        artifact = execution.ctx.artifacts.save(ArtifactKind.screenshot,
-                                                f"approval {step.name}", shot, "jpg", None)
+        shot = await page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masked)
+        artifact = await asyncio.to_thread(execution.ctx.artifacts.save, ArtifactKind.screenshot,
+                                           f"approval {step.name}", shot, "jpg", None)
     except PlaywrightError:
         return None, None
     finally:
         if target is not None:
             try:
-                target.evaluate(UNHIGHLIGHT, timeout=1000)
+                await target.evaluate(UNHIGHLIGHT, timeout=1000)
             except PlaywrightError:
                 pass
     return shot, artifact.id

@@ -1,7 +1,8 @@
 """`python -m engine.runner.browser_setup`: make sure a browser exists, installing one if allowed.
 
 Used by `make run` and `make test`: Playwright's Chromium or a system one is used as is;
-otherwise `playwright install chromium` is tried, then `apt-get install -y chromium` as root.
+otherwise `playwright install chromium` is tried, then, as root, `apt-get install -y` of
+Debian's headless shell (the cheapest browser for jobs) and Chromium.
 """
 
 import os
@@ -10,6 +11,8 @@ import subprocess
 import sys
 
 from engine.runner.browser import BrowserNotFound, ensure_ffmpeg, find_browser
+
+APT_INSTALL = ["apt-get", "install", "-y", "chromium-headless-shell", "chromium"]
 
 
 def _try(cmd: list[str], timeout: int) -> bool:
@@ -30,9 +33,8 @@ def main() -> int:
             return 1
         installed = _try([sys.executable, "-m", "playwright", "install", "chromium"], 600)
         if not installed and os.geteuid() == 0 and shutil.which("apt-get"):
-            installed = _try(["apt-get", "install", "-y", "chromium"], 900) or (
-                _try(["apt-get", "update"], 600)
-                and _try(["apt-get", "install", "-y", "chromium"], 900))
+            installed = _try(APT_INSTALL, 900) or (
+                _try(["apt-get", "update"], 600) and _try(APT_INSTALL, 900))
         try:
             find_browser()
         except BrowserNotFound as again:

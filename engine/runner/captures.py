@@ -11,10 +11,10 @@ from engine.runner.step_context import JobContext
 from models import ErrorKind
 
 
-def holds(ctx: JobContext, cond: Condition) -> bool:
+async def holds(ctx: JobContext, cond: Condition) -> bool:
     """Whether a condition holds now."""
     if cond.kind == "not":
-        return not holds(ctx, cond.value)
+        return not await holds(ctx, cond.value)
     if cond.kind == "equals":
         left, right = render(cond.value, ctx.values)
         return left == right
@@ -22,28 +22,29 @@ def holds(ctx: JobContext, cond: Condition) -> bool:
         return glob_match(render(cond.value, ctx.values), ctx.page.url)
     for cand in render(cond.value, ctx.values):
         locator = to_locator(ctx.page, cand)
-        if cond.kind == "exists" and locator.count() > 0:
+        if cond.kind == "exists" and await locator.count() > 0:
             return True
-        if cond.kind == "visible" and locator.first.is_visible():
+        if cond.kind == "visible" and await locator.first.is_visible():
             return True
     return False
 
 
-def read_capture(ctx: JobContext, cap: Capture) -> str:
+async def read_capture(ctx: JobContext, cap: Capture) -> str:
     """A capture's value as text ('' when nothing is there); fails if required and empty."""
     page = ctx.page
     value = ""
     if cap.url:
         value = page.url
     elif cap.js is not None:
-        result = page.evaluate(render(cap.js, ctx.values))
+        result = await page.evaluate(render(cap.js, ctx.values))
         value = "" if result is None else str(result)
     else:
         for cand in render(cap.selector, ctx.values):
             locator = to_locator(page, cand)
-            if locator.count() > 0:
+            if await locator.count() > 0:
                 first = locator.first
-                value = (first.get_attribute(cap.attr) if cap.attr else first.inner_text()) or ""
+                value = (await first.get_attribute(cap.attr) if cap.attr
+                         else await first.inner_text()) or ""
                 break
     if cap.pattern is not None:
         match = re.search(cap.pattern, value)

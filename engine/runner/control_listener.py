@@ -1,73 +1,147 @@
-"""The worker's side of job actions: hears them at once on the event bus, and reads the
-job's row too (an action from another process may come without a bus event)."""
+"""The worker's side of job actions: a person's request is written on the job's row (the
+truth, with the audit trail) and announced on the event bus (a hint to read the row now).
 
-import threading
-import time
+Requests from a process with no bus link to this one (the CLI on SQLite) are noticed by one
+poll per worker process (`RequestPoller`), not one per job: a single query a second over
+the jobs this process runs.
+"""
+
+import asyncio
+import logging
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+from sqlmodel import col, select
 
 from engine.bus import events
-from engine.runner.browser_session import TICK
 from engine.store.db import read_scope, session_scope
 from models import Job
 
-POLL_S = 1.0  # the longest an action written by another process waits to be seen
+log = logging.getLogger(__name__)
+POLL_S = 1.0  # the longest a request written by a process without a bus link waits
 
 
 class JobControl:
-    """Actions for one running job: `pending` between steps, `wait` while paused or waiting
-    for approval, and `cancel_requested` for interrupting a step that is still running."""
+    """Actions for one running job, on the browser loop: `pending` between steps, `wait`
+    while paused or waiting for approval, and a cancel that closes the job's page at once,
+    which interrupts the step that is running."""
 
     def __init__(self, job_id: int, bus: events.EventBus):
         self.job_id = job_id
-        self.woken = threading.Event()
-        self.cancel_requested = threading.Event()
-        self._last_read = self._last_peek = time.monotonic()
+        self.woken = asyncio.Event()
+        self.cancel_requested = asyncio.Event()
+        self.page: Page | None = None
+        self._loop = asyncio.get_running_loop()
+        self._checking: asyncio.Task | None = None
         self._unsubscribe = bus.subscribe(self._on_event)
+        RequestPoller.of_loop().add(self)
 
-    def _on_event(self, event: events.Event) -> None:
-        # Only a hint to read the job's row now: the row says what was asked (and the
-        # audit trail who asked), so an event alone can never cancel a job.
+    def _on_event(self, event: events.Event) -> None:  # any thread: the bus's
+        # Only a hint to read the job's row: an event alone can never cancel a job.
         if event.job_id == self.job_id and event.kind == events.CONTROL:
-            self.woken.set()
-            self._last_peek = 0.0  # the next page tick reads the row
+            try:
+                self._loop.call_soon_threadsafe(self.hint)
+            except RuntimeError:  # the loop is gone
+                pass
 
-    def pending(self) -> tuple[str | None, str | None]:
+    def hint(self) -> None:
+        """A request may be on the row: wake the job, and look for a cancel now."""
+        self.woken.set()
+        if self._checking is None or self._checking.done():
+            self._checking = self._loop.create_task(self._check_cancel())
+
+    async def _check_cancel(self) -> None:
+        if self.cancel_requested.is_set():
+            return
+        if await asyncio.to_thread(peek_request, self.job_id) == "cancel":
+            await self.interrupt()
+
+    async def interrupt(self) -> None:
+        """Cancel: close the page, so that a step waiting on it fails at once."""
+        self.cancel_requested.set()
+        self.woken.set()
+        if self.page is not None and not self.page.is_closed():
+            try:
+                await self.page.close()
+            except PlaywrightError:
+                pass
+
+    async def pending(self) -> tuple[str | None, str | None]:
         """The action to obey now and who asked, if any; taken off the job's row."""
-        now = time.monotonic()
-        if not self.woken.is_set() and now - self._last_read < POLL_S:
+        if not self.woken.is_set():
             return None, None
         self.woken.clear()
-        self._last_read = now
-        action, by = take_request(self.job_id)
+        action, by = await asyncio.to_thread(take_request, self.job_id)
         if action == "cancel":
             self.cancel_requested.set()
         return action, by
 
-    def wait(self, timeout: float) -> None:
-        """Sleep until an action arrives or `timeout` seconds pass."""
-        self.woken.wait(min(timeout, POLL_S))
+    async def wait(self, timeout: float) -> None:
+        """Sleep until a request may have arrived, or `timeout` seconds pass."""
+        try:
+            await asyncio.wait_for(self.woken.wait(), max(timeout, 0))
+        except TimeoutError:
+            pass
 
-    def watch(self, page) -> None:
-        """Close `page` as soon as a cancel arrives, even in the middle of a step.
-
-        Playwright's sync API may only be used from the worker's own thread, which is busy
-        inside the step; the page logs a tick every 500 ms (browser_session.TICK_SCRIPT),
-        and its console handler runs in that thread, where it may close the page.
-        """
-        def on_tick(message) -> None:
-            if message.text != TICK:
-                return
-            now = time.monotonic()
-            if not self.cancel_requested.is_set() and now - self._last_peek >= POLL_S:
-                self._last_peek = now  # a cancel from another process comes by the row
-                if peek_request(self.job_id) == "cancel":
-                    self.cancel_requested.set()
-            if self.cancel_requested.is_set() and not page.is_closed():
-                page.close()
-
-        page.on("console", on_tick)
+    def watch(self, page: Page) -> None:
+        """The page a cancel closes."""
+        self.page = page
 
     def close(self) -> None:
         self._unsubscribe()
+        RequestPoller.of_loop().discard(self)
+        if self._checking is not None:
+            self._checking.cancel()
+
+
+class RequestPoller:
+    """Once a second, one query for requests on the rows of the jobs this loop runs; each
+    job with one (or ended elsewhere, e.g. failed by the sweeper) gets a hint."""
+
+    _by_loop: dict[asyncio.AbstractEventLoop, "RequestPoller"] = {}
+
+    def __init__(self) -> None:
+        self.controls: dict[int, JobControl] = {}
+        self._task: asyncio.Task | None = None
+
+    @classmethod
+    def of_loop(cls) -> "RequestPoller":
+        loop = asyncio.get_running_loop()
+        if loop not in cls._by_loop:
+            cls._by_loop[loop] = cls()
+        return cls._by_loop[loop]
+
+    def add(self, control: JobControl) -> None:
+        self.controls[control.job_id] = control
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._poll())
+
+    def discard(self, control: JobControl) -> None:
+        if self.controls.get(control.job_id) is control:
+            del self.controls[control.job_id]
+
+    async def _poll(self) -> None:
+        while self.controls:
+            await asyncio.sleep(POLL_S)
+            ids = list(self.controls)
+            try:
+                asked = await asyncio.to_thread(jobs_with_requests, ids)
+            except Exception as exc:  # the database is away: the next round tries again
+                log.warning("could not read job requests: %s", exc)
+                continue
+            for job_id in asked:
+                if job_id in self.controls:
+                    self.controls[job_id].hint()
+
+
+def jobs_with_requests(job_ids: list[int]) -> list[int]:
+    """Of `job_ids`, those with a pending request or already ended (elsewhere)."""
+    with read_scope() as session:
+        rows = session.exec(select(Job.id, Job.requested_action, Job.status)
+                            .where(col(Job.id).in_(job_ids))).all()
+    found = {job_id: (action, status) for job_id, action, status in rows}
+    return [job_id for job_id in job_ids
+            if job_id not in found or found[job_id][0] or found[job_id][1].is_final]
 
 
 def take_request(job_id: int) -> tuple[str | None, str | None]:

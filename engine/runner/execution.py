@@ -1,9 +1,15 @@
-"""Run one claimed job in a browser: every step in order, recorded as it goes."""
+"""Run one claimed job in a browser: every step in order, recorded as it goes.
 
+A coroutine on the worker process's browser loop (browser_host.py); the database is
+written from threads (`asyncio.to_thread`), so that one job's write never holds up the
+other jobs on the loop.
+"""
+
+import asyncio
 import logging
 
-from playwright.sync_api import Browser
-from playwright.sync_api import Error as PlaywrightError
+from playwright.async_api import Browser
+from playwright.async_api import Error as PlaywrightError
 
 from engine.bus import events
 from engine.errors import StepFailed
@@ -13,13 +19,14 @@ from engine.runbook.templating import render
 from engine.runner.approvals import wait_for_approval
 from engine.runner.browser_session import (
     DEFAULT_VIEWPORT,
+    JobPage,
     LiveView,
-    collect_console_errors,
     guard_requests,
-    new_job_context,
+    new_job_page,
+    watch_page,
 )
 from engine.runner.captures import holds, read_capture
-from engine.runner.control_listener import POLL_S, JobControl
+from engine.runner.control_listener import JobControl
 from engine.runner.records import JobRecorder
 from engine.runner.step_context import JobContext, StepRunState
 from engine.runner.url_policy import UrlPolicy
@@ -30,8 +37,12 @@ from models import ArtifactKind, ErrorKind, JobStatus, StepStatus
 log = logging.getLogger(__name__)
 
 
+CRASH_SIGNS = ("Target crashed", "Page crashed")  # how Playwright says a renderer died
+
+
 class BrowserCrashed(Exception):
-    """The browser went away; the worker replaces it before its next job."""
+    """The browser or this job's renderer went away: this job ends (the other jobs on a
+    live browser go on; a dead browser is replaced before the next job)."""
 
 
 class JobExecution:
@@ -39,7 +50,7 @@ class JobExecution:
 
     def __init__(self, job_id: int, runbook: Runbook, values: dict[str, str],
                  secret_values: list[str], browser: Browser, settings,
-                 bus: events.EventBus, spare_context: tuple | None = None):
+                 bus: events.EventBus, spare: JobPage | None = None):
         self.job_id, self.runbook, self.browser, self.settings = job_id, runbook, browser, settings
         self.bus = bus
         self.recorder = JobRecorder(job_id, bus)
@@ -48,22 +59,28 @@ class JobExecution:
         self.failure: StepFailed | None = None  # what ends the job as failed
         self.stopped = False  # no further steps run (stop_on_error, a crash)
         self.live: LiveView | None = None
-        self.crashed = False  # the worker then replaces its browser
         self.approver = None  # optional callable(step) -> "approve" | "reject"
-        self.spare_context = spare_context  # (context, page, cdp) opened ahead, or None
+        self.spare = spare  # a page opened ahead on this browser, or None
         self.spare_used = False
-        self.control = JobControl(job_id, bus)
+        self.opened = False  # its context is set up (before that, nothing was recorded)
         self.cancelled_by: str | None = None
 
-    def run(self) -> JobStatus:
+    async def run(self) -> JobStatus:
+        """The whole job, from a fresh context to its final record; returns its status."""
         rb = self.runbook.settings
         store = ArtifactStore(self.settings.data_dir, self.job_id)
         video_dir = store.dir / "video-tmp" if rb.video else None
-        if self.spare_context and video_dir is None and rb.viewport == DEFAULT_VIEWPORT:
-            context, page, cdp = self.spare_context  # opened while the worker was idle
-            self.spare_used = True
-        else:
-            context, page, cdp = new_job_context(self.browser, rb, video_dir)
+        self.control = JobControl(self.job_id, self.bus)
+        try:
+            if self.spare and video_dir is None and rb.viewport == DEFAULT_VIEWPORT:
+                job_page = self.spare  # opened while the worker was idle
+                self.spare_used = True
+            else:
+                job_page = await new_job_page(self.browser, rb, video_dir)
+        except BaseException:
+            self.control.close()
+            raise
+        context, page, cdp = job_page.context, job_page.page, job_page.cdp
         self.ctx = JobContext(
             runbook=self.runbook, page=page, context=context, cdp=cdp,
             policy=UrlPolicy(self.settings.private_host_allowlist, rb.allowed_hosts),
@@ -74,79 +91,85 @@ class JobExecution:
             self.values["__base_url__"] = render(rb.base_url, self.values)
         try:
             self.control.watch(page)
-            guard_requests(self.ctx)
-            collect_console_errors(self.ctx, page)
+            watch_page(self.ctx, page)
+            await guard_requests(self.ctx)
             if rb.trace:  # the trace's screenshots would show a typed secret unmasked
-                context.tracing.start(screenshots=not self.runbook.secrets, snapshots=True)
-            if getattr(self.bus, "has_subscribers", True):
-                self.live = LiveView(cdp, self.job_id, self.bus)
-            self.run_steps(self.runbook.steps)
+                await context.tracing.start(screenshots=not self.runbook.secrets,
+                                            snapshots=True)
+            self.live = LiveView(cdp, self.job_id, self.bus)
+            self.opened = True
+            await self.run_steps(self.runbook.steps)
         except BrowserCrashed:
-            self.crashed = True
+            pass
         finally:
             self.control.close()
-            self._close(context, page, store, video_dir)
+            if self.live:
+                self.live.close()
+            await self._close(context, page, store, video_dir)
+        end: tuple[JobStatus, ErrorKind | None, str | None]
         if self.cancelled_by:
-            return self.recorder.job_finished(
-                JobStatus.cancelled, ErrorKind.cancelled,
-                f"cancelled by {self.cancelled_by}; artifacts recorded so far are kept").status
-        if self.failure:
-            return self.recorder.job_finished(JobStatus.failed, self.failure.kind,
-                                              self.failure.message).status
-        return self.recorder.job_finished(JobStatus.completed).status
+            end = (JobStatus.cancelled, ErrorKind.cancelled,
+                   f"cancelled by {self.cancelled_by}; artifacts recorded so far are kept")
+        elif self.failure:
+            end = (JobStatus.failed, self.failure.kind, self.failure.message)
+        else:
+            end = (JobStatus.completed, None, None)
+        return (await asyncio.to_thread(self.recorder.job_finished, *end)).status
 
     # -- steps ---------------------------------------------------------------------------
-    def run_steps(self, steps: list[Step], parent_id: int | None = None,
-                  iteration: int | None = None) -> None:
+    async def run_steps(self, steps: list[Step], parent_id: int | None = None,
+                        iteration: int | None = None) -> None:
         for index, step in enumerate(steps):
+            if not self.stopped:
+                await self.obey_actions()
             if self.stopped:
                 if parent_id is None:  # the timeline lists what never ran
-                    self.recorder.step_skipped(step.name, step.action, step.description)
-                continue
-            self.obey_actions()
-            if self.stopped:
-                if parent_id is None:
-                    self.recorder.step_skipped(step.name, step.action, step.description)
+                    await self._skipped(step)
                 continue
             if index and self.runbook.settings.step_delay_ms:
-                self.ctx.page.wait_for_timeout(self.runbook.settings.step_delay_ms)
-            if step.when is not None and not self._holds(step.when):
-                self.recorder.step_skipped(step.name, step.action, step.description,
-                                           parent_id, iteration)
+                await asyncio.sleep(self.runbook.settings.step_delay_ms / 1000)
+            if step.when is not None and not await self._holds(step.when):
+                await self._skipped(step, parent_id, iteration)
                 continue
             if step.approval is not None:
-                wait_for_approval(self, step)
+                await wait_for_approval(self, step)
                 if self.cancelled_by:  # cancelled while waiting: the step never ran
-                    self.recorder.step_skipped(step.name, step.action, step.description,
-                                               parent_id, iteration)
+                    await self._skipped(step, parent_id, iteration)
                 if self.stopped:
                     continue
-            self.run_step(step, parent_id, iteration)
+            await self.run_step(step, parent_id, iteration)
+
+    async def _skipped(self, step: Step, parent_id: int | None = None,
+                       iteration: int | None = None) -> None:
+        await asyncio.to_thread(self.recorder.step_skipped, step.name, step.action,
+                                step.description, parent_id, iteration)
 
     # -- actions -------------------------------------------------------------------------
-    def obey_actions(self) -> None:
+    async def obey_actions(self) -> None:
         """Between steps: pause (keeping the browser) or cancel, as a person asked."""
-        action, by = self.control.pending()
-        if action == "cancel":
+        action, by = await self.control.pending()
+        if action == "cancel" or self.control.cancel_requested.is_set():
             self.cancel(by)
         elif action == "pause":
-            self.recorder.set_status(JobStatus.paused, by=by)
+            await asyncio.to_thread(self.recorder.set_status, JobStatus.paused, by=by)
             while True:
-                self.control.wait(POLL_S)
-                action, by = self.control.pending()
+                await self.control.wait(3600)
+                action, by = await self.control.pending()
                 if action == "resume":
-                    self.recorder.set_status(JobStatus.running, by=by)
+                    await asyncio.to_thread(self.recorder.set_status, JobStatus.running,
+                                            by=by)
                     return
-                if action == "cancel":
+                if action == "cancel" or self.control.cancel_requested.is_set():
                     self.cancel(by)
                     return
 
     def cancel(self, by: str | None) -> None:
         self.cancelled_by, self.stopped = by or "someone", True
 
-    def run_step(self, step: Step, parent_id: int | None, iteration: int | None) -> None:
-        row = self.recorder.step_started(step.name, step.action, step.description,
-                                         parent_id, iteration)
+    async def run_step(self, step: Step, parent_id: int | None,
+                       iteration: int | None) -> None:
+        row = await asyncio.to_thread(self.recorder.step_started, step.name, step.action,
+                                      step.description, parent_id, iteration)
         assert row.id is not None  # step_started inserted the row
         if self.live:
             self.live.current_step = step.name
@@ -159,10 +182,10 @@ class JobExecution:
         failure: StepFailed | None = None
         action = ACTIONS[step.action]
         try:
-            action.run(self.ctx, st, render(step.args, self.values))
+            await action.run(self.ctx, st, render(step.args, self.values))
             if not action.nested:  # the nested steps took their own captures
                 for cap in step.captures:
-                    captures[cap.name] = read_capture(self.ctx, cap)
+                    captures[cap.name] = await read_capture(self.ctx, cap)
                     self.values[cap.name] = captures[cap.name]
         except StepFailed as exc:
             failure = exc if self._browser_alive(exc.message) else StepFailed(
@@ -170,19 +193,20 @@ class JobExecution:
         except PlaywrightError as exc:
             failure = self._classify(exc)
         if failure and self.control.cancel_requested.is_set():
-            self.cancel(self.cancelled_by or self.control.pending()[1])
+            self.cancel(self.cancelled_by or (await self.control.pending())[1])
             failure = StepFailed(ErrorKind.cancelled, "cancelled while this step ran")
         if self.ctx.masked and self.live:
             self.live.suspend()
         if not action.nested:
-            self._step_screenshot(step, row.id, failure is not None)
+            await self._step_screenshot(step, row.id, failure is not None)
         status = StepStatus.success
         if failure:
             status = StepStatus.failed
             failure = StepFailed(failure.kind, self.redactor.text(failure.message),
-                                 self.redactor.data(self._diagnostics(failure)))
-        self.recorder.step_finished(
-            row, status, retries=st.used_retries, selector_used=st.selector_used,
+                                 self.redactor.data(await self._diagnostics(failure)))
+        await asyncio.to_thread(
+            self.recorder.step_finished, row, status, retries=st.used_retries,
+            selector_used=st.selector_used,
             captures=self.redactor.data(captures),
             error_kind=failure.kind.value if failure else None,
             error_message=failure.message if failure else None,
@@ -197,36 +221,38 @@ class JobExecution:
             if rb.stop_on_error:
                 self.stopped = True
 
-    def run_repeat(self, step: Step, row_id: int) -> None:
+    async def run_repeat(self, step: Step, row_id: int) -> None:
         """Run a repeat's steps as its iterations (nested under its row `row_id`); raises
         StepFailed when an iteration failed or the job was cancelled."""
         assert step.max is not None  # the loader requires max on a repeat
         for n in range(1, step.max + 1):
-            if step.while_ is not None and not self._holds(step.while_):
+            if step.while_ is not None and not await self._holds(step.while_):
                 return
             failed_before = self.failure
-            self.run_steps(step.steps, row_id, n)
+            await self.run_steps(step.steps, row_id, n)
             if self.cancelled_by:
                 raise StepFailed(ErrorKind.cancelled, f"cancelled during iteration {n}")
             if self.stopped or self.failure is not failed_before:
                 assert self.failure is not None  # only a cancel stops without a failure
                 raise StepFailed(self.failure.kind, f"iteration {n} failed: "
                                  f"{self.failure.message}")
-            if step.until is not None and self._holds(step.until):
+            if step.until is not None and await self._holds(step.until):
                 return
 
-    def _holds(self, cond) -> bool:
+    async def _holds(self, cond) -> bool:
         try:
-            return holds(self.ctx, cond)
+            return await holds(self.ctx, cond)
         except PlaywrightError as exc:
             log.warning("condition could not be read: %s", exc)
             return False
 
     # -- recording helpers ---------------------------------------------------------------
     def _browser_alive(self, text: str) -> bool:
-        """False when an error says the browser (or its page) died under the step."""
-        return self.browser.is_connected() and "Target crashed" not in text and (
-            "has been closed" not in text or self.stopped)
+        """False when the browser or this job's renderer died under the step."""
+        return self.browser.is_connected() and not self.ctx.crashed and not any(
+            sign in text for sign in CRASH_SIGNS) and (
+            "has been closed" not in text or self.stopped
+            or self.control.cancel_requested.is_set())
 
     def _classify(self, exc: PlaywrightError) -> StepFailed:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -237,44 +263,50 @@ class JobExecution:
                               f"did not complete: {text} (is it hidden, disabled or covered?)")
         return StepFailed(ErrorKind.action_failed, text)
 
-    def _diagnostics(self, failure: StepFailed) -> dict:
+    async def _diagnostics(self, failure: StepFailed) -> dict:
         diag = dict(failure.diagnostics)
         diag["console_errors"] = list(self.ctx.console_errors)
         try:
-            diag["url"], diag["title"] = self.ctx.page.url, self.ctx.page.title()
+            diag["url"], diag["title"] = self.ctx.page.url, await self.ctx.page.title()
         except PlaywrightError:
             pass
         return diag
 
-    def _step_screenshot(self, step: Step, row_id: int, failed: bool) -> None:
+    async def _step_screenshot(self, step: Step, row_id: int, failed: bool) -> None:
         mode = self.runbook.settings.screenshots
         if mode == "off" or (mode == "on_failure" and not failed):
             return
         try:
-            data = self.ctx.page.screenshot(type="jpeg", quality=60, mask=self.ctx.masked,
-                                            timeout=3000)
+            data = await self.ctx.page.screenshot(type="jpeg", quality=60,
+                                                  mask=self.ctx.masked, timeout=3000)
         except PlaywrightError:
             return
+        await asyncio.to_thread(self._keep_screenshot, step, row_id, data)
+
+    def _keep_screenshot(self, step: Step, row_id: int, data: bytes) -> None:
         self.ctx.artifacts.save(ArtifactKind.screenshot, f"after {step.name}", data, "jpg",
                                 row_id)
         self.bus.publish(events.Event(events.SCREENSHOT, self.job_id,
                                       {"jpeg": data, "step": step.name, "live": False}))
 
-    def _close(self, context, page, store: ArtifactStore, video_dir) -> None:
+    async def _close(self, context, page, store: ArtifactStore, video_dir) -> None:
         rb = self.runbook.settings
         try:
             if rb.trace:
                 path = store.new_path("trace", "zip")
-                context.tracing.stop(path=str(path))
-                redact_archive(path, self.redactor)  # it holds typed values and requests
-                store.record(ArtifactKind.trace, "trace.zip", path, None)
+                await context.tracing.stop(path=str(path))
+                # it holds typed values and requests
+                await asyncio.to_thread(redact_archive, path, self.redactor)
+                await asyncio.to_thread(store.record, ArtifactKind.trace, "trace.zip", path,
+                                        None)
             video = page.video
-            context.close()
+            await context.close()
             if video is not None:
                 path = store.new_path("video", "webm")
-                video.save_as(str(path))
-                video.delete()
-                store.record(ArtifactKind.video, "video.webm", path, None)
+                await video.save_as(str(path))
+                await video.delete()
+                await asyncio.to_thread(store.record, ArtifactKind.video, "video.webm", path,
+                                        None)
         except PlaywrightError as exc:
             log.warning("job %s: closing the browser context failed: %s", self.job_id, exc)
         finally:

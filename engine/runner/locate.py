@@ -3,9 +3,9 @@
 import time
 from dataclasses import dataclass, field
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from engine.errors import StepFailed
 from models import ErrorKind
@@ -54,7 +54,7 @@ def round_budgets(timeout_ms: int, retries: int) -> list[float]:
     return [timeout_ms * 2 ** r / total for r in range(retries)]
 
 
-def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: int,
+async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: int,
             many: bool = False) -> Resolution:
     """The one element the first resolving candidate finds; StepFailed when none resolves.
 
@@ -68,7 +68,7 @@ def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: int,
         for cand in candidates:
             locator = to_locator(page, cand)
             try:
-                count = locator.count()
+                count = await locator.count()
             except PlaywrightError as exc:
                 attempts.append({"candidate": describe(cand), "result": _first_line(exc)})
                 continue
@@ -78,7 +78,7 @@ def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: int,
                              "result": "no element matched" if count == 0
                              else f"{count} elements matched, expected one"})
         if rnd < retries:
-            _wait_for_any(page, candidates, budgets[rnd])
+            await _wait_for_any(page, candidates, budgets[rnd])
     ambiguous = any("elements matched" in a["result"] for a in attempts)
     tried = "; ".join(f'{a["candidate"]}: {a["result"]}' for a in attempts)
     rounds = f"{retries + 1} round{'s' if retries else ''} over {timeout_ms} ms"
@@ -93,7 +93,7 @@ def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: int,
                      {"candidates": attempts})
 
 
-def _wait_for_any(page: Page, candidates: list[dict], budget_ms: float) -> None:
+async def _wait_for_any(page: Page, candidates: list[dict], budget_ms: float) -> None:
     combined: Locator | None = None
     for cand in candidates:
         loc = to_locator(page, cand)
@@ -103,9 +103,9 @@ def _wait_for_any(page: Page, candidates: list[dict], budget_ms: float) -> None:
         # back off briefly instead, so the rounds still spread over the timeout.
         started = time.monotonic()
         assert combined is not None  # a selector has at least one candidate (the loader checks)
-        combined.first.wait_for(state="attached", timeout=max(budget_ms, 1))
+        await combined.first.wait_for(state="attached", timeout=max(budget_ms, 1))
         if time.monotonic() - started < 0.01:
-            page.wait_for_timeout(min(budget_ms, 250))
+            await page.wait_for_timeout(min(budget_ms, 250))
     except (PlaywrightTimeout, PlaywrightError):
         pass
 

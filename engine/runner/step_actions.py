@@ -1,15 +1,16 @@
 """One function per runbook action, each registered with its parameters by `@step_action`;
 each gets the step's arguments already templated."""
 
+import asyncio
 import csv
 import io
 import json
 import re
 from urllib.parse import urljoin
 
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import expect
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import expect
 
 from engine.errors import StepFailed
 from engine.runbook.actions import step_action
@@ -29,27 +30,27 @@ EXTRACT_JS = """(rows, fields) => rows.map(row => Object.fromEntries(
   })))"""
 
 
-def _element(ctx: JobContext, st: StepRunState, args: dict):
+async def _element(ctx: JobContext, st: StepRunState, args: dict):
     st.used_retries = st.retries  # if it fails, every round was used
-    found = resolve(ctx.page, args["selector"], st.timeout_ms, st.retries)
+    found = await resolve(ctx.page, args["selector"], st.timeout_ms, st.retries)
     st.used_retries, st.selector_used = found.retries, found.candidate
     return found.locator
 
 
 @step_action("goto", required=("url",))
-def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
+async def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
     base = ctx.values.get("__base_url__") or ""
     url = urljoin(base.rstrip("/") + "/", args["url"].lstrip("/")) if base and not re.match(
         r"^[a-z][a-z0-9+.-]*:", args["url"], re.I) else args["url"]
     reason = ctx.policy.blocked_reason(url)
     if reason:
-        note_block(ctx, url, reason)
+        await note_block(ctx, url, reason)
         raise StepFailed(ErrorKind.blocked_url, f"navigation to {url} blocked: {reason}")
     ctx.blocked = None
     try:
-        ctx.page.goto(url, timeout=st.timeout_ms)
+        await ctx.page.goto(url, timeout=st.timeout_ms)
     except PlaywrightTimeout:
-        ctx.cdp.send("Page.stopLoading")  # else the page stays busy (screenshots hang)
+        await ctx.cdp.send("Page.stopLoading")  # else the page stays busy (screenshots hang)
         raise StepFailed(ErrorKind.navigation_timeout,
                          f"{url} did not finish loading within {st.timeout_ms} ms; check the "
                          "site is up or raise timeout_ms") from None
@@ -62,76 +63,76 @@ def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
 
 
 @step_action("click", required=("selector",), optional=("button", "count"))
-def click(ctx, st, args):
-    _element(ctx, st, args).click(button=args.get("button", "left"),
+async def click(ctx, st, args):
+    await (await _element(ctx, st, args)).click(button=args.get("button", "left"),
                                   click_count=args.get("count", 1), timeout=st.timeout_ms)
 
 
 @step_action("fill", required=("selector", "value"))
-def fill(ctx, st, args):
-    element = _element(ctx, st, args)
-    element.fill(args["value"], timeout=st.timeout_ms)
+async def fill(ctx, st, args):
+    element = await _element(ctx, st, args)
+    await element.fill(args["value"], timeout=st.timeout_ms)
     if ctx.redactor.text(args["value"]) != args["value"]:
         ctx.masked.append(element)
 
 
 @step_action("select", required=("selector",), one_of=("value", "label"))
-def select(ctx, st, args):
-    element = _element(ctx, st, args)
+async def select(ctx, st, args):
+    element = await _element(ctx, st, args)
     if "label" in args:
-        element.select_option(label=args["label"], timeout=st.timeout_ms)
+        await element.select_option(label=args["label"], timeout=st.timeout_ms)
     else:
-        element.select_option(value=args["value"], timeout=st.timeout_ms)
+        await element.select_option(value=args["value"], timeout=st.timeout_ms)
 
 
 @step_action("check", required=("selector",))
-def check(ctx, st, args):
-    _element(ctx, st, args).check(timeout=st.timeout_ms)
+async def check(ctx, st, args):
+    await (await _element(ctx, st, args)).check(timeout=st.timeout_ms)
 
 
 @step_action("uncheck", required=("selector",))
-def uncheck(ctx, st, args):
-    _element(ctx, st, args).uncheck(timeout=st.timeout_ms)
+async def uncheck(ctx, st, args):
+    await (await _element(ctx, st, args)).uncheck(timeout=st.timeout_ms)
 
 
 @step_action("hover", required=("selector",))
-def hover(ctx, st, args):
-    _element(ctx, st, args).hover(timeout=st.timeout_ms)
+async def hover(ctx, st, args):
+    await (await _element(ctx, st, args)).hover(timeout=st.timeout_ms)
 
 
 @step_action("press", required=("key",), optional=("selector",))
-def press(ctx, st, args):
+async def press(ctx, st, args):
     if "selector" in args:
-        _element(ctx, st, args).press(args["key"], timeout=st.timeout_ms)
+        await (await _element(ctx, st, args)).press(args["key"], timeout=st.timeout_ms)
     else:
-        ctx.page.keyboard.press(args["key"])
+        await ctx.page.keyboard.press(args["key"])
 
 
 @step_action("scroll", one_of=("selector", "to"))
-def scroll(ctx, st, args):
+async def scroll(ctx, st, args):
     if "selector" in args:
-        _element(ctx, st, args).scroll_into_view_if_needed(timeout=st.timeout_ms)
+        await (await _element(ctx, st, args)).scroll_into_view_if_needed(timeout=st.timeout_ms)
     else:
         y = "document.body.scrollHeight" if args["to"] == "bottom" else "0"
-        ctx.page.evaluate(f"window.scrollTo(0, {y})")
+        await ctx.page.evaluate(f"window.scrollTo(0, {y})")
 
 
 @step_action("wait", one_of=("ms", "selector", "url", "load"), optional=("state",))
-def wait(ctx, st, args):
+async def wait(ctx, st, args):
     page = ctx.page
     try:
         if "ms" in args:
-            page.wait_for_timeout(args["ms"])
+            await page.wait_for_timeout(args["ms"])
         elif "url" in args:
-            page.wait_for_url(glob_regex(args["url"]), timeout=st.timeout_ms)
+            await page.wait_for_url(glob_regex(args["url"]), timeout=st.timeout_ms)
         elif "load" in args:
-            page.wait_for_load_state(args["load"], timeout=st.timeout_ms)
+            await page.wait_for_load_state(args["load"], timeout=st.timeout_ms)
         else:
             locators = [to_locator(page, c) for c in args["selector"]]
             combined = locators[0]
             for loc in locators[1:]:
                 combined = combined.or_(loc)
-            combined.first.wait_for(state=args.get("state", "visible"), timeout=st.timeout_ms)
+            await combined.first.wait_for(state=args.get("state", "visible"), timeout=st.timeout_ms)
     except PlaywrightTimeout:
         what = next(k for k in ("url", "load", "selector") if k in args)
         kind = ErrorKind.element_not_found if what == "selector" else ErrorKind.navigation_timeout
@@ -140,29 +141,29 @@ def wait(ctx, st, args):
 
 
 @step_action("extract", required=("selector", "fields", "into"))
-def extract(ctx, st, args):
+async def extract(ctx, st, args):
     st.used_retries = st.retries
-    found = resolve(ctx.page, args["selector"], st.timeout_ms, st.retries, many=True)
+    found = await resolve(ctx.page, args["selector"], st.timeout_ms, st.retries, many=True)
     st.used_retries, st.selector_used = found.retries, found.candidate
-    records = found.locator.evaluate_all(EXTRACT_JS, args["fields"])
+    records = await found.locator.evaluate_all(EXTRACT_JS, args["fields"])
     ctx.collections.setdefault(args["into"], []).extend(ctx.redactor.data(records))
 
 
 @step_action("assert", one_of=("selector", "url", "title"), optional=("text",))
-def assert_(ctx, st, args):
+async def assert_(ctx, st, args):
     page = ctx.page
     try:
         if "url" in args:
-            expect(page).to_have_url(glob_regex(args["url"]), timeout=st.timeout_ms)
+            await expect(page).to_have_url(glob_regex(args["url"]), timeout=st.timeout_ms)
         elif "title" in args:
-            expect(page).to_have_title(args["title"], timeout=st.timeout_ms)
+            await expect(page).to_have_title(args["title"], timeout=st.timeout_ms)
         else:
-            element = _element(ctx, st, args)
+            element = await _element(ctx, st, args)
             if "text" in args:
-                expect(element).to_contain_text(args["text"], timeout=st.timeout_ms)
+                await expect(element).to_contain_text(args["text"], timeout=st.timeout_ms)
     except AssertionError:
         what = ("url " + page.url if "url" in args else
-                "title " + repr(page.title()) if "title" in args else "text")
+                "title " + repr(await page.title()) if "title" in args else "text")
         expected = args.get("url") or args.get("title") or args.get("text")
         raise StepFailed(ErrorKind.assertion_failed,
                          f"assertion failed: expected {expected!r}, the page has {what}") from None
@@ -172,32 +173,34 @@ def assert_(ctx, st, args):
 
 
 @step_action("screenshot", optional=("full_page",))
-def screenshot(ctx, st, args):
-    data = ctx.page.screenshot(full_page=args.get("full_page", False), type="png",
+async def screenshot(ctx, st, args):
+    data = await ctx.page.screenshot(full_page=args.get("full_page", False), type="png",
                                mask=ctx.masked)
-    ctx.artifacts.save(ArtifactKind.screenshot, st.step.name, data, "png", st.step_run_id)
+    await asyncio.to_thread(ctx.artifacts.save, ArtifactKind.screenshot, st.step.name, data,
+                            "png", st.step_run_id)
 
 
 @step_action("download", required=("selector",))
-def download(ctx, st, args):
-    element = _element(ctx, st, args)
-    with ctx.page.expect_download(timeout=st.timeout_ms) as info:
-        element.click(timeout=st.timeout_ms)
-    dl = info.value
+async def download(ctx, st, args):
+    element = await _element(ctx, st, args)
+    async with ctx.page.expect_download(timeout=st.timeout_ms) as info:
+        await element.click(timeout=st.timeout_ms)
+    dl = await info.value
     name = dl.suggested_filename or "download"
     path = ctx.artifacts.new_path(name.rsplit(".", 1)[0], name.rsplit(".", 1)[-1]
                                   if "." in name else "bin")
-    dl.save_as(path)
+    await dl.save_as(path)
     if path.stat().st_size > ctx.max_download_bytes:
         size = path.stat().st_size
         path.unlink()
         raise StepFailed(ErrorKind.action_failed, f"download {name} is {size} bytes, over the "
                          f"limit of {ctx.max_download_bytes} (JOBDECK_MAX_DOWNLOAD_MB)")
-    ctx.artifacts.record(ArtifactKind.download, name, path, st.step_run_id)
+    await asyncio.to_thread(ctx.artifacts.record, ArtifactKind.download, name, path,
+                            st.step_run_id)
 
 
 @step_action("export", required=("collection", "format"), optional=("filename",))
-def export(ctx, st, args):
+async def export(ctx, st, args):
     name = args["collection"]
     if name not in ctx.collections:
         raise StepFailed(ErrorKind.action_failed, f'collection "{name}" has no records: no '
@@ -214,15 +217,17 @@ def export(ctx, st, args):
         writer.writerows(records)
         data = out.getvalue()
     filename = args.get("filename") or f"{name}.{fmt}"
-    ctx.artifacts.save(ArtifactKind.export, filename, data.encode("utf-8"), fmt, st.step_run_id)
+    await asyncio.to_thread(ctx.artifacts.save, ArtifactKind.export, filename,
+                            data.encode("utf-8"), fmt, st.step_run_id)
 
 
 @step_action("approval", optional=("message", "risk"))
-def approval(ctx, st, args):
+async def approval(ctx, st, args):
     """The wait happens before the step (see the executor); nothing is left to do."""
 
 
 @step_action("repeat", required=("steps", "max"), one_of=("while", "until"), nested=True)
-def repeat(ctx, st, args):
+async def repeat(ctx, st, args):
     """The job's execution runs the iterations: they are steps of their own."""
-    ctx.run_nested(st.step, st.step_run_id)
+    assert ctx.run_nested is not None  # the execution sets it
+    await ctx.run_nested(st.step, st.step_run_id)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from playwright.sync_api import BrowserContext, CDPSession, Locator, Page
+from playwright.async_api import BrowserContext, CDPSession, Locator, Page
 
 if TYPE_CHECKING:  # annotations only: the step actions import this module, and the
     # runbook loader imports the step actions (their registry)
@@ -34,8 +34,9 @@ class JobContext:
     console_errors: list[str] = field(default_factory=list)
     blocked: tuple[str, str] | None = None  # (url, reason) of the last blocked navigation
     blocked_seen: set[str] = field(default_factory=set)  # URLs already in the audit log
+    crashed: bool = False  # the page's renderer crashed (the browser may live on)
     # Runs a nested step's own steps (step, its step run's id); set by the job's execution.
-    run_nested: Callable[[Step, int], None] | None = None
+    run_nested: Callable[[Step, int], Awaitable[None]] | None = None
 
 
 @dataclass

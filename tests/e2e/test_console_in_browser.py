@@ -6,10 +6,9 @@ import time
 
 import httpx
 import pytest
-from support import ADMIN_PASSWORD, in_browser_thread
+from support import ADMIN_PASSWORD, in_browser_thread, viewer_browser
 
 from engine.demo_site import COMMENTS
-from engine.runner.worker import thread_browser
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +72,7 @@ def in_browser(settings, scenario, console=None):
     """Run a scenario with a fresh browser context on the tests' browser thread, signed in
     to `console` as its admin."""
     def run():
-        context = thread_browser(settings).new_context(viewport={"width": 1280, "height": 900},
+        context = viewer_browser().new_context(viewport={"width": 1280, "height": 900},
                                                        accept_downloads=True)
         try:
             page = context.new_page()

@@ -5,12 +5,14 @@ import zipfile
 import pytest
 from support import in_browser_thread
 
+from engine.runner import browser
 from engine.runner.browser import INSTALL_HINT, BrowserNotFound, find_browser
 from models import ArtifactKind, JobStatus
 
 
 def test_no_browser_names_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing to find on PATH
+    monkeypatch.setattr(browser, "SYSTEM_BINARIES", ())
     monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "none"))
     with pytest.raises(BrowserNotFound) as err:
         find_browser()
@@ -29,11 +31,23 @@ def test_a_system_chromium_is_found(monkeypatch, tmp_path):
     assert found and "chrom" in found
 
 
+def test_the_headless_shell_comes_before_a_full_chromium(monkeypatch, tmp_path):
+    """Both on PATH (as Debian's two packages install them): the shell, without the
+    browser's UI, is the one jobs run in."""
+    for name in ("chromium", "chromium-headless-shell"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "none"))
+    monkeypatch.setattr(browser, "SYSTEM_BINARIES", ())
+    assert find_browser() == str(tmp_path / "chromium-headless-shell")
+
+
 def test_job_without_a_browser_fails_with_the_hint(run_runbook, monkeypatch, settings):
     settings.browser_path = "/nope/chrome"
-    from engine.runner.worker import close_thread_browser
+    from engine.runner.worker import close_browser
 
-    in_browser_thread(close_thread_browser)  # the next job must look for a browser again
+    in_browser_thread(close_browser)  # the next job must look for a browser again
     detail = run_runbook("""
         version: 1
         name: nobrowser

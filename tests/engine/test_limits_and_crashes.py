@@ -4,10 +4,9 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 from sqlmodel import select
-from support import step
+from support import browser_processes, close_viewer_browser, in_browser_thread, step
 
 from engine.store.db import session_scope
 from models import ArtifactKind, ErrorKind, JobStatus, StepRun, StepStatus
@@ -34,30 +33,6 @@ def test_a_download_over_the_cap_fails_its_step_and_is_not_kept(run_runbook, set
     assert leftovers == [], "the oversized file was left on disk"
 
 
-def _our_browsers() -> list[int]:
-    """Chromium main processes started by this test process (through Playwright's driver)."""
-    def children(pid: int) -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry.name))
-                except (OSError, IndexError, ValueError):
-                    continue
-        return found
-
-    def cmdline(pid: int) -> str:
-        try:
-            return (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                    .decode(errors="replace"))
-        except OSError:
-            return ""
-
-    return [browser for driver in children(os.getpid()) for browser in children(driver)
-            if "chrom" in cmdline(browser) and "--type=" not in cmdline(browser)]
-
-
 def test_a_browser_that_dies_mid_job_fails_it_and_the_next_job_gets_a_new_one(
         run_runbook, runtime):
     slow = """
@@ -70,7 +45,8 @@ def test_a_browser_that_dies_mid_job_fails_it_and_the_next_job_gets_a_new_one(
           - {name: slow, action: goto, url: "/slow?seconds=8"}
           - {name: after, action: goto, url: /table}
         """
-    run_runbook(slow.replace("NAME", "warm-up"))  # the worker thread has its browser now
+    run_runbook(slow.replace("NAME", "warm-up"))  # the worker process has its browser now
+    in_browser_thread(close_viewer_browser)  # only the engine's browser is left to kill
     result = {}
     worker = threading.Thread(target=lambda: result.update(
         detail=run_runbook(slow.replace("NAME", "crashing"))))
@@ -79,7 +55,7 @@ def test_a_browser_that_dies_mid_job_fails_it_and_the_next_job_gets_a_new_one(
     while not _step_running("slow"):
         assert time.monotonic() < deadline, "the slow step never started"
         time.sleep(0.05)
-    browsers = _our_browsers()
+    browsers = browser_processes()
     assert browsers, "found no Chromium process to kill"
     for pid in browsers:
         os.kill(pid, signal.SIGKILL)
