@@ -9,10 +9,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from sqlalchemy import insert
 from sqlmodel import col, select
 
 from engine.store.db import read_scope
-from models import JobEvent
+from models import JobEvent, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,11 @@ def record(session, kind: str, job_id: int, /, **data) -> Event:
     Binary payloads (JPEG frames) stay out of the record; the live event keeps them.
     """
     stored = {k: v for k, v in data.items() if not isinstance(v, bytes)}
-    row = JobEvent(job_id=job_id, kind=kind, data=stored)
-    session.add(row)
-    session.flush()
-    return Event(kind, job_id, data, row.id)
+    # Core on the session's connection: every step writes two of these (no ORM bookkeeping)
+    row_id = session.connection().execute(
+        insert(JobEvent).values(job_id=job_id, kind=kind, data=stored, created_at=utcnow())
+        .returning(col(JobEvent.id))).scalar_one()
+    return Event(kind, job_id, data, row_id)
 
 
 def recorded_after(job_id: int, after_id: int = 0) -> list[Event]:
