@@ -157,7 +157,7 @@ class BrowserHost:
 
 async def _close_quietly(job_page: JobPage) -> None:
     try:
-        await job_page.context.close()
+        await job_page.close()
     except PlaywrightError:
         pass
 

@@ -4,15 +4,17 @@ import asyncio
 import base64
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
-from playwright.async_api import Browser, BrowserContext, CDPSession, Page, Route
+from playwright.async_api import Browser, BrowserContext, CDPSession, Page, Request
 from playwright.async_api import Error as PlaywrightError
 
 from engine.bus import events
 from engine.identity import audit
+from engine.runner.network_guard import NetworkGuard
 from engine.runner.step_context import JobContext
 
 log = logging.getLogger(__name__)
@@ -20,46 +22,46 @@ log = logging.getLogger(__name__)
 FRAME_INTERVAL_S = 0.15  # at most ~7 live frames a second
 
 
-async def guard_requests(ctx: JobContext) -> None:
-    """Check every request against the URL policy; navigations also after each redirect."""
+def origin(url: str) -> tuple[str, int]:
+    """(host, port) of a URL: how a blocked connection and a navigation are matched."""
+    parts = urlsplit(url)
+    return ((parts.hostname or "").lower(),
+            parts.port or (443 if parts.scheme in ("https", "wss") else 80))
 
-    async def on_route(route: Route) -> None:
-        try:
-            await check(route)
-        except PlaywrightError:  # the page moved on (stopped, closed) meanwhile
-            pass
 
-    async def check(route: Route) -> None:
-        request = route.request
-        navigation = request.is_navigation_request()
-        reason = ctx.policy.blocked_reason(request.url, navigation=navigation)
-        if reason is None and navigation:
-            # Follow redirects one hop at a time so every hop is checked.
-            try:
-                response = await route.fetch(max_redirects=0)
-            except PlaywrightError:
-                await route.continue_()
-                return
-            location = response.headers.get("location")
-            if 300 <= response.status < 400 and location:
-                target = urljoin(request.url, location)
-                reason = ctx.policy.blocked_reason(target)
-                if reason:
-                    ctx.blocked = (target, reason)
-                    await note_block(ctx, target, reason)
-                    await route.abort("blockedbyclient")
-                    return
-            await route.fulfill(response=response)
-            return
+def watch_requests(ctx: JobContext, page: Page) -> None:
+    """Note each main-frame navigation and redirect hop of the running step: a block of
+    one of them fails the step; runbook's allowed_hosts is judged for each hop."""
+    def on_request(request: Request) -> None:
+        if request.is_navigation_request() and request.frame == page.main_frame:
+            ctx.navigations.append(request.url)
+
+    page.on("request", on_request)
+
+
+def navigation_blocked(ctx: JobContext) -> tuple[str, str] | None:
+    """(url, reason) when the running step's navigation, or one of its redirect hops, was
+    blocked by the guard or left the runbook's allowed_hosts; else None."""
+    for url in ctx.navigations:
+        reason = ctx.policy.outside_allowed_hosts(url)
         if reason:
-            if navigation:
-                ctx.blocked = (request.url, reason)
-            await note_block(ctx, request.url, reason)
-            await route.abort("blockedbyclient")
-            return
-        await route.continue_()
+            return url, reason
+    navigated = {origin(url) for url in ctx.navigations}
+    for url, reason in ctx.blocks:
+        if origin(url) in navigated:
+            return next((n for n in ctx.navigations if origin(n) == origin(url)), url), reason
+    return None
 
-    await ctx.context.route("**/*", on_route)
+
+def on_blocked(ctx: JobContext) -> Callable[[str, str], None]:
+    """What the network guard calls for each request it blocked (on the browser loop)."""
+    def blocked(url: str, reason: str) -> None:
+        ctx.blocks.append((url, reason))
+        task = asyncio.get_running_loop().create_task(note_block(ctx, url, reason))
+        ctx.background.add(task)
+        task.add_done_callback(ctx.background.discard)
+
+    return blocked
 
 
 async def note_block(ctx: JobContext, url: str, reason: str) -> None:
@@ -168,24 +170,41 @@ DEFAULT_VIEWPORT = {"width": 1280, "height": 720}
 
 @dataclass
 class JobPage:
-    """A job's browser context, its page and a CDP session on that page."""
+    """A job's browser context, its page, a CDP session on that page, and the network
+    guard the context's every connection goes through."""
 
     context: BrowserContext
     page: Page
     cdp: CDPSession  # for what Playwright has no call for: stop loading, screencast
+    guard: NetworkGuard
+
+    async def close(self) -> None:
+        try:
+            await self.context.close()
+        finally:
+            await self.guard.close()
 
 
 async def new_job_page(browser: Browser, ctx_settings=None, video_dir=None) -> JobPage:
     """A fresh context, page and CDP session for one job (defaults: a spare for any job
-    with the default viewport and no video)."""
+    with the default viewport and no video). Its guard blocks everything until the job
+    gives it its policy (`guard.use`)."""
     viewport = ctx_settings.viewport if ctx_settings else DEFAULT_VIEWPORT
-    kwargs: dict[str, Any] = {"viewport": viewport, "accept_downloads": True}
+    guard = NetworkGuard()
+    # Chromium would otherwise send loopback and `*.localhost` straight out, unchecked.
+    kwargs: dict[str, Any] = {"viewport": viewport, "accept_downloads": True,
+                              "proxy": {"server": await guard.start(), "bypass": "<-loopback>"}}
     if video_dir is not None:
         kwargs.update(record_video_dir=str(video_dir), record_video_size=viewport)
-    context = await browser.new_context(**kwargs)
+    try:
+        context = await browser.new_context(**kwargs)
+    except BaseException:
+        await guard.close()
+        raise
     try:
         page = await context.new_page()
-        return JobPage(context, page, await context.new_cdp_session(page))
+        return JobPage(context, page, await context.new_cdp_session(page), guard)
     except BaseException:
         await context.close()
+        await guard.close()
         raise

@@ -21,9 +21,11 @@ from engine.runner.browser_session import (
     DEFAULT_VIEWPORT,
     JobPage,
     LiveView,
-    guard_requests,
+    navigation_blocked,
     new_job_page,
+    on_blocked,
     watch_page,
+    watch_requests,
 )
 from engine.runner.captures import holds, read_capture
 from engine.runner.control_listener import JobControl
@@ -92,7 +94,8 @@ class JobExecution:
         try:
             self.control.watch(page)
             watch_page(self.ctx, page)
-            await guard_requests(self.ctx)
+            watch_requests(self.ctx, page)
+            job_page.guard.use(self.ctx.policy, on_blocked(self.ctx))
             if rb.trace:  # the trace's screenshots would show a typed secret unmasked
                 await context.tracing.start(screenshots=not self.runbook.secrets,
                                             snapshots=True)
@@ -105,7 +108,7 @@ class JobExecution:
             self.control.close()
             if self.live:
                 self.live.close()
-            await self._close(context, page, store, video_dir)
+            await self._close(job_page, store, video_dir)
         end: tuple[JobStatus, ErrorKind | None, str | None]
         if self.cancelled_by:
             end = (JobStatus.cancelled, ErrorKind.cancelled,
@@ -181,8 +184,14 @@ class JobExecution:
         captures: dict[str, str] = {}
         failure: StepFailed | None = None
         action = ACTIONS[step.action]
+        if not action.nested:
+            self.ctx.blocks.clear()
+            self.ctx.navigations.clear()
         try:
             await action.run(self.ctx, st, render(step.args, self.values))
+            if not action.nested and (blocked := navigation_blocked(self.ctx)):
+                raise StepFailed(ErrorKind.blocked_url,
+                                 f"navigation to {blocked[0]} blocked: {blocked[1]}")
             if not action.nested:  # the nested steps took their own captures
                 for cap in step.captures:
                     captures[cap.name] = await read_capture(self.ctx, cap)
@@ -191,7 +200,9 @@ class JobExecution:
             failure = exc if self._browser_alive(exc.message) else StepFailed(
                 ErrorKind.browser_crashed, f"the browser stopped: {exc.message}")
         except PlaywrightError as exc:
-            failure = self._classify(exc)
+            blocked = navigation_blocked(self.ctx)
+            failure = self._classify(exc) if not blocked else StepFailed(
+                ErrorKind.blocked_url, f"navigation to {blocked[0]} blocked: {blocked[1]}")
         if failure and self.control.cancel_requested.is_set():
             self.cancel(self.cancelled_by or (await self.control.pending())[1])
             failure = StepFailed(ErrorKind.cancelled, "cancelled while this step ran")
@@ -204,13 +215,17 @@ class JobExecution:
             status = StepStatus.failed
             failure = StepFailed(failure.kind, self.redactor.text(failure.message),
                                  self.redactor.data(await self._diagnostics(failure)))
+        diagnostics = failure.diagnostics if failure else {}
+        if not action.nested and self.ctx.blocks:  # e.g. an image the policy kept out
+            diagnostics = {**diagnostics, "blocked_requests": self.redactor.data(
+                [{"url": url, "reason": reason} for url, reason in self.ctx.blocks[:20]])}
         await asyncio.to_thread(
             self.recorder.step_finished, row, status, retries=st.used_retries,
             selector_used=st.selector_used,
             captures=self.redactor.data(captures),
             error_kind=failure.kind.value if failure else None,
             error_message=failure.message if failure else None,
-            diagnostics=failure.diagnostics if failure else {})
+            diagnostics=diagnostics)
         if failure and failure.kind == ErrorKind.cancelled:
             return
         if failure and failure.kind == ErrorKind.browser_crashed:
@@ -289,8 +304,9 @@ class JobExecution:
         self.bus.publish(events.Event(events.SCREENSHOT, self.job_id,
                                       {"jpeg": data, "step": step.name, "live": False}))
 
-    async def _close(self, context, page, store: ArtifactStore, video_dir) -> None:
+    async def _close(self, job_page: JobPage, store: ArtifactStore, video_dir) -> None:
         rb = self.runbook.settings
+        context, page = job_page.context, job_page.page
         try:
             if rb.trace:
                 path = store.new_path("trace", "zip")
@@ -310,6 +326,7 @@ class JobExecution:
         except PlaywrightError as exc:
             log.warning("job %s: closing the browser context failed: %s", self.job_id, exc)
         finally:
+            await job_page.guard.close()
             if video_dir is not None and video_dir.exists():
                 for leftover in video_dir.iterdir():
                     leftover.unlink()

@@ -15,7 +15,7 @@ from playwright.async_api import expect
 from engine.errors import StepFailed
 from engine.runbook.actions import step_action
 from engine.runbook.globs import glob_regex
-from engine.runner.browser_session import note_block
+from engine.runner.browser_session import navigation_blocked, note_block
 from engine.runner.locate import resolve, to_locator
 from engine.runner.step_context import JobContext, StepRunState
 from models import ArtifactKind, ErrorKind
@@ -46,7 +46,6 @@ async def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
     if reason:
         await note_block(ctx, url, reason)
         raise StepFailed(ErrorKind.blocked_url, f"navigation to {url} blocked: {reason}")
-    ctx.blocked = None
     try:
         await ctx.page.goto(url, timeout=st.timeout_ms)
     except PlaywrightTimeout:
@@ -55,9 +54,9 @@ async def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
                          f"{url} did not finish loading within {st.timeout_ms} ms; check the "
                          "site is up or raise timeout_ms") from None
     except PlaywrightError as exc:
-        if ctx.blocked:
-            raise StepFailed(ErrorKind.blocked_url, f"navigation to {ctx.blocked[0]} blocked: "
-                             f"{ctx.blocked[1]}") from None
+        if blocked := navigation_blocked(ctx):
+            raise StepFailed(ErrorKind.blocked_url, f"navigation to {blocked[0]} blocked: "
+                             f"{blocked[1]}") from None
         raise StepFailed(ErrorKind.action_failed, f"could not load {url}: "
                          f"{str(exc).splitlines()[0]}") from None
 
@@ -183,9 +182,18 @@ async def screenshot(ctx, st, args):
 @step_action("download", required=("selector",))
 async def download(ctx, st, args):
     element = await _element(ctx, st, args)
-    async with ctx.page.expect_download(timeout=st.timeout_ms) as info:
+    started = asyncio.ensure_future(ctx.page.wait_for_event("download", timeout=st.timeout_ms))
+    blocked = asyncio.ensure_future(_until_navigation_blocked(ctx))
+    try:
         await element.click(timeout=st.timeout_ms)
-    dl = await info.value
+        await asyncio.wait({started, blocked}, return_when=asyncio.FIRST_COMPLETED)
+        if not started.done():  # the guard refused the download: no need to wait it out
+            url, reason = blocked.result()
+            raise StepFailed(ErrorKind.blocked_url, f"download from {url} blocked: {reason}")
+        dl = started.result()
+    finally:
+        for task in (started, blocked):
+            task.cancel()
     name = dl.suggested_filename or "download"
     path = ctx.artifacts.new_path(name.rsplit(".", 1)[0], name.rsplit(".", 1)[-1]
                                   if "." in name else "bin")
@@ -197,6 +205,12 @@ async def download(ctx, st, args):
                          f"limit of {ctx.max_download_bytes} (JOBDECK_MAX_DOWNLOAD_MB)")
     await asyncio.to_thread(ctx.artifacts.record, ArtifactKind.download, name, path,
                             st.step_run_id)
+
+
+async def _until_navigation_blocked(ctx: JobContext) -> tuple[str, str]:
+    while (found := navigation_blocked(ctx)) is None:
+        await asyncio.sleep(0.05)
+    return found
 
 
 @step_action("export", required=("collection", "format"), optional=("filename",))

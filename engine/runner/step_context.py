@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,8 +33,12 @@ class JobContext:
     collections: dict[str, list[dict]] = field(default_factory=dict)
     masked: list[Locator] = field(default_factory=list)  # fields that hold a secret
     console_errors: list[str] = field(default_factory=list)
-    blocked: tuple[str, str] | None = None  # (url, reason) of the last blocked navigation
+    # Of the running step: requests the network guard blocked (url, reason), and the
+    # URLs of its main-frame navigations and their redirect hops.
+    blocks: list[tuple[str, str]] = field(default_factory=list)
+    navigations: list[str] = field(default_factory=list)
     blocked_seen: set[str] = field(default_factory=set)  # URLs already in the audit log
+    background: set[asyncio.Task] = field(default_factory=set)  # e.g. audit writes
     crashed: bool = False  # the page's renderer crashed (the browser may live on)
     # Runs a nested step's own steps (step, its step run's id); set by the job's execution.
     run_nested: Callable[[Step, int], Awaitable[None]] | None = None
