@@ -182,3 +182,20 @@ def browser_processes() -> list[int]:
 
     return [browser for driver in children(os.getpid()) for browser in children(driver)
             if "chrom" in cmdline(browser) and "--type=" not in cmdline(browser)]
+
+
+def serve_app(app) -> tuple[int, object]:
+    """Serve an ASGI app of a test's own on a free loopback port, in a thread; returns
+    (port, server): set `server.should_exit = True` to stop it."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return port, server

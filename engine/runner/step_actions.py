@@ -18,6 +18,7 @@ from engine.runbook.globs import glob_regex
 from engine.runner.browser_session import navigation_blocked, note_block
 from engine.runner.locate import resolve, to_locator
 from engine.runner.step_context import JobContext, StepRunState
+from engine.store.artifacts import sniffed_extension
 from models import ArtifactKind, ErrorKind
 
 # Reads every row's fields in one round trip; sub-selectors are CSS.
@@ -194,10 +195,12 @@ async def download(ctx, st, args):
     finally:
         for task in (started, blocked):
             task.cancel()
-    name = dl.suggested_filename or "download"
-    path = ctx.artifacts.new_path(name.rsplit(".", 1)[0], name.rsplit(".", 1)[-1]
-                                  if "." in name else "bin")
+    name = dl.suggested_filename or "download"  # Content-Disposition's, RFC 6266 decoded
+    stem, dot, ext = name.rpartition(".")
+    path = ctx.artifacts.new_path(stem if dot else name, ext if dot else "bin")
     await dl.save_as(path)
+    if not dot and (sniffed := sniffed_extension(path)):  # a name without its type
+        path = path.rename(path.with_suffix(f".{sniffed}"))
     if path.stat().st_size > ctx.max_download_bytes:
         size = path.stat().st_size
         path.unlink()

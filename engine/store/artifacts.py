@@ -1,21 +1,35 @@
 """Artifact files under <data>/artifacts/<job id>/ with server-made names, each a row."""
 
+import mimetypes
 import re
 from pathlib import Path
 
+import filetype
 from sqlmodel import col, select
 
 from engine.store.db import session_scope
 from models import Artifact, ArtifactKind
 
-MEDIA_TYPES = {
-    "jpg": "image/jpeg", "png": "image/png", "webm": "video/webm", "csv": "text/csv",
-    "json": "application/json", "zip": "application/zip",
-}
-
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "file"
+    """A file-name part from any text: letters of any language and digits kept."""
+    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")[:40] or "file"
+
+
+def media_type_of(path: Path) -> str:
+    """By the file's extension (the standard library's table), else by its content's
+    magic numbers (the `filetype` library), else application/octet-stream."""
+    by_name, _ = mimetypes.guess_type(path.name)
+    if by_name:
+        return by_name
+    sniffed = filetype.guess(str(path))
+    return sniffed.mime if sniffed else "application/octet-stream"
+
+
+def sniffed_extension(path: Path) -> str | None:
+    """The extension a file's content calls for (`xlsx`, `pdf`, …), if it says."""
+    sniffed = filetype.guess(str(path))
+    return sniffed.extension if sniffed else None
 
 
 class ArtifactStore:
@@ -40,8 +54,7 @@ class ArtifactStore:
         artifact = Artifact(
             job_id=self.job_id, step_run_id=step_run_id, kind=kind, name=name,
             path=str(path.resolve().relative_to(self.data_dir)), size=path.stat().st_size,
-            media_type=media_type or MEDIA_TYPES.get(path.suffix.lstrip("."),
-                                                     "application/octet-stream"))
+            media_type=media_type or media_type_of(path))
         with session_scope() as session:
             session.add(artifact)
         return artifact

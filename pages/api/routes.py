@@ -2,6 +2,7 @@
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
@@ -198,14 +199,25 @@ def get_artifact(artifact_id: int, download: bool = False,
                      target=f"artifact {artifact.name}", source=actor.source)
     # Only images and videos are shown in place; HTML, SVG, XML and anything else from a
     # website is a download, and if a browser rendered it anyway it would run sandboxed
-    return FileResponse(path, media_type=media_type, filename=download_name(artifact, path),
-                        content_disposition_type="inline" if inline else "attachment",
-                        headers={"X-Content-Type-Options": "nosniff",
-                                 "Content-Security-Policy": "sandbox; default-src 'none'; "
-                                 "img-src 'self'; media-src 'self'"})
+    return FileResponse(path, media_type=media_type, headers={
+        "Content-Disposition": content_disposition("inline" if inline else "attachment",
+                                                   download_name(artifact, path)),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'; "
+                                   "media-src 'self'"})
 
 
 def download_name(artifact, path) -> str:
-    """`job-<id>-<artifact name>` in safe characters, keeping the file's real extension."""
+    """`job-<id>-<artifact name>`, keeping the file's real extension and any language's
+    letters; only what no file name may hold (path separators, quotes, control characters
+    and the characters Windows refuses) becomes `_`."""
     name = artifact.name if artifact.name.endswith(path.suffix) else artifact.name + path.suffix
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"job-{artifact.job_id}-{name}").strip("._")
+    return re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|;]+', "_",
+                  f"job-{artifact.job_id}-{name}").strip(" ._")
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """RFC 6266 with RFC 8187's `filename*` (UTF-8, any language) and a plain ASCII
+    `filename` for old clients; `filename*` first, as modern clients prefer it anyway."""
+    fallback = re.sub(r"[^A-Za-z0-9._ -]+", "_", name)
+    return f"{kind}; filename*=UTF-8''{quote(name, safe='')}; filename=\"{fallback}\""

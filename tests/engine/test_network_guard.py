@@ -5,16 +5,13 @@ it receives, `forbidden` (never allowed) logs every request that reaches it.
 """
 
 import asyncio
-import threading
-import time
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
-from support import free_port, step
+from support import serve_app, step
 
 from models import ErrorKind, JobStatus, StepStatus
 
@@ -70,24 +67,13 @@ async def log_everything(request: Request) -> Response:
         "content-disposition": 'attachment; filename="report.csv"'})
 
 
-def _serve(app: Starlette) -> tuple[int, uvicorn.Server]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return port, server
-
-
 @pytest.fixture(scope="module")
 def servers():
     """(origin URL, forbidden URL, forbidden port)."""
-    forbidden_port, forbidden = _serve(Starlette(routes=[
+    forbidden_port, forbidden = serve_app(Starlette(routes=[
         Route("/{path:path}", log_everything, methods=["GET", "POST"])]))
     forbidden_url = f"http://127.0.0.1:{forbidden_port}"
-    origin_port, origin = _serve(origin_app(forbidden_url))
+    origin_port, origin = serve_app(origin_app(forbidden_url))
     yield f"http://127.0.0.1:{origin_port}", forbidden_url, forbidden_port
     for server in (origin, forbidden):
         server.should_exit = True

@@ -99,6 +99,22 @@ async def test_markup_from_a_website_is_a_sandboxed_download(app_client, setting
     assert '"' not in filename[1:-1] and "/" not in filename and "\r" not in filename
 
 
+async def test_a_download_is_served_under_its_own_name_in_any_language(app_client, settings):
+    simulated, _ = app_client
+    await sign_in(simulated, "admin")
+    job_id = a_job(settings)
+    (settings.data_dir / "artifacts" / str(job_id) / "001-rechnung.pdf").write_bytes(b"%PDF")
+    artifact_id = stored(job_id, f"artifacts/{job_id}/001-rechnung.pdf", "application/pdf",
+                         name="Rechnung März 2026.pdf")
+    response = await simulated.http_client.get(f"/api/artifacts/{artifact_id}")
+    disposition = response.headers["content-disposition"]
+    assert response.headers["content-type"] == "application/pdf"
+    # RFC 8187 for the real name, an ASCII fallback for old clients (RFC 6266)
+    assert (f"filename*=UTF-8''job-{job_id}-Rechnung%20M%C3%A4rz%202026.pdf"
+            in disposition), disposition
+    assert f'filename="job-{job_id}-Rechnung M_rz 2026.pdf"' in disposition
+
+
 async def test_screenshots_show_in_place_and_downloads_are_audited(app_client, settings):
     simulated, _ = app_client
     await sign_in(simulated, "admin")
