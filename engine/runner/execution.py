@@ -88,7 +88,7 @@ class JobExecution:
             policy=UrlPolicy(self.settings.private_host_allowlist, rb.allowed_hosts),
             artifacts=store, redactor=self.redactor, values=self.values,
             max_download_bytes=int(self.settings.max_download_mb * 1024 * 1024),
-            run_nested=self.run_repeat)
+            run_nested=self.run_repeat, guard=job_page.guard)
         if rb.base_url:
             self.values["__base_url__"] = render(rb.base_url, self.values)
         try:

@@ -17,6 +17,7 @@ traffic is a CONNECT tunnel whose bytes are relayed as they are (RFC 9110 §9.3.
 import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import h11
@@ -33,6 +34,10 @@ HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-connection", b"proxy-authori
 Blocked = Callable[[str, str], None]  # (url, reason): called for every blocked request
 
 
+class CutOff(ConnectionError):
+    """A connection received more than the armed cap: it is closed, both ways."""
+
+
 class NetworkGuard:
     """One job's proxy on 127.0.0.1 (a port of its own, so it knows whose requests it
     sees). `start()` returns its URL for Playwright's `proxy={"server": …}`."""
@@ -42,6 +47,21 @@ class NetworkGuard:
         self.on_blocked: Blocked = lambda url, reason: None
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task] = set()
+        # While a download step runs: no connection may receive more than `cap` bytes
+        # from then on (HTTPS counted as tunnel bytes, which a download is almost all of).
+        self.cap: int | None = None
+        self.cut_off: list[str] = []  # host:port of the connections cut at the cap
+        self._received: dict[object, list[int]] = {}  # open connection -> [bytes, at arming]
+
+    def arm(self, cap: int) -> None:
+        """From now on, cut any connection as soon as it receives more than `cap` bytes:
+        a download over the limit stops there, however fast it comes."""
+        self.cap, self.cut_off = cap, []
+        for counts in self._received.values():
+            counts[1] = counts[0]
+
+    def disarm(self) -> None:
+        self.cap = None
 
     def use(self, policy: UrlPolicy, on_blocked: Blocked) -> None:
         """The job's policy, and whom to tell about each blocked request."""
@@ -123,7 +143,8 @@ class NetworkGuard:
         leftover, _ = client.trailing_data
         if leftover:
             up_writer.write(leftover)
-        await _relay(reader, writer, up_reader, up_writer)
+        with self._registered((host.lower(), port), up_writer) as count:
+            await _relay(reader, writer, up_reader, up_writer, count)
 
     async def _forward(self, request: h11.Request, client: h11.Connection,
                        reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
@@ -146,6 +167,15 @@ class NetworkGuard:
             return False
         upstream = h11.Connection(h11.CLIENT)
         origin_form = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        with self._registered((parts.hostname.lower(), port), up_writer) as count:
+            return await self._exchange(request, client, reader, writer, upstream,
+                                        up_reader, up_writer, origin_form, count)
+
+    async def _exchange(self, request: h11.Request, client: h11.Connection,
+                        reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        upstream: h11.Connection, up_reader: asyncio.StreamReader,
+                        up_writer: asyncio.StreamWriter, origin_form: str,
+                        count: Callable[[int], None]) -> bool:
         try:
             headers = [(k, v) for k, v in request.headers if k not in HOP_BY_HOP]
             up_writer.write(upstream.send(h11.Request(
@@ -170,6 +200,7 @@ class NetworkGuard:
                     writer.write(client.send(kind(status_code=event.status_code,
                                                   headers=headers, reason=event.reason)))
                 elif isinstance(event, h11.Data):
+                    count(len(event.data))
                     writer.write(client.send(h11.Data(data=event.data)))
                     await writer.drain()
                 elif isinstance(event, h11.EndOfMessage):
@@ -180,6 +211,24 @@ class NetworkGuard:
                     return False
         finally:
             up_writer.close()
+
+
+    @contextmanager
+    def _registered(self, origin: tuple[str, int], up_writer: asyncio.StreamWriter):
+        """While a connection to `origin` is open, the function this yields counts what it
+        receives, and raises CutOff when that passes the armed cap."""
+        counts = self._received[up_writer] = [0, 0]
+
+        def count(n: int) -> None:
+            counts[0] += n
+            if self.cap is not None and counts[0] - counts[1] > self.cap:
+                self.cut_off.append(f"{origin[0]}:{origin[1]}")
+                raise CutOff(f"over {self.cap} bytes from {origin[0]}:{origin[1]}")
+
+        try:
+            yield count
+        finally:
+            del self._received[up_writer]
 
 
 async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader):
@@ -202,12 +251,17 @@ async def _refuse(client: h11.Connection, writer: asyncio.StreamWriter, status: 
 
 
 async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
-    """Copy bytes both ways until either side closes (a tunnel's whole life)."""
+                 up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter,
+                 count: Callable[[int], None]) -> None:
+    """Copy bytes both ways until either side closes (a tunnel's whole life); `count`
+    hears how many come from the server."""
 
-    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter,
+                   counted: Callable[[int], None] | None) -> None:
         try:
             while data := await src.read(CHUNK):
+                if counted:
+                    counted(len(data))
                 dst.write(data)
                 await dst.drain()
         except ConnectionError:
@@ -215,4 +269,4 @@ async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         finally:
             dst.close()
 
-    await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+    await asyncio.gather(pipe(reader, up_writer, None), pipe(up_reader, writer, count))

@@ -183,31 +183,48 @@ async def screenshot(ctx, st, args):
 @step_action("download", required=("selector",))
 async def download(ctx, st, args):
     element = await _element(ctx, st, args)
+    if ctx.guard is not None:  # a download over the limit is cut off as it passes it
+        ctx.guard.arm(ctx.max_download_bytes)
+    try:
+        dl = await _started_download(ctx, st, element)
+        name = dl.suggested_filename or "download"  # Content-Disposition's, RFC 6266
+        over_limit = StepFailed(
+            ErrorKind.action_failed, f"download {name} is over the limit of "
+            f"{ctx.max_download_bytes} bytes (JOBDECK_MAX_DOWNLOAD_MB); nothing was kept")
+        stem, dot, ext = name.rpartition(".")
+        path = ctx.artifacts.new_path(stem if dot else name, ext if dot else "bin")
+        try:
+            await dl.save_as(path)  # Chromium streamed it to disk; this waits for the end
+        except PlaywrightError:
+            if ctx.guard is not None and ctx.guard.cut_off:
+                raise over_limit from None
+            raise
+    finally:
+        if ctx.guard is not None:
+            ctx.guard.disarm()
+    if path.stat().st_size > ctx.max_download_bytes:  # e.g. a blob: URL, never on the wire
+        path.unlink()
+        raise over_limit
+    if not dot and (sniffed := sniffed_extension(path)):  # a name without its type
+        path = path.rename(path.with_suffix(f".{sniffed}"))
+    await asyncio.to_thread(ctx.artifacts.record, ArtifactKind.download, name, path,
+                            st.step_run_id)
+
+
+async def _started_download(ctx: JobContext, st: StepRunState, element):
+    """Click and wait for the download to start; fails at once when the guard refused it."""
     started = asyncio.ensure_future(ctx.page.wait_for_event("download", timeout=st.timeout_ms))
     blocked = asyncio.ensure_future(_until_navigation_blocked(ctx))
     try:
         await element.click(timeout=st.timeout_ms)
         await asyncio.wait({started, blocked}, return_when=asyncio.FIRST_COMPLETED)
-        if not started.done():  # the guard refused the download: no need to wait it out
+        if not started.done():  # no need to wait the step's timeout out
             url, reason = blocked.result()
             raise StepFailed(ErrorKind.blocked_url, f"download from {url} blocked: {reason}")
-        dl = started.result()
+        return started.result()
     finally:
         for task in (started, blocked):
             task.cancel()
-    name = dl.suggested_filename or "download"  # Content-Disposition's, RFC 6266 decoded
-    stem, dot, ext = name.rpartition(".")
-    path = ctx.artifacts.new_path(stem if dot else name, ext if dot else "bin")
-    await dl.save_as(path)
-    if not dot and (sniffed := sniffed_extension(path)):  # a name without its type
-        path = path.rename(path.with_suffix(f".{sniffed}"))
-    if path.stat().st_size > ctx.max_download_bytes:
-        size = path.stat().st_size
-        path.unlink()
-        raise StepFailed(ErrorKind.action_failed, f"download {name} is {size} bytes, over the "
-                         f"limit of {ctx.max_download_bytes} (JOBDECK_MAX_DOWNLOAD_MB)")
-    await asyncio.to_thread(ctx.artifacts.record, ArtifactKind.download, name, path,
-                            st.step_run_id)
 
 
 async def _until_navigation_blocked(ctx: JobContext) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from playwright.async_api import BrowserContext, CDPSession, Locator, Page
 if TYPE_CHECKING:  # annotations only: the step actions import this module, and the
     # runbook loader imports the step actions (their registry)
     from engine.runbook.model import Runbook, Step
+    from engine.runner.network_guard import NetworkGuard
     from engine.runner.url_policy import UrlPolicy
     from engine.secrets.values import Redactor
     from engine.store.artifacts import ArtifactStore
@@ -40,6 +41,7 @@ class JobContext:
     blocked_seen: set[str] = field(default_factory=set)  # URLs already in the audit log
     background: set[asyncio.Task] = field(default_factory=set)  # e.g. audit writes
     crashed: bool = False  # the page's renderer crashed (the browser may live on)
+    guard: NetworkGuard | None = None  # the proxy all of the context's traffic goes through
     # Runs a nested step's own steps (step, its step run's id); set by the job's execution.
     run_nested: Callable[[Step, int], Awaitable[None]] | None = None
 

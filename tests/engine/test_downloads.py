@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 from support import serve_app, step
 
@@ -36,9 +36,31 @@ FILES = {  # path -> (body, headers)
 }
 
 
+MB = bytes(range(256)) * 4096  # 1 MiB of a known pattern
+sent: dict[int, int] = {}  # size in MiB asked for -> bytes the server got to send
+
+
 async def page(request: Request) -> Response:
     links = "".join(f'<a id="{p}" href="/files/{p}" download>{p}</a> ' for p in FILES)
-    return HTMLResponse(links)
+    return HTMLResponse(links + '<a id="big150" href="/big?mb=150" download>150</a>'
+                        '<a id="big60" href="/big?mb=60" download>60</a>')
+
+
+async def big(request: Request) -> Response:
+    """A large file, streamed (never whole in the server's memory either)."""
+    mb = int(request.query_params["mb"])
+    sent[mb] = 0
+
+    async def chunks():
+        for _ in range(mb):
+            if await request.is_disconnected():  # the reader hung up: stop counting
+                return
+            sent[mb] += len(MB)
+            yield MB
+
+    return StreamingResponse(chunks(), media_type="application/octet-stream", headers={
+        "content-length": str(mb * len(MB)),
+        "content-disposition": f'attachment; filename="big-{mb}.bin"'})
 
 
 async def file(request: Request) -> Response:
@@ -49,7 +71,7 @@ async def file(request: Request) -> Response:
 @pytest.fixture(scope="module")
 def files_site():
     port, server = serve_app(Starlette(routes=[
-        Route("/", page), Route("/files/{name}", file)]))
+        Route("/", page), Route("/files/{name}", file), Route("/big", big)]))
     yield f"127.0.0.1:{port}"
     server.should_exit = True
 
@@ -90,3 +112,41 @@ def test_a_download_keeps_its_name_and_type(downloaded, settings, step_name, nam
     assert artifact.media_type == media_type
     kept = (settings.data_dir / artifact.path).read_bytes()
     assert kept == FILES[step_name][0]  # byte for byte
+
+
+def _download(run_runbook, files_site: str, link: str):
+    return run_runbook(f"""
+        version: 1
+        name: big-download
+        title: Big download
+        settings: {{timeout_ms: 60000, retries: 0, screenshots: "off"}}
+        steps:
+          - {{name: open, action: goto, url: "http://{files_site}/"}}
+          - {{name: get, action: download, selector: "#{link}"}}
+        """)
+
+
+def test_a_large_download_is_kept_whole(run_runbook, settings, site_port, files_site):
+    settings.allow_private_hosts = f"127.0.0.1:{site_port},{files_site}"
+    settings.max_download_mb = 200
+    detail = _download(run_runbook, files_site, "big150")
+    assert detail.job.status == JobStatus.completed, detail.job.error_message
+    artifact = _artifact(detail, "get")
+    kept = settings.data_dir / artifact.path
+    assert kept.stat().st_size == 150 * len(MB)
+    with kept.open("rb") as f:  # byte for byte, a MiB at a time
+        assert all(f.read(len(MB)) == MB for _ in range(150))
+
+
+def test_a_download_over_the_limit_is_cut_off_early(run_runbook, settings, site_port,
+                                                    files_site):
+    settings.allow_private_hosts = f"127.0.0.1:{site_port},{files_site}"
+    settings.max_download_mb = 5
+    detail = _download(run_runbook, files_site, "big60")
+    got = step(detail, "get")
+    assert detail.job.status == JobStatus.failed
+    assert "over the limit" in got.error_message and "JOBDECK_MAX_DOWNLOAD_MB" in got.error_message
+    # the server was cut off soon after 5 MiB (socket buffers hold a few more)
+    assert sent[60] < 25 * len(MB), f"{sent[60] / len(MB):.0f} MiB were sent"
+    assert not [a for a in detail.artifacts if a.kind == ArtifactKind.download]
+    assert not list((settings.data_dir / "artifacts").rglob("*.bin"))
