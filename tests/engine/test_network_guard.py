@@ -10,7 +10,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from support import serve_app, step
 
 from models import ErrorKind, JobStatus, StepStatus
@@ -55,7 +56,26 @@ def origin_app(forbidden: str) -> Starlette:
     async def download_page(request: Request) -> Response:
         return HTMLResponse(f'<a id=get href="{forbidden}/report.csv" download>Get</a>')
 
+    async def sockets(request: Request) -> Response:
+        # One WebSocket to this server (allowed), one to the forbidden one.
+        here = f"ws://{request.url.netloc}/echo"
+        there = forbidden.replace("http://", "ws://") + "/echo"
+        return HTMLResponse(f"""<p id=here>…</p><p id=there>…</p><script>
+          const here = new WebSocket("{here}");
+          here.onopen = () => here.send("hello");
+          here.onmessage = e => document.getElementById("here").textContent = e.data;
+          const there = new WebSocket("{there}");
+          there.onerror = () => document.getElementById("there").textContent = "refused";
+          there.onopen = () => document.getElementById("there").textContent = "open";
+        </script>""")
+
+    async def echo(socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.send_text("echo: " + await socket.receive_text())
+        await socket.close()
+
     return Starlette(routes=[
+        Route("/sockets", sockets), WebSocketRoute("/echo", echo),
         Route("/order", order, methods=["GET", "POST"]), Route("/slow", slow_page),
         Route("/sub", with_subresources), Route("/hop", hop),
         Route("/download", download_page)])
@@ -158,3 +178,16 @@ def test_a_download_from_a_blocked_host_fails_at_once(run_runbook, guarded):
     assert got.status == StepStatus.failed
     assert got.error_kind == ErrorKind.blocked_url, got.error_message
     assert forbidden_log == []
+
+
+def test_websockets_go_through_the_guard(run_runbook, guarded):
+    origin = guarded[0]
+    detail = _job(run_runbook, f"""
+          - {{name: open, action: goto, url: "{origin}/sockets"}}
+          - {{name: answered, action: assert, selector: "#here", text: "echo: hello"}}
+          - {{name: refused, action: assert, selector: "#there", text: "refused"}}
+        """)
+    assert detail.job.status == JobStatus.completed, detail.job.error_message
+    assert forbidden_log == []
+    noted = step(detail, "open").diagnostics.get("blocked_requests", [])
+    assert any(guarded[1].removeprefix("http://") in b["url"] for b in noted), noted
