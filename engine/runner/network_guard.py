@@ -16,6 +16,7 @@ traffic is a CONNECT tunnel whose bytes are relayed as they are (RFC 9110 §9.3.
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -26,7 +27,7 @@ from engine.runner.url_policy import UrlPolicy
 
 log = logging.getLogger(__name__)
 
-CHUNK = 64 * 1024
+CHUNK = 256 * 1024
 # Hop-by-hop fields (RFC 9110 §7.6.1) are the proxy's own, never forwarded.
 HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-connection", b"proxy-authorization",
               b"proxy-authenticate", b"te", b"trailer", b"upgrade"}
@@ -64,15 +65,28 @@ class NetworkGuard:
         self.cap = None
 
     def use(self, policy: UrlPolicy, on_blocked: Blocked) -> None:
-        """The job's policy, and whom to tell about each blocked request."""
-        self.policy, self.on_blocked = policy, on_blocked
+        """The job's policy, and whom to tell about each blocked request: `on_blocked` is
+        called on the caller's loop, queued there before the browser hears the refusal."""
+        loop = asyncio.get_running_loop()
+
+        def blocked(url: str, reason: str) -> None:
+            loop.call_soon_threadsafe(on_blocked, url, reason)
+
+        self.policy, self.on_blocked = policy, blocked
 
     async def start(self) -> str:
+        """Listen on a free loopback port (on the guards' own loop); returns the proxy URL."""
+        return await _on_guard_loop(self._start())
+
+    async def _start(self) -> str:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         port = self._server.sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}"
 
     async def close(self) -> None:
+        await _on_guard_loop(self._close())
+
+    async def _close(self) -> None:
         if self._server is not None:
             self._server.close()
         for task in list(self._connections):
@@ -229,6 +243,27 @@ class NetworkGuard:
             yield count
         finally:
             del self._received[up_writer]
+
+
+_loop: dict[str, asyncio.AbstractEventLoop] = {}
+_loop_lock = threading.Lock()
+
+
+def _guard_loop() -> asyncio.AbstractEventLoop:
+    """The loop every guard of this process relays on: a thread of its own, so that bytes
+    flow while the browser loop is busy with the jobs' Playwright messages (a download
+    sends Chromium's progress there many times a second)."""
+    with _loop_lock:
+        if "loop" not in _loop:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="jobdeck-network-guard",
+                             daemon=True).start()
+            _loop["loop"] = loop
+        return _loop["loop"]
+
+
+async def _on_guard_loop(coro):
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, _guard_loop()))
 
 
 async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader):
