@@ -122,3 +122,23 @@ def test_a_name_that_resolves_to_a_private_address_is_blocked(run_runbook, site_
     assert opened.error_kind == ErrorKind.blocked_url
     assert "localhost resolves to" in opened.error_message
     assert blocks_on_record(detail.job.id) == [f"http://localhost:{site_port + 1}/"]
+
+
+@pytest.mark.parametrize("host", [
+    "localhost", "localhost.", "sub.localhost", "127.1", "2130706433", "0x7f000001",
+    "0177.0.0.1", "0.0.0.0", "::1", "::ffff:127.0.0.1", "::ffff:7f00:1", "169.254.169.254",
+    "name.invalid",
+])
+@pytest.mark.asyncio
+async def test_the_guard_judges_a_connection_by_the_address_it_reaches(host):
+    """Special names and other spellings of loopback, link-local and unspecified
+    addresses, and names that do not resolve: none is let through."""
+    address, reason = await UrlPolicy([]).admit(host, 8080)
+    assert address is None and reason, (host, address)
+
+
+@pytest.mark.asyncio
+async def test_the_guard_connects_to_the_address_it_judged():
+    assert await UrlPolicy(["127.0.0.1:8080"]).admit("127.0.0.1", 8080) == ("127.0.0.1", None)
+    allowed = UrlPolicy(["127.0.0.0/8"])
+    assert (await allowed.admit("localhost", 8080))[0] in ("127.0.0.1", "::1")
