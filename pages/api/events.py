@@ -4,11 +4,16 @@ Recorded events carry their id: a client that reconnects with `Last-Event-ID` fi
 every recorded event after that id from the database, then the live ones, with no gap and
 no duplicate. Live screenshot frames have no id (they are not recorded). The stream ends
 after the job's final report (`job_finished`).
+
+An open stream of a job that has not finished counts as a viewer of its live view: it
+publishes `viewing` every VIEWING_EVERY_S, so the job's worker streams frames (and stops
+within VIEWING_TTL_S of the client going away). Viewers' `viewing` events are not sent.
 """
 
 import asyncio
 import base64
 import json
+import time
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from sse_starlette import EventSourceResponse
@@ -66,10 +71,14 @@ async def _stream(job_id: int, after: int):
             return
         queue.put_nowait(event)
 
+    def wanted(event: events.Event) -> bool:
+        return (event.job_id == job_id and event.kind != events.VIEWING
+                or event.kind == events.RESYNC)
+
     # Subscribe before reading the record, so nothing falls between the two.
-    unsubscribe = events.get_bus().subscribe(
-        lambda e: loop.call_soon_threadsafe(enqueue, e)
-        if e.job_id == job_id or e.kind == events.RESYNC else None)
+    bus = events.get_bus()
+    unsubscribe = bus.subscribe(
+        lambda e: loop.call_soon_threadsafe(enqueue, e) if wanted(e) else None)
     try:
         # Ids of the events sent, not only the highest: across processes a lower id can
         # arrive after a higher one (the console's own events come at once, a worker's
@@ -77,6 +86,7 @@ async def _stream(job_id: int, after: int):
         sent: set[int] = set()
         batch = await run_in_threadpool(events.recorded_after, job_id, after)  # the record
         ended = caught_up = False
+        next_viewing = 0.0  # time.monotonic() when this viewer says it looks again
         while True:
             for event in batch:
                 if event.id is not None:
@@ -92,10 +102,17 @@ async def _stream(job_id: int, after: int):
                 caught_up = True
                 detail = await run_in_threadpool(jobs.get_job, job_id)
                 ended = detail is not None and detail.job.status.is_final
+            if not ended and time.monotonic() >= next_viewing:
+                bus.publish(events.Event(events.VIEWING, job_id))
+                next_viewing = time.monotonic() + events.VIEWING_EVERY_S
             try:
-                event = await asyncio.wait_for(queue.get(), FINAL_GRACE_S if ended else None)
+                event = await asyncio.wait_for(queue.get(), FINAL_GRACE_S if ended else
+                                               max(0.0, next_viewing - time.monotonic()))
             except asyncio.TimeoutError:
-                return  # finished long ago and its report was already sent
+                if ended:
+                    return  # finished long ago and its report was already sent
+                batch = []  # time to say it again
+                continue
             # RESYNC: other processes' events may have been missed; the record has them
             batch = (await run_in_threadpool(events.recorded_after, job_id, after)
                      if event.kind == events.RESYNC else [event])

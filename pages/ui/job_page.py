@@ -1,5 +1,10 @@
 """The job page: header, metrics, live view, step timeline, artifacts and final report,
-all kept live by the job's events without reloading."""
+all kept live by the job's events without reloading.
+
+A watched job must run as fast as an unwatched one, and the page shares the process (and
+its GIL) with the workers: so a step event changes its timeline row in place, a live frame
+only swaps the image's source, and the job is re-read at most every RELOAD_EVERY_S, each
+part of the page drawn again only when what it shows has changed."""
 
 import base64
 import json
@@ -21,9 +26,14 @@ from pages.ui.display import duration, exact_time, job_status_look, relative_tim
 from pages.ui.frame import frame
 from pages.ui.job_actions_bar import action_buttons, activity, decision_buttons, lasting_dialog
 from pages.ui.job_artifacts import render_artifacts, url
-from pages.ui.job_timeline import StatusBadge, render_timeline, timeline_rows
+from pages.ui.job_timeline import Timeline, timeline_rows
 
 FRAME_INTERVAL_S = 0.1  # at most 10 live frames a second per viewer
+RELOAD_EVERY_S = 0.5  # events re-read the job at most twice a second, however many come
+METRICS = [("Total duration", "timer", "metric-duration"),
+           ("Steps succeeded", "check_circle", "metric-succeeded"),
+           ("Steps failed", "error", "metric-failed"),
+           ("Retries", "replay", "metric-retries")]
 
 
 class PageState(TypedDict):
@@ -32,11 +42,9 @@ class PageState(TypedDict):
     view: dict[str, Any]  # the latest load_job()
     open: set  # the timeline rows the viewer opened (or closed)
     last_frame: float  # time.monotonic() of the last live frame shown
-    busy: bool  # a reload is under way
-    dirty: bool  # events came in since it started
+    drawn: dict[str, Any]  # what each redrawn part of the page shows (_part_keys)
+    replay: list[dict] | None  # step events that came in while a read was under way
     approval_shown: bool
-    badges: dict[str, StatusBadge]  # the top-level steps' badges, by step name
-    actions_key: NotRequired[tuple]  # what the action buttons were drawn for
     dialog: NotRequired[ui.dialog | None]  # the open approval dialog
 
 
@@ -69,18 +77,77 @@ async def job_page(job_id: int) -> None:
     live.connect()
     data_dir = current_settings().data_dir
     view = await run.io_bound(load_job, job_id)
-    with frame(f"Job {job_id}"):
-        if view is None:
+    if view is None:
+        with frame(f"Job {job_id}"):
             ui.label(f"There is no job {job_id}.").classes("text-xl")
             ui.link("Back to the jobs list", "/jobs")
+        return
+    client = ui.context.client
+    state: PageState = {"view": view, "open": set(), "last_frame": 0.0,
+                        "drawn": _part_keys(view), "replay": None, "approval_shown": False}
+
+    async def reload() -> None:
+        """Read the job and draw what changed; step events that arrive during the read are
+        shown again after it, as the read may predate them."""
+        state["replay"] = []
+        try:
+            fresh = await run.io_bound(load_job, job_id, state["view"]["plan"])
+        finally:
+            replay, state["replay"] = state["replay"] or [], None
+        if fresh is None or client.is_deleted:  # the server is stopping, the tab went away
             return
-        header = ui.column().classes("w-full gap-1")
-        actions_row = ui.row().classes("gap-2 items-start w-full")
-        metrics = ui.row().classes("w-full gap-3")
+        state["view"] = fresh
+        draw()
+        for data in replay:
+            timeline.step_event(data)
+
+    reread = live.Reread(reload, RELOAD_EVERY_S)
+
+    # The parts drawn again as a whole, when their _part_keys change.
+    @ui.refreshable
+    def header() -> None:
+        _header(state["view"]["detail"].job, state["view"]["secrets"], state["view"]["reruns"])
+
+    @ui.refreshable
+    def actions() -> None:
+        # Drawn again only when what can be done changes: a click on a button that a redraw
+        # has just replaced would be lost.
+        job = state["view"]["detail"].job
+        if action_buttons(job_id, state["view"]["actions"], reread.now, job.started_by):
+            ui.space()
+        activity(state["view"]["activity"])
+
+    @ui.refreshable
+    def artifacts() -> None:
+        detail = state["view"]["detail"]
+        render_artifacts(detail.artifacts, {s.id: s.name for s in detail.steps}, data_dir)
+
+    @ui.refreshable
+    def strip() -> None:  # a finished job's screenshots, to show in the live view's place
+        detail = state["view"]["detail"]
+        for shot in _screenshots(detail) if detail.job.status.is_final else []:
+            ui.image(url(shot)).classes("w-24 h-14 border rounded cursor-pointer shrink-0"
+                                        ).props(f'fit=cover title="{_attr(shot.name)}"'
+                                                ).on("click", lambda s=shot: _show(s))
+
+    @ui.refreshable
+    def report() -> None:
+        if state["view"]["detail"].job.status.is_final:
+            _report(job_id, data_dir)
+
+    parts = {"header": header, "actions": actions, "artifacts": artifacts, "strip": strip,
+             "report": report}
+    with frame(f"Job {job_id}"):
+        with ui.column().classes("w-full gap-1"):
+            header()
+        with ui.row().classes("gap-2 items-start w-full"):
+            actions()
+        with ui.row().classes("w-full gap-3"):
+            metrics = _metric_cards()
         with ui.row().classes("w-full gap-4 items-start flex-wrap lg:flex-nowrap"):
             with ui.card().classes("grow basis-0 min-w-[18rem]"):
                 ui.label("Steps").classes("text-lg font-medium")
-                timeline = ui.column().classes("w-full")
+                timeline = Timeline(state["open"])
             with ui.card().classes("w-full lg:w-[28rem] shrink-0"):
                 ui.label("Live view").classes("text-lg font-medium")
                 # a plain <img> without transitions: frames replace each other at once
@@ -88,93 +155,56 @@ async def job_page(job_id: int) -> None:
                     "w-full border rounded bg-grey-2 min-h-[8rem]").props(
                     'alt="latest browser frame" data-live')
                 live_caption = ui.label().classes("text-xs text-grey-7")
-                strip = ui.row().classes("w-full gap-1 flex-nowrap overflow-x-auto")
+                with ui.row().classes("w-full gap-1 flex-nowrap overflow-x-auto"):
+                    strip()
         with ui.card().classes("w-full"):
             ui.label("Artifacts").classes("text-lg font-medium")
-            artifacts_box = ui.column().classes("w-full")
-        report_box = ui.column().classes("w-full")
-    state: PageState = {"view": view, "open": set(), "last_frame": 0.0, "busy": False,
-                        "dirty": False, "approval_shown": False, "badges": {}}
+            with ui.column().classes("w-full"):
+                artifacts()
+        with ui.column().classes("w-full"):
+            report()
 
     def draw() -> None:
         v = state["view"]
         detail = v["detail"]
         job = detail.job
-        names = {s.id: s.name for s in detail.steps}
-        shots = {a.step_run_id: a.id for a in detail.artifacts
-                 if a.kind == ArtifactKind.screenshot and a.step_run_id}
-        header.clear()
-        with header:
-            _header(job, v["secrets"], v["reruns"])
-        # Buttons are rebuilt only when what can be done changes: a click on a button that a
-        # redraw has just replaced would be lost, and steps finish several times a second.
-        actions_key = (tuple(v["actions"]), tuple(a.id for a in v["activity"]))
-        if actions_key != state.get("actions_key"):
-            state["actions_key"] = actions_key
-            actions_row.clear()
-            with actions_row:
-                if action_buttons(job.id, v["actions"], reload, job.started_by):
-                    ui.space()
-                activity(v["activity"])
-        metrics.clear()
-        with metrics:
-            _metrics(job, detail.steps)
-        timeline.clear()
-        with timeline:
-            state["badges"] = render_timeline(timeline_rows(v["planned"], detail.steps),
-                                              state["open"], shots)
-        artifacts_box.clear()
-        with artifacts_box:
-            render_artifacts(detail.artifacts, names, data_dir)
-        screenshots = [a for a in detail.artifacts if a.kind == ArtifactKind.screenshot]
+        keys = _part_keys(v)
+        for name, part in parts.items():
+            if keys[name] != state["drawn"][name]:
+                part.refresh()
+        state["drawn"] = keys
+        show_metrics()
+        screenshots = _screenshots(detail)
+        timeline.show(timeline_rows(v["planned"], detail.steps),
+                      {a.step_run_id: a.id for a in screenshots if a.step_run_id})
         if screenshots and (job.status.is_final or not live_image.source):
             live_image.set_source(url(screenshots[-1]))
             live_caption.text = f"{screenshots[-1].name}"
-        strip.clear()
-        with strip:
-            for shot in screenshots if job.status.is_final else []:
-                ui.image(url(shot)).classes("w-24 h-14 border rounded cursor-pointer shrink-0"
-                                            ).props(f'fit=cover title="{_attr(shot.name)}"'
-                                                    ).on("click", lambda s=shot: _show(s))
-        report_box.clear()
-        if job.status.is_final:
-            with report_box:
-                _report(job.id, data_dir)
         dialog = state.get("dialog")
         if job.status != JobStatus.waiting_for_approval and dialog:
             dialog.close()  # decided, here or elsewhere
             state["dialog"], state["approval_shown"] = None, False
         if v["approval"] and not state["approval_shown"]:
             state["approval_shown"] = True
-            state["dialog"] = _approval_dialog(job.id, v["approval"], reload, job.started_by)
+            state["dialog"] = _approval_dialog(job.id, v["approval"], reread.now,
+                                               job.started_by)
+
+    def show_metrics() -> None:  # also every second: a running job's duration keeps moving
+        detail = state["view"]["detail"]
+        for key, value in _metric_values(detail.job, detail.steps).items():
+            metrics[key].text = value
 
     def _show(shot) -> None:
         live_image.set_source(url(shot))
         live_caption.text = shot.name
 
-    async def reload() -> None:
-        """Read the job again and redraw, again and again while events came in meanwhile."""
-        state["dirty"] = True
-        if state["busy"]:
-            return  # the read under way sees the flag and reads once more
-        state["busy"] = True
-        try:
-            while state["dirty"]:
-                state["dirty"] = False
-                fresh = await run.io_bound(load_job, job_id, state["view"]["plan"])
-                if fresh is not None:
-                    state["view"] = fresh
-                    draw()
-        finally:
-            state["busy"] = False
-
     async def on_event(event: events.Event) -> None:
         if event.kind == events.RESYNC:  # events from other processes may have been missed
-            await reload()
+            await reread.soon()
             return
         if event.job_id != job_id:
             return
-        if event.kind == events.SCREENSHOT:
+        if event.kind == events.SCREENSHOT:  # swap the picture, nothing else
             now = time.monotonic()
             if event.data.get("jpeg") and now - state["last_frame"] >= FRAME_INTERVAL_S:
                 state["last_frame"] = now
@@ -184,29 +214,51 @@ async def job_page(job_id: int) -> None:
             return
         if event.kind == events.APPROVAL_REQUESTED and not state["approval_shown"]:
             state["approval_shown"] = True
-            state["dialog"] = _approval_dialog(job_id, event.data, reload,
+            state["dialog"] = _approval_dialog(job_id, event.data, reread.now,
                                                state["view"]["detail"].job.started_by)
-        if event.kind in (events.STEP_STARTED, events.STEP_FINISHED) and (
-                event.data.get("parent_id") is None):
-            # show the new status at once; the full reload below fills in the rest
-            badge = state["badges"].get(event.data.get("name", ""))  # no step is named ""
-            if badge is not None:
-                badge.show(event.data.get("status", "running"))
-        await reload()
+        if event.kind in (events.STEP_STARTED, events.STEP_FINISHED):
+            timeline.step_event(event.data)  # at once; the next read fills in the rest
+            if state["replay"] is not None:
+                state["replay"].append(event.data)
+            await reread.soon()
+        else:  # a few a job (status, approval, a person's action): shown at once
+            await reread.now()
+
+    def say_watching() -> None:
+        """Tell the job's worker someone looks, so it streams live frames (events.VIEWING)."""
+        if state["view"]["detail"].job.status.is_final:
+            watching.cancel()
+        elif client.has_socket_connection:
+            events.get_bus().publish(events.Event(events.VIEWING, job_id))
 
     live.job_events.subscribe(on_event)
     if not view["detail"].job.status.is_final:  # what happened between the read and now
-        ui.timer(0, reload, once=True)
-    ui.timer(1.0, lambda: _tick(state, metrics, draw))  # keeps the running time moving
+        ui.timer(0, reread.now, once=True)
+    # NiceGUI starts a timer once the browser is connected and stops it with the client.
+    watching = ui.timer(events.VIEWING_EVERY_S, say_watching)
+    ui.timer(1.0, lambda: show_metrics() if state["view"]["detail"].job.status.is_active
+             else None)
     draw()
 
 
-def _tick(state: PageState, metrics, draw) -> None:
-    job = state["view"]["detail"].job
-    if job.status.is_active:
-        metrics.clear()
-        with metrics:
-            _metrics(job, state["view"]["detail"].steps)
+def _part_keys(view: dict) -> dict[str, Any]:
+    """What each part that is drawn as a whole shows: it is drawn again when this changes."""
+    detail = view["detail"]
+    job = detail.job
+    return {
+        "header": (job.status, job.current_step, job.worker_id, job.error_kind,
+                   job.error_message, relative_time(job.started_at),
+                   relative_time(job.finished_at), relative_time(job.scheduled_for),
+                   tuple(r.id for r in view["reruns"])),
+        "actions": (tuple(view["actions"]), tuple(a.id for a in view["activity"])),
+        "artifacts": tuple(a.id for a in detail.artifacts),
+        "strip": tuple(a.id for a in _screenshots(detail)) if job.status.is_final else (),
+        "report": job.status.is_final,
+    }
+
+
+def _screenshots(detail) -> list:
+    return [a for a in detail.artifacts if a.kind == ArtifactKind.screenshot]
 
 
 def _attr(text: str) -> str:
@@ -270,7 +322,20 @@ def _fact(label: str, value: str, hover: str | None = None) -> None:
             shown.tooltip(hover)
 
 
-def _metrics(job, steps) -> None:
+def _metric_cards() -> dict[str, ui.label]:
+    """The metric cards; returns the label that shows each one's value, by its data-metric."""
+    values = {}
+    for label, icon, test_id in METRICS:
+        with ui.card().classes("grow basis-0 min-w-[9rem] p-3 gap-0").props(
+                f'data-metric="{test_id}"'):
+            with ui.row().classes("items-center gap-1 text-grey-7 text-xs"):
+                ui.icon(icon, size="16px")
+                ui.label(label)
+            values[test_id] = ui.label().classes("text-2xl font-semibold")
+    return values
+
+
+def _metric_values(job, steps) -> dict[str, str]:
     leaves = [s for s in steps if not runs_nested_steps(s.action)]
     if job.duration_ms is not None:
         total = job.duration_ms
@@ -279,21 +344,10 @@ def _metrics(job, steps) -> None:
         total = int((end - job.started_at).total_seconds() * 1000)
     else:
         total = None
-    cards = [
-        ("Total duration", duration(total), "timer", "metric-duration"),
-        ("Steps succeeded", str(sum(s.status.value == "success" for s in leaves)),
-         "check_circle", "metric-succeeded"),
-        ("Steps failed", str(sum(s.status.value == "failed" for s in leaves)), "error",
-         "metric-failed"),
-        ("Retries", str(sum(s.retries for s in steps)), "replay", "metric-retries"),
-    ]
-    for label, value, icon, test_id in cards:
-        with ui.card().classes("grow basis-0 min-w-[9rem] p-3 gap-0").props(
-                f'data-metric="{test_id}"'):
-            with ui.row().classes("items-center gap-1 text-grey-7 text-xs"):
-                ui.icon(icon, size="16px")
-                ui.label(label)
-            ui.label(value).classes("text-2xl font-semibold")
+    return {"metric-duration": duration(total),
+            "metric-succeeded": str(sum(s.status.value == "success" for s in leaves)),
+            "metric-failed": str(sum(s.status.value == "failed" for s in leaves)),
+            "metric-retries": str(sum(s.retries for s in steps))}
 
 
 def _report(job_id: int, data_dir) -> None:

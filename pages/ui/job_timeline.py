@@ -1,4 +1,7 @@
-"""The step timeline of a job: one row per step, repeat iterations grouped, details open."""
+"""The step timeline of a job: one row per step, repeat iterations grouped, details open;
+rows change in place as the job goes on."""
+
+from typing import Iterator
 
 from nicegui import ui
 
@@ -44,9 +47,13 @@ class StatusBadge:
         with ui.badge().classes("py-1 px-2") as self.badge:
             self.icon = ui.icon("", size="14px").classes("mr-1")
             self.label = ui.label()
+        self.status = ""
         self.show(status)
 
     def show(self, status: str) -> None:
+        if status == self.status:
+            return
+        self.status = status
         label, color, icon = STEP_STATUS_LOOK[status]
         self.badge.props(f'color={color} data-status="{status}"')
         self.icon.name = icon
@@ -55,58 +62,142 @@ class StatusBadge:
         self.label.text = label
 
 
-def render_timeline(rows: list[dict], open_ids: set, screenshot_of: dict[int, int]
-                    ) -> dict[str, StatusBadge]:
-    """Draw the timeline; `open_ids` keeps which rows the viewer opened across redraws.
+class Timeline:
+    """The timeline of one job page. Rows are drawn once and then changed in place: a step
+    event changes its row's badge and duration at once, and `show` (after each re-read)
+    changes what differs. Only a change of shape draws again: other top-level rows (all of
+    them), or another run or iteration under a step (that step's details)."""
 
-    Returns the badges of the top-level rows by step name, for updates in place.
-    """
-    badges = {}
-    with ui.column().classes("w-full gap-1"):
-        for index, row in enumerate(rows, start=1):
-            badges[row["name"]] = _step_row(index, row["name"], row["action"], row["run"],
-                                            open_ids, screenshot_of, row["iterations"])
-    return badges
+    def __init__(self, open_ids: set):
+        self.open_ids = open_ids  # the rows the viewer opened (or closed), kept across draws
+        self.box = ui.column().classes("w-full gap-1")
+        self.rows: list[StepRow] = []
+        self._shape: list[tuple[str, str]] = []
+
+    def show(self, rows: list[dict], screenshot_of: dict[int, int]) -> None:
+        """Show `timeline_rows(...)`; `screenshot_of` maps step run ids to artifact ids."""
+        shape = [(row["name"], row["action"]) for row in rows]
+        if shape != self._shape:
+            self._shape = shape
+            self.box.clear()
+            with self.box:
+                self.rows = [StepRow(str(index), name, action, self.open_ids)
+                             for index, (name, action) in enumerate(shape, start=1)]
+        for step_row, row in zip(self.rows, rows):
+            step_row.show(row["run"], screenshot_of, row["iterations"])
+
+    def step_event(self, data: dict) -> None:
+        """Show what a step_started or step_finished event says about its step at once.
+
+        `data` holds step_run_id, name, parent_id and, when finished, status and duration_ms.
+        A step not drawn yet (a new iteration's) waits for the next `show`.
+        """
+        run_id = data.get("step_run_id")
+        found = next((r for top in self.rows for r in top.walk()
+                      if r.run is not None and r.run.id == run_id), None)
+        if found is None and data.get("parent_id") is None:  # started since the last read
+            found = next((r for r in self.rows if r.run is None
+                          and r.name == data.get("name")), None)
+        if found is not None:
+            found.show_status(data.get("status", "running"), data.get("duration_ms"))
 
 
-def _step_row(index, name: str, action: str, run: StepRun | None, open_ids: set,
-              screenshot_of: dict[int, int], iterations: dict | None = None) -> StatusBadge:
-    status = run.status.value if run else "pending"
-    key = run.id if run else f"plan-{index}"
-    expandable = run is not None and (run.captures or run.error_message or run.selector_used
-                                      or iterations or run.diagnostics
-                                      or run.id in screenshot_of)
-    opened = key in open_ids or (run is not None and status == "failed" and
-                                 f"closed-{key}" not in open_ids)
-    header = ui.expansion(value=bool(expandable and opened)).classes(
-        "w-full border border-gray-300 dark:border-gray-600 rounded").props(
-        f'dense data-step="{name}" header-class="px-2"' + ("" if expandable
-                                                           else " hide-expand-icon"))
-    header.on_value_change(lambda e, k=key: _remember(open_ids, k, e.value))
-    with header.add_slot("header"):
-        with ui.row().classes("w-full items-center gap-3 no-wrap"):
-            ui.label(f"{index}.").classes("text-grey-6 w-6 text-right")
-            badge = StatusBadge(status)
-            with ui.column().classes("gap-0 grow"):
-                ui.label(name).classes("font-medium")
-                ui.label(action + (f" · {run.description}" if run and run.description
-                                   else "")).classes("text-xs text-grey-7")
-            if run and run.retries:
-                ui.badge(f"{run.retries} retr{'y' if run.retries == 1 else 'ies'}",
-                         color="amber-9").props("outline")
-            ui.label(duration(run.duration_ms) if run else "").classes(
-                "text-sm text-grey-8 w-20 text-right")
-    if not expandable or run is None:  # (expandable implies a run)
-        return badge
-    with header:
-        _step_details(run, screenshot_of)
-        for number, runs in sorted((iterations or {}).items()):
-            ui.label(f"Iteration {number}").classes("text-xs font-semibold text-grey-7 mt-2")
-            with ui.column().classes("w-full gap-1 pl-4 border-l-2"):
-                for child_index, child in enumerate(runs, start=1):
-                    _step_row(f"{number}.{child_index}", child.name, child.action, child,
-                              open_ids, screenshot_of)
-    return badge
+class StepRow:
+    """One step's row: its number, status, name, action, retries and duration, and the
+    details a click opens (what it captured, its error, its repeat iterations' rows)."""
+
+    def __init__(self, number: str, name: str, action: str, open_ids: set):
+        self.number, self.name, self.action = number, name, action
+        self.open_ids = open_ids
+        self.run: StepRun | None = None
+        self.children: list[StepRow] = []
+        self._details: tuple | None = None  # what the details were drawn from
+        self.expansion = ui.expansion(value=False).classes(
+            "w-full border border-gray-300 dark:border-gray-600 rounded").props(
+            f'dense data-step="{name}" header-class="px-2" hide-expand-icon')
+        self.expansion.on_value_change(lambda e: _remember(open_ids, self.key, e.value))
+        with self.expansion.add_slot("header"):
+            with ui.row().classes("w-full items-center gap-3 no-wrap"):
+                ui.label(f"{number}.").classes("text-grey-6 w-6 text-right")
+                self.badge = StatusBadge("pending")
+                with ui.column().classes("gap-0 grow"):
+                    ui.label(name).classes("font-medium")
+                    self.about = ui.label(action).classes("text-xs text-grey-7")
+                self.retries = ui.badge(color="amber-9").props("outline")
+                self.retries.set_visibility(False)
+                self.duration = ui.label().classes("text-sm text-grey-8 w-20 text-right")
+        with self.expansion:
+            self.body = ui.column().classes("w-full")
+
+    @property
+    def key(self) -> int | str:
+        """What `open_ids` knows this row by: its run's id, or its place while pending."""
+        return self.run.id if self.run is not None and self.run.id is not None \
+            else f"plan-{self.number}"
+
+    def walk(self) -> Iterator["StepRow"]:
+        """This row and the rows under it."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def show_status(self, status: str, duration_ms: int | None = None) -> None:
+        self.badge.show(status)
+        if duration_ms is not None:
+            self.duration.text = duration(duration_ms)
+
+    def show(self, run: StepRun | None, screenshot_of: dict[int, int],
+             iterations: dict[int, list[StepRun]] | None = None) -> None:
+        """Change the row to show `run` (None: not run yet) and its iterations' runs."""
+        self.run = run
+        status = run.status.value if run else "pending"
+        self.show_status(status)
+        self.duration.text = duration(run.duration_ms) if run else ""
+        self.about.text = self.action + (f" · {run.description}" if run and run.description
+                                         else "")
+        retries = run.retries if run else 0
+        self.retries.text = f"{retries} retr{'y' if retries == 1 else 'ies'}"
+        self.retries.set_visibility(bool(retries))
+        expandable = run is not None and bool(
+            run.captures or run.error_message or run.selector_used or iterations
+            or run.diagnostics or run.id in screenshot_of)
+        if expandable:
+            self.expansion.props(remove="hide-expand-icon")
+        else:
+            self.expansion.props("hide-expand-icon")
+        if expandable and status == "failed" and not self.expansion.value and (
+                f"closed-{self.key}" not in self.open_ids):
+            self.expansion.value = True  # a failure shows why, unless the viewer closed it
+        elif expandable and self.key in self.open_ids:
+            self.expansion.value = True
+        shape = None if run is None or not expandable else (
+            run.id, run.selector_used, run.captures, run.error_kind, run.error_message,
+            run.diagnostics, screenshot_of.get(run.id or 0),
+            [(number, [c.id for c in runs]) for number, runs in sorted((iterations or {}).items())])
+        if shape != self._details:
+            self._details = shape
+            self._draw_details(run, screenshot_of, iterations or {})
+        else:
+            nested = [c for _, runs in sorted((iterations or {}).items()) for c in runs]
+            for child, child_run in zip(self.children, nested):
+                child.show(child_run, screenshot_of)
+
+    def _draw_details(self, run: StepRun | None, screenshot_of: dict[int, int],
+                      iterations: dict[int, list[StepRun]]) -> None:
+        self.body.clear()
+        self.children = []
+        if run is None or self._details is None:
+            return
+        with self.body:
+            _step_details(run, screenshot_of)
+            for number, runs in sorted(iterations.items()):
+                ui.label(f"Iteration {number}").classes("text-xs font-semibold text-grey-7 mt-2")
+                with ui.column().classes("w-full gap-1 pl-4 border-l-2"):
+                    for child_index, child in enumerate(runs, start=1):
+                        row = StepRow(f"{number}.{child_index}", child.name, child.action,
+                                      self.open_ids)
+                        row.show(child, screenshot_of)
+                        self.children.append(row)
 
 
 def _remember(open_ids: set, key, opened: bool) -> None:

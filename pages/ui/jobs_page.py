@@ -16,6 +16,7 @@ from pages.ui.job_actions_bar import own_job
 from pages.ui.jobs_bulk import approve_row, bulk_bar
 
 PAGE_SIZE = 25
+REFRESH_EVERY_S = 1.0  # events re-read the list at most once a second, however many come
 S = JobStatus
 # tab → (label, statuses). "Running" is every job that is under way, including those
 # that wait for a person or are paused; "Needs approval" picks out those someone must act on.
@@ -98,9 +99,9 @@ def load_view(tab: str, page: int, search: str) -> dict:
 
 async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
     live.connect()
-    # tab, page, q (what the URL says), dirty, busy; change() sets them by name
+    # tab, page, q (what the URL says); change() sets them by name
     state: dict[str, Any] = {"tab": tab if tab in TABS else "all", "page": max(page, 1),
-                             "q": q, "dirty": False, "busy": False}
+                             "q": q}
     may_approve = allowed("approve")
     with frame("Jobs"):
         with ui.row().classes("w-full items-center gap-3"):
@@ -142,11 +143,7 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
             "max-pages=7 boundary-numbers").mark("pager")  # not one button per page
 
     async def refresh() -> None:
-        state["busy"] = True
-        try:
-            view = await run.io_bound(load_view, state["tab"], state["page"], state["q"])
-        finally:
-            state["busy"] = False
+        view = await run.io_bound(load_view, state["tab"], state["page"], state["q"])
         if view is None:  # the server is shutting down
             return
         pages = max(1, -(-view["total"] // PAGE_SIZE))
@@ -180,12 +177,10 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
 
     async def on_event(event: events.Event) -> None:
         if event.kind in (events.JOB_STATUS, events.STEP_FINISHED, events.RESYNC):
-            state["dirty"] = True
-            if not state["busy"]:
-                while state["dirty"]:
-                    state["dirty"] = False
-                    await refresh()
+            await reread.soon()
 
-    await refresh()  # before the timer: a timer makes NiceGUI send the page without waiting
+    await refresh()  # before the timers: a timer makes NiceGUI send the page without waiting
+    # Busy workers finish steps many times a second: the list follows at most once a second.
+    reread = live.Reread(refresh, REFRESH_EVERY_S)
     live.job_events.subscribe(on_event)
-    ui.timer(10, refresh)  # the seed's rule, and the safety net for a missed event
+    ui.timer(10, reread.now)  # the seed's rule, and the safety net for a missed event
