@@ -245,3 +245,9 @@ def _diagnostics(diag: dict) -> None:
                 ui.label(str(diag[key])).classes("break-all")
     for error in diag.get("console_errors", []):
         ui.label(f"console: {error}").classes("font-mono text-xs text-negative break-all")
+    blocked = diag.get("blocked_requests", [])
+    if blocked:  # the step went on without them: a warning, not a failure
+        ui.label("Blocked by the URL policy").classes("text-warning text-xs mt-1")
+    for request in blocked:
+        ui.label(f"{request.get('url', '')} — {request.get('reason', '')}").classes(
+            "font-mono text-xs break-all").props("data-blocked-request")
