@@ -2,14 +2,13 @@
 
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 app = typer.Typer(add_completion=False, no_args_is_help=False,
                   help="Jobdeck: run browser runbooks as jobs and watch them live.")
 
@@ -33,10 +32,14 @@ def serve(ctx: typer.Context,
           host: Optional[str] = typer.Option(None, help="Address to listen on (JOBDECK_HOST)."),
           port: Optional[int] = typer.Option(None, help="Port to listen on (JOBDECK_PORT)."),
           no_workers: bool = typer.Option(False, "--no-workers",
-                                          help="Run no worker threads in this process."),
+                                          help="Run no jobs: no worker process, no threads."),
+          workers_in_process: bool = typer.Option(
+              False, "--workers-in-process",
+              help="Run jobs in threads of this process, not in a worker process "
+                   "(JOBDECK_WORKERS_IN_PROCESS)."),
           version: bool = typer.Option(False, "--version", is_eager=True,
                                        callback=_print_version, help="Print the version.")):
-    """Start the console (UI, API) with worker threads, unless a command is given."""
+    """Start the console (UI, API) and its worker process, unless a command is given."""
     if ctx.invoked_subcommand is not None:
         return
     from pages.server import run_server
@@ -44,6 +47,8 @@ def serve(ctx: typer.Context,
     settings = _settings(host=host, port=port)
     if no_workers:
         settings.workers = 0
+    if workers_in_process:
+        settings.workers_in_process = True
     run_server(settings)  # a port in use or an unreachable database: see the end of this file
 
 
@@ -82,23 +87,23 @@ def run(runbook: Path,
 
 
 @app.command()
-def worker(concurrency: int = typer.Option(1, help="Jobs this process runs at once.")):
+def worker(concurrency: int = typer.Option(1, help="Jobs this process runs at once."),
+           supervised: bool = typer.Option(False, "--supervised", hidden=True,
+                                           help="Started by a console, which it talks to "
+                                                "on stdin and stdout.")):
     """Run a queue worker: takes jobs from the queue and runs them in Chromium."""
-    from engine.runtime import Runtime
+    from engine.background.worker_child import serve_worker
 
-    runtime = Runtime(_settings())
-    runtime.start_sweeper()
-    runtime.start_workers(concurrency)
-    # Huey's own handlers stop at once on SIGTERM; here both signals stop gracefully: no new
-    # job, the running ones get the shutdown grace, then fail as worker_lost.
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
-    logging.getLogger("jobdeck").info("worker with %d job(s) at once; Ctrl+C or SIGTERM "
-                                      "stops it", concurrency)
-    while not stopping.wait(1.0):
-        pass
-    runtime.stop()
+    if supervised:  # its lines go to the console's log: say whose they are
+        tag_log(f"worker {os.getpid()}")
+    serve_worker(_settings(), concurrency, supervised=supervised)
+
+
+def tag_log(tag: str) -> None:
+    """Put `[tag]` before the logger's name on every line this process logs."""
+    formatter = logging.Formatter(LOG_FORMAT.replace("%(name)s", f"[{tag}] %(name)s"))
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
 
 
 db_app = typer.Typer(help="The database's schema: see which version it has, upgrade it.")
@@ -244,8 +249,7 @@ if __name__ == "__main__":
     import multiprocessing
 
     multiprocessing.freeze_support()  # the packed binary: NiceGUI's process pool re-runs it
-    logging.basicConfig(level=os.environ.get("JOBDECK_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=os.environ.get("JOBDECK_LOG_LEVEL", "INFO"), format=LOG_FORMAT)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per timer tick
     logging.getLogger("alembic").setLevel(logging.WARNING)  # `db upgrade` prints its summary
     from pydantic import ValidationError

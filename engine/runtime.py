@@ -1,11 +1,14 @@
-"""Everything a Jobdeck process needs besides its UI: database, queue, workers, sweeper."""
+"""Everything a Jobdeck process needs besides its UI: database, queue, workers (threads, or
+the console's worker process), sweeper, scheduler."""
 
 import logging
 import signal
 
 from engine.background.scheduler import JobScheduler
 from engine.background.sweeper import Sweeper
+from engine.background.worker_process import WorkerProcess
 from engine.bus import events
+from engine.bus.linked_bus import LinkedEventBus
 from engine.bus.redis_bus import RedisEventBus
 from engine.queue.huey_queue import (
     WakeableConsumer,
@@ -46,6 +49,7 @@ class Runtime:
         self.heartbeat = Heartbeat(settings.lease_seconds)
         init_queue(settings, self.run_queued_job)
         self.consumer: WakeableConsumer | None = None
+        self.worker_process: WorkerProcess | None = None
         self.scheduler: JobScheduler | None = None
         self.sweeper: Sweeper | None = None
 
@@ -75,6 +79,27 @@ class Runtime:
             huey.on_startup(name="prepare_browser")(
                 lambda: prepare_spare_context(self.settings))
         return create_consumer(workers, self.settings.queue_poll_seconds)
+
+    def start_console_workers(self, workers: int) -> None:
+        """The console's workers: a worker process it supervises, so that a busy browser
+        never stalls a page or an API call; threads of this process with
+        `workers_in_process` (call from the main thread)."""
+        if self.settings.workers_in_process:
+            self.start_workers(workers)
+        else:
+            self.start_worker_process(workers)
+
+    def start_worker_process(self, workers: int) -> None:
+        """A child process running `workers` jobs at once, restarted when it dies and
+        stopped with this one (engine/background/worker_process.py)."""
+        bus = None
+        if not self.settings.redis_url:  # this process's events and the child's cross
+            local = events.get_bus()  # its subscribers stay subscribed
+            bus = LinkedEventBus(local if isinstance(local, events.LocalEventBus) else None)
+            events.set_bus(bus)
+            self.bus = bus
+        self.worker_process = WorkerProcess(self.settings, workers, bus)
+        self.worker_process.start()
 
     def start_workers(self, workers: int) -> None:
         """Worker threads inside this process (call from the main thread)."""
@@ -115,6 +140,9 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None
+        if self.worker_process is not None:  # the same grace, in the child
+            self.worker_process.stop()
+            self.worker_process = None
         if self.consumer is not None:
             self.consumer.stop_flag.set()
             wake_workers()  # idle workers notice the stop at once

@@ -32,8 +32,12 @@ class Settings(BaseSettings):
     four_eyes: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
-    # Worker threads inside the web process (0: none, e.g. with separate worker processes).
+    # Jobs the console runs at once, in the worker process it starts and supervises (0: none,
+    # e.g. with separate worker processes).
     workers: int = 2
+    # The console's workers as threads of its own process, as before it had a worker process
+    # (its pages and API then share the interpreter with the jobs).
+    workers_in_process: bool = False
     # Hosts that may be reached although they are loopback/private: host, host:port or CIDR,
     # comma-separated. Unset: the console's own address, so the demo site works out of the box.
     allow_private_hosts: str | None = None

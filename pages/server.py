@@ -69,7 +69,7 @@ def run_server(settings: Settings) -> None:
         if settings.scheduler:
             runtime.start_scheduler()
         if settings.workers > 0:
-            runtime.start_workers(settings.workers)
+            runtime.start_console_workers(settings.workers)
         log.info("Jobdeck on http://%s:%s (data in %s)", settings.host, settings.port,
                  settings.data_dir.resolve())
 

@@ -1,13 +1,16 @@
 """The Huey queue: it carries only job ids, signed (engine/queue/messages.py).
 
 Out of the box it is a SQLite file: its consumer wakes at once for jobs enqueued in this
-process and polls (up to JOBDECK_QUEUE_POLL_SECONDS) for jobs from others. With REDIS_URL
-it is a Redis list that idle workers block on, so any process's enqueue starts a job at once.
+process, or in the console that supervises this worker process (a wake-up over their link,
+engine/background/worker_process.py), and polls (up to JOBDECK_QUEUE_POLL_SECONDS) for jobs
+from others. With REDIS_URL it is a Redis list that idle workers block on, so any process's
+enqueue starts a job at once.
 """
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from huey import Huey, RedisHuey, SqliteHuey
@@ -29,13 +32,29 @@ _wake = threading.Condition()
 _wakes = 0  # counts enqueues, so a wake between an empty dequeue and the wait is not lost
 _huey: Huey | None = None
 _run_job = None  # the Huey task, bound to the current instance
+_wake_listeners: list[Callable[[], None]] = []  # e.g. the console's worker process
 
 
 def wake_workers() -> None:
+    """Wake this process's idle workers, and tell the listeners (who wake theirs)."""
     global _wakes
     with _wake:
         _wakes += 1
         _wake.notify_all()
+    for listener in list(_wake_listeners):
+        listener()
+
+
+def add_wake_listener(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call `listener` (quickly, in the enqueuing thread) at every wake-up; returns the
+    function that removes it."""
+    _wake_listeners.append(listener)
+
+    def remove() -> None:
+        if listener in _wake_listeners:
+            _wake_listeners.remove(listener)
+
+    return remove
 
 
 class WakeableWorker(Worker):
