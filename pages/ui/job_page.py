@@ -104,9 +104,14 @@ async def job_page(job_id: int) -> None:
     reread = live.Reread(reload, RELOAD_EVERY_S)
 
     # The parts drawn again as a whole, when their _part_keys change.
+    facts: dict[str, ui.label] = {}  # the header's facts that change in place
+
     @ui.refreshable
     def header() -> None:
-        _header(state["view"]["detail"].job, state["view"]["secrets"], state["view"]["reruns"])
+        job = state["view"]["detail"].job
+        facts.clear()
+        facts.update(_header(job, state["view"]["secrets"], state["view"]["reruns"]))
+        _show_facts(facts, job)
 
     @ui.refreshable
     def actions() -> None:
@@ -189,8 +194,9 @@ async def job_page(job_id: int) -> None:
             state["dialog"] = _approval_dialog(job.id, v["approval"], reread.now,
                                                job.started_by)
 
-    def show_metrics() -> None:  # also every second: a running job's duration keeps moving
+    def show_metrics() -> None:  # also every second: times and the duration keep moving
         detail = state["view"]["detail"]
+        _show_facts(facts, detail.job)
         for key, value in _metric_values(detail.job, detail.steps).items():
             metrics[key].text = value
 
@@ -246,10 +252,8 @@ def _part_keys(view: dict) -> dict[str, Any]:
     detail = view["detail"]
     job = detail.job
     return {
-        "header": (job.status, job.current_step, job.worker_id, job.error_kind,
-                   job.error_message, relative_time(job.started_at),
-                   relative_time(job.finished_at), relative_time(job.scheduled_for),
-                   tuple(r.id for r in view["reruns"])),
+        "header": (job.status, job.worker_id, job.error_kind, job.error_message,
+                   job.started_at, job.finished_at, tuple(r.id for r in view["reruns"])),
         "actions": (tuple(view["actions"]), tuple(a.id for a in view["activity"])),
         "artifacts": tuple(a.id for a in detail.artifacts),
         "strip": tuple(a.id for a in _screenshots(detail)) if job.status.is_final else (),
@@ -265,7 +269,9 @@ def _attr(text: str) -> str:
     return text.replace('"', "'")
 
 
-def _header(job, secrets: list[str], reruns: list) -> None:
+def _header(job, secrets: list[str], reruns: list) -> dict[str, ui.label]:
+    """Title, status, facts, parameters and error. Returns the labels of the facts that
+    change while the rest stays (times, current step), which _show_facts keeps up to date."""
     label, color, icon = job_status_look(job.status)
     with ui.row().classes("w-full items-center gap-3 flex-wrap"):
         ui.link(job.runbook_title, f"/runbooks/{job.runbook_name}").classes(
@@ -279,10 +285,9 @@ def _header(job, secrets: list[str], reruns: list) -> None:
     with ui.row().classes("gap-x-6 gap-y-1 text-sm flex-wrap"):
         _fact("Trigger", job.trigger.value)
         _fact("Started by", job.started_by or "—")
-        _fact("Started", relative_time(job.started_at), exact_time(job.started_at))
-        _fact("Finished", relative_time(job.finished_at), exact_time(job.finished_at))
-        if job.current_step:
-            _fact("Current step", job.current_step)
+        facts = {"started": _fact("Started", "", exact_time(job.started_at)),
+                 "finished": _fact("Finished", "", exact_time(job.finished_at)),
+                 "current_step": _fact("Current step", "")}
         if job.worker_id:  # which machine and process: what one asks first at scale
             _fact("Worker", job.worker_id)
         if job.schedule_id:
@@ -290,8 +295,7 @@ def _header(job, secrets: list[str], reruns: list) -> None:
                 ui.label("Schedule").classes("text-xs text-grey-7")
                 ui.link(f"#{job.schedule_id}", "/schedules")
         if job.scheduled_for:
-            _fact("Scheduled for", relative_time(job.scheduled_for),
-                  exact_time(job.scheduled_for))
+            facts["scheduled_for"] = _fact("Scheduled for", "", exact_time(job.scheduled_for))
         if job.rerun_of:
             with ui.column().classes("gap-0"):
                 ui.label("Re-run of").classes("text-xs text-grey-7")
@@ -312,14 +316,27 @@ def _header(job, secrets: list[str], reruns: list) -> None:
         with ui.card().classes("w-full bg-red-50 dark:bg-red-950 shadow-none p-3"):
             ui.label(job.error_kind or "error").classes("font-mono text-negative text-sm")
             ui.label(job.error_message).classes("whitespace-pre-wrap").props("data-job-error")
+    return facts
 
 
-def _fact(label: str, value: str, hover: str | None = None) -> None:
-    with ui.column().classes("gap-0"):
+def _fact(label: str, value: str, hover: str | None = None) -> ui.label:
+    """A fact under its name; returns the label that shows it (hidden with it while empty)."""
+    with ui.column().classes("gap-0") as fact:
         ui.label(label).classes("text-xs text-grey-7")
         shown = ui.label(value)
         if hover:
             shown.tooltip(hover)
+    fact.bind_visibility_from(shown, "text", backward=bool)
+    return shown
+
+
+def _show_facts(facts: dict[str, ui.label], job) -> None:
+    """The facts that change as time goes by and steps go by, in place."""
+    facts["started"].text = relative_time(job.started_at)
+    facts["finished"].text = relative_time(job.finished_at)
+    facts["current_step"].text = job.current_step or ""
+    if "scheduled_for" in facts:
+        facts["scheduled_for"].text = relative_time(job.scheduled_for)
 
 
 def _metric_cards() -> dict[str, ui.label]:
