@@ -14,10 +14,11 @@ from engine.errors import Unavailable
 # preloaded address-bar renderer costs a full Chromium ~1.2 CPU-s per job and 30-50 MB.
 SYSTEM_BROWSERS = ("chromium-headless-shell", "chrome-headless-shell", "chromium",
                    "chromium-browser", "google-chrome", "google-chrome-stable")
-# Binaries tried before the names on PATH: Debian's /usr/bin/chromium-headless-shell is a
-# script that does not exec, so a crash or a kill would leave a shell between the driver
-# and the browser (and the browser behind when the shell goes).
-SYSTEM_BINARIES = ("/usr/lib/chromium/chromium-headless-shell",)
+# Launchers on PATH that run a binary without exec: Debian's chromium-headless-shell
+# script would leave a shell between the driver and the browser (and the browser behind
+# when a kill takes only the shell), so the binary it wraps is launched instead.
+WRAPPED_BINARIES = {"/usr/bin/chromium-headless-shell":
+                    "/usr/lib/chromium/chromium-headless-shell"}
 # Without these, Chromium keeps calling home, which a closed network refuses noisily.
 LAUNCH_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -65,13 +66,11 @@ def find_browser(explicit: str | None = None) -> str | None:
                               + INSTALL_HINT)
     if playwright_chromium_installed():
         return None
-    for binary in SYSTEM_BINARIES:
-        if os.access(binary, os.X_OK):
-            return binary
     for name in SYSTEM_BROWSERS:
         found = shutil.which(name)
         if found:
-            return found
+            wrapped = WRAPPED_BINARIES.get(os.path.realpath(found))
+            return wrapped if wrapped and os.access(wrapped, os.X_OK) else found
     raise BrowserNotFound(INSTALL_HINT)
 
 

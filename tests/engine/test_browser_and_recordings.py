@@ -5,14 +5,12 @@ import zipfile
 import pytest
 from support import in_browser_thread
 
-from engine.runner import browser
 from engine.runner.browser import INSTALL_HINT, BrowserNotFound, find_browser
 from models import ArtifactKind, JobStatus
 
 
 def test_no_browser_names_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing to find on PATH
-    monkeypatch.setattr(browser, "SYSTEM_BINARIES", ())
     monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "none"))
     with pytest.raises(BrowserNotFound) as err:
         find_browser()
@@ -39,7 +37,6 @@ def test_the_headless_shell_comes_before_a_full_chromium(monkeypatch, tmp_path):
         (tmp_path / name).chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "none"))
-    monkeypatch.setattr(browser, "SYSTEM_BINARIES", ())
     assert find_browser() == str(tmp_path / "chromium-headless-shell")
 
 
