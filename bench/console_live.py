@@ -11,7 +11,12 @@ Run from the repo root:  python bench/console_live.py [--jobs N] [--pairs N] [--
 2. live view: a job whose step waits 4 s on a page that animates; the job page counts how
    often its live image changes during that step (frames per second). The job's duration
    with a viewer and without, alternating, gives the slowdown.
-3. memory: the console's RSS/PSS before and with N job pages open on a running job.
+3. a watched job: 20 steps of ~100 ms (a goto to a page that keeps animating, then 19
+   waits of 100 ms) after a step that waits for approval; one job page open on it in
+   Chromium (connected before the job is approved), or none, alternating. The time from its
+   first step started to its last step finished (recorded by the worker) gives the
+   slowdown; the viewer's live image changes in that time give the frames per second it saw.
+4. memory: the console's RSS/PSS before and with N job pages open on a running job.
 Puts its figures into docs/benchmarks.md's table (--quick: prints only).
 """
 
@@ -24,12 +29,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from console_process import (
     add_runbook,
     cancel_job,
+    headers,
     memory_mb,
     signed_in_context,
     signed_in_page,
@@ -58,6 +66,13 @@ steps:
   - {name: open, action: goto, url: "/animated?ms=4000"}
   - {name: busy, action: wait, selector: "#done"}
 """
+STEPPED_NAMES = ["open", *[f"w{i:02d}" for i in range(2, 21)]]
+STEPPED_RUNBOOK = "\n".join([
+    "version: 1", "name: bench-stepped", "title: Twenty short steps",
+    "settings: {base_url: URL/demo, timeout_ms: 20000, retries: 0, screenshots: off}",
+    "steps:", '  - {name: ready, action: goto, url: /table, approval: {message: "Watching?"}}',
+    '  - {name: open, action: goto, url: "/animated?ms=60000"}',
+    *[f"  - {{name: {n}, action: wait, ms: 100}}" for n in STEPPED_NAMES[1:]], ""])
 WATCH_STEPS = """() => {
   window.seen = {};
   const look = () => document.querySelectorAll('[data-step]').forEach(row => {
@@ -126,6 +141,38 @@ def live_view(browser, url: str, data: Path, pairs: int) -> dict:
     return {"fps": fps, "with": with_viewer, "without": without}
 
 
+def watched_steps(browser, url: str, data: Path, pairs: int) -> dict:
+    """20 short steps with one viewer and without, alternating (see the module's 3.)."""
+    fps, with_viewer, without = [], [], []
+    for index in range(pairs * 2):
+        watched = index % 2 == 0
+        job_id = start_job(url, "bench-stepped")
+        wait_status(url, job_id, "waiting_for_approval")
+        page = None
+        if watched:
+            page = open_job_page(browser, url, job_id, WATCH_FRAMES)
+            page.wait_for_function("window.did_handshake === true")  # NiceGUI's socket
+        httpx.post(f"{url}/api/jobs/{job_id}/approve", headers=headers(url)).raise_for_status()
+        wait_finished(url, job_id)
+        start = recorded_ms(data, job_id, "step_started")[STEPPED_NAMES[0]]
+        end = recorded_ms(data, job_id, "step_finished")[STEPPED_NAMES[-1]]
+        (with_viewer if watched else without).append(end - start)
+        if page is None:
+            continue
+        frames = page.evaluate("window.frames_at")
+        page.context.close()
+        fps.append(len([t for t in frames if start <= t <= end + 50]) / ((end - start) / 1000))
+    return {"fps": fps, "with": with_viewer, "without": without}
+
+
+def wait_status(url: str, job_id: int, status: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{url}/api/jobs/{job_id}", headers=headers(url)).json()["status"] != status:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"job {job_id} did not reach {status}")
+        time.sleep(0.05)
+
+
 def memory(browser, url: str, pid: int, viewers: int) -> tuple:
     job_id = start_job(url, "bench-live")
     time.sleep(2)
@@ -157,12 +204,15 @@ def main() -> None:
         try:
             add_runbook(url, EVENTS_RUNBOOK.replace("URL", url))
             add_runbook(url, LIVE_RUNBOOK.replace("URL", url))
+            add_runbook(url, STEPPED_RUNBOOK.replace("URL", url))
             with sync_playwright() as playwright:
                 browser = launch(playwright, find_browser(None))
                 print("event → DOM …", flush=True)
                 latencies = event_to_dom(browser, url, data, args.jobs)
                 print("live view …", flush=True)
                 live = live_view(browser, url, data, args.pairs)
+                print("watched steps …", flush=True)
+                stepped = watched_steps(browser, url, data, args.pairs)
                 print("memory …", flush=True)
                 before, during = memory(browser, url, process.pid, args.viewers)
                 browser.close()
@@ -185,6 +235,7 @@ def main() -> None:
                f"{spread(live['with'], '{:.0f}')} vs {spread(live['without'], '{:.0f}')}",
                "≤ 10 % slowdown", f"{with_viewer / without:.2f} with / without "
                f"({slowdown * 100:+.1f} %)", met=slowdown <= 0.10),
+        *stepped_figures(stepped),
         Figure(f"Console memory, RSS (PSS): idle with a running job vs with {args.viewers} job "
                "pages open on it", f"{before[0]:.0f} ({before[1]:.0f}) MB vs {during[0]:.0f} "
                f"({during[1]:.0f}) MB", "", "",
@@ -194,6 +245,22 @@ def main() -> None:
                f"python bench/console_live.py --jobs {args.jobs} --pairs {args.pairs} "
                f"--viewers {args.viewers}")
     publish("console_live", command, figures, quick=args.quick)
+
+
+def stepped_figures(stepped: dict) -> list[Figure]:
+    with_viewer, without = statistics.median(stepped["with"]), statistics.median(stepped["without"])
+    fps = statistics.median(stepped["fps"])
+    return [
+        Figure(f"Watched job: 20 steps of ~100 ms, first step started → last finished, with "
+               f"one job page open vs none, alternating; {len(stepped['with'])} each",
+               f"{with_viewer:.0f} ms vs {without:.0f} ms",
+               f"{spread(stepped['with'], '{:.0f}')} vs {spread(stepped['without'], '{:.0f}')}",
+               "≤ 1.10 × unwatched", f"{with_viewer / without:.2f} with / without",
+               met=with_viewer / without <= 1.10),
+        Figure(f"Watched job: live view frames per second its viewer saw during those 20 steps; "
+               f"{len(stepped['fps'])} jobs", f"{fps:.1f} fps",
+               spread(stepped["fps"], unit=" fps"), "≥ 5 fps", met=fps >= 5),
+    ]
 
 
 if __name__ == "__main__":
