@@ -102,6 +102,8 @@ class NetworkGuard:
             await self._requests(reader, writer)
         except (ConnectionError, h11.ProtocolError, asyncio.IncompleteReadError):
             pass  # the browser or the server hung up: nothing to answer
+        except asyncio.CancelledError:
+            pass  # the job's guard closes: its connections end with it, quietly
         finally:
             self._connections.discard(task)
             writer.close()
