@@ -19,6 +19,7 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import h11
@@ -33,6 +34,16 @@ HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-connection", b"proxy-authori
               b"proxy-authenticate", b"te", b"trailer", b"upgrade"}
 
 Blocked = Callable[[str, str], None]  # (url, reason): called for every blocked request
+
+
+@dataclass
+class Upstream:
+    """A connection to a server: its (address, port), h11 state and streams."""
+
+    key: tuple[str, int]
+    conn: h11.Connection
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
 
 
 class CutOff(ConnectionError):
@@ -111,18 +122,23 @@ class NetworkGuard:
     async def _requests(self, reader: asyncio.StreamReader,
                         writer: asyncio.StreamWriter) -> None:
         client = h11.Connection(h11.SERVER)
-        while True:
-            event = await _next_event(client, reader)
-            if not isinstance(event, h11.Request):
-                return  # the browser closed the connection
-            if event.method == b"CONNECT":
-                await self._tunnel(event, client, reader, writer)
-                return
-            if not await self._forward(event, client, reader, writer):
-                return
-            if client.our_state is not h11.DONE or client.their_state is not h11.DONE:
-                return
-            client.start_next_cycle()
+        kept: list[Upstream] = []  # the last server connection, while it may be reused
+        try:
+            while True:
+                event = await _next_event(client, reader)
+                if not isinstance(event, h11.Request):
+                    return  # the browser closed the connection
+                if event.method == b"CONNECT":
+                    await self._tunnel(event, client, reader, writer)
+                    return
+                if not await self._forward(event, client, reader, writer, kept):
+                    return
+                if client.our_state is not h11.DONE or client.their_state is not h11.DONE:
+                    return
+                client.start_next_cycle()
+        finally:
+            for upstream in kept:
+                upstream.writer.close()
 
     async def _admit(self, url: str, host: str, port: int) -> str | None:
         """The address to connect to, or None when the request is blocked (reported)."""
@@ -163,9 +179,12 @@ class NetworkGuard:
             await _relay(reader, writer, up_reader, up_writer, count)
 
     async def _forward(self, request: h11.Request, client: h11.Connection,
-                       reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+                       reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       kept: list["Upstream"]) -> bool:
         """A plain-HTTP request in absolute form: judged, sent upstream once, its answer
-        streamed back. False when the browser's connection must close."""
+        streamed back. The server connection is kept for the browser connection's next
+        request to the same address (HTTP/1.1 keep-alive). False when the browser's
+        connection must close."""
         url = request.target.decode("latin-1")
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
@@ -176,16 +195,37 @@ class NetworkGuard:
         if address is None:
             await _refuse(client, writer, 403, "blocked by the URL policy")
             return False
-        try:
-            up_reader, up_writer = await asyncio.open_connection(address, port)
-        except OSError as exc:
-            await _refuse(client, writer, 502, f"cannot connect to {parts.netloc}: {exc}")
-            return False
-        upstream = h11.Connection(h11.CLIENT)
+        # Only a safe method goes on a kept connection: if the server closed it meanwhile,
+        # the browser may resend a GET, never a POST that might have been received.
+        safe = request.method in (b"GET", b"HEAD", b"OPTIONS")
+        reuse = kept.pop() if safe and kept and kept[0].key == (address, port) else None
+        for stale in kept:
+            stale.writer.close()
+        kept.clear()
+        if reuse is not None and reuse.conn.our_state is h11.DONE and (
+                reuse.conn.their_state is h11.DONE):
+            reuse.conn.start_next_cycle()
+            upstream = reuse
+        else:
+            if reuse is not None:
+                reuse.writer.close()
+            try:
+                up_reader, up_writer = await asyncio.open_connection(address, port)
+            except OSError as exc:
+                await _refuse(client, writer, 502, f"cannot connect to {parts.netloc}: {exc}")
+                return False
+            upstream = Upstream((address, port), h11.Connection(h11.CLIENT), up_reader,
+                                up_writer)
         origin_form = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        with self._registered((parts.hostname.lower(), port), up_writer) as count:
-            return await self._exchange(request, client, reader, writer, upstream,
-                                        up_reader, up_writer, origin_form, count)
+        with self._registered((parts.hostname.lower(), port), upstream.writer) as count:
+            done = await self._exchange(request, client, reader, writer, upstream.conn,
+                                        upstream.reader, upstream.writer, origin_form, count)
+        if done and upstream.conn.our_state is h11.DONE and (
+                upstream.conn.their_state is h11.DONE):
+            kept.append(upstream)
+        else:
+            upstream.writer.close()
+        return done
 
     async def _exchange(self, request: h11.Request, client: h11.Connection,
                         reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
@@ -196,7 +236,7 @@ class NetworkGuard:
             headers = [(k, v) for k, v in request.headers if k not in HOP_BY_HOP]
             up_writer.write(upstream.send(h11.Request(
                 method=request.method, target=origin_form.encode("latin-1"),
-                headers=[*headers, (b"connection", b"close")])))
+                headers=headers)))
             while True:  # the request body, as it comes
                 event = await _next_event(client, reader)
                 if isinstance(event, h11.Data):
@@ -225,9 +265,9 @@ class NetworkGuard:
                     return True
                 else:  # the server hung up mid-answer
                     return False
-        finally:
+        except BaseException:
             up_writer.close()
-
+            raise
 
     @contextmanager
     def _registered(self, origin: tuple[str, int], up_writer: asyncio.StreamWriter):
