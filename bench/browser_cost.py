@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from form_page import STEPS, TIMEOUT_MS, VIEWPORT, runbook_yaml, serve_page  # noqa: E402
+from form_page import VIEWPORT, run_raw_steps, runbook_yaml, serve_page  # noqa: E402
 from process_tree import KINDS, CpuSampler, minus  # noqa: E402
 
 # ---------------------------------------------------------------------------- variants
@@ -61,16 +61,7 @@ def child_raw(url: str, jobs: int) -> None:
         started = time.perf_counter()
         context = await browser.new_context(viewport=VIEWPORT, accept_downloads=True)
         page = await context.new_page()
-        for action, selector, value in STEPS:
-            if action == "goto":
-                await page.goto(url, timeout=TIMEOUT_MS)
-            elif action == "fill":
-                await page.locator(selector).fill(value, timeout=TIMEOUT_MS)
-            elif action == "click":
-                await page.locator(selector).click(timeout=TIMEOUT_MS)
-            else:
-                await expect(page.locator(selector)).to_contain_text(value,
-                                                                     timeout=TIMEOUT_MS)
+        await run_raw_steps(page, url, expect)
         await context.close()
         return (time.perf_counter() - started) * 1000
 

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from form_page import STEPS, TIMEOUT_MS, VIEWPORT, runbook_yaml, serve_page  # noqa: F401
+from form_page import STEPS, TIMEOUT_MS, VIEWPORT, run_raw_steps, runbook_yaml, serve_page  # noqa: F401
 from playwright.async_api import async_playwright, expect
 from process_tree import CpuSampler, minus
 from report import Figure, publish, spread
@@ -79,18 +79,7 @@ class RawPlaywright:
         context = await self.browser.new_context(viewport=VIEWPORT, accept_downloads=True)
         page = await context.new_page()
         ready = time.perf_counter()
-        for action, selector, value in STEPS:
-            if action == "goto":
-                await page.goto(url, timeout=TIMEOUT_MS)
-            elif action == "fill":
-                await page.locator(selector).fill(value, timeout=TIMEOUT_MS)
-            elif action == "click":
-                await page.locator(selector).click(timeout=TIMEOUT_MS)
-            else:
-                await expect(page.locator(selector)).to_contain_text(value,
-                                                                     timeout=TIMEOUT_MS)
-            if screenshots:  # as the engine takes its step screenshots
-                await page.screenshot(type="jpeg", quality=60, timeout=3000)
+        await run_raw_steps(page, url, expect, screenshots)
         await context.close()
         done = time.perf_counter()
         return (done - started) * 1000, (done - ready) * 1000

@@ -66,3 +66,20 @@ def runbook_yaml(name: str, url: str, screenshots: str, steps=STEPS) -> str:
         lines.append(f"  - {{action: {action}, " + ", ".join(
             f"{k}: {json.dumps(v)}" for k, v in args.items()) + "}")
     return "\n".join(lines) + "\n"
+
+
+async def run_raw_steps(page, url: str, expect, screenshots: bool = False) -> None:
+    """STEPS as plain async Playwright calls on `page` (`expect`: Playwright's, passed in
+    so this module imports nothing of Playwright's version either); with `screenshots`,
+    a JPEG after each step as the engine takes them."""
+    for action, selector, value in STEPS:
+        if action == "goto":
+            await page.goto(url, timeout=TIMEOUT_MS)
+        elif action == "fill":
+            await page.locator(selector).fill(value, timeout=TIMEOUT_MS)
+        elif action == "click":
+            await page.locator(selector).click(timeout=TIMEOUT_MS)
+        else:
+            await expect(page.locator(selector)).to_contain_text(value, timeout=TIMEOUT_MS)
+        if screenshots:
+            await page.screenshot(type="jpeg", quality=60, timeout=3000)

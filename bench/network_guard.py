@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import uvicorn
 from playwright.async_api import async_playwright
+from process_tree import anon_mb, descendants
 from report import Figure, publish, spread
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, Response, StreamingResponse
@@ -90,30 +91,7 @@ def serve() -> int:
 
 def tree_anonymous_mb() -> float:
     """Anonymous memory (smaps_rollup) of this process and all its live descendants."""
-    import os
-
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    pids, todo = [], [os.getpid()]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        todo.extend(children.get(pid, []))
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Anonymous:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
+    return anon_mb(descendants())
 
 
 async def load_ms(page, url: str) -> float:

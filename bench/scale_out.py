@@ -35,9 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-from report import Figure, publish, spread  # noqa: E402
-from services import HOW, POSTGRES, REDIS  # noqa: E402
-from throughput_memory import (  # noqa: E402
+from job_batches import (  # noqa: E402
     FINISHED,
     FINISHED_CHANGED,
     LONG,
@@ -47,6 +45,8 @@ from throughput_memory import (  # noqa: E402
     serve_demo,
     wait_finished,
 )
+from report import Figure, publish, spread  # noqa: E402
+from services import HOW, POSTGRES, REDIS  # noqa: E402
 
 from engine.bus import events  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
@@ -94,7 +94,7 @@ class Deployment:
 
     def worker_pss(self) -> float:
         """PSS in MB of the worker processes and everything they started."""
-        from throughput_memory import tree  # its tree() starts at this process
+        from job_batches import tree  # its tree() starts at this process
 
         mine = set(tree())
         workers = {p.pid for p in self.processes}

@@ -34,7 +34,6 @@ Puts its figures into docs/benchmarks.md's table (--quick: prints only).
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,12 +50,24 @@ ENGINE_ROOT = (sys.argv[sys.argv.index("--engine-root") + 1] if "--engine-root" 
 sys.path.insert(0, ENGINE_ROOT)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import uvicorn  # noqa: E402
-from process_tree import KINDS, anon_by_kind, anon_mb, descendants  # noqa: E402
+from job_batches import (  # noqa: E402
+    FINISHED,
+    FINISHED_CHANGED,
+    LONG,
+    SHORT,
+    busy_cores,
+    chromium_left,
+    idle_gaps_ms,
+    note_finished,
+    run_batch,
+    serve_demo,
+    tree,
+    wait_finished,
+)
+from process_tree import KINDS, anon_by_kind, anon_mb  # noqa: E402
 from report import Figure, publish, spread  # noqa: E402
 
 from engine.bus import events  # noqa: E402
-from engine.demo_site import create_demo_app  # noqa: E402
 from engine.errors import JobdeckError  # noqa: E402
 from engine.runner import worker  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
@@ -64,85 +75,6 @@ from engine.service import job_actions  # noqa: E402
 from engine.service.jobs import get_job, start_job  # noqa: E402
 from engine.service.runbooks import add_runbook  # noqa: E402
 from engine.settings import Settings  # noqa: E402
-
-SHORT = """version: 1
-name: short
-title: Short
-settings: {base_url: SITE, timeout_ms: 10000, retries: 0, screenshots: off}
-steps:
-  - {name: open, action: goto, url: /table}
-  - {name: check, action: assert, selector: "#invoices", text: INV-1001}
-"""
-LONG = SHORT.replace("name: short", "name: long").replace("/table", "/slow?seconds=6")
-
-
-def serve_demo() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_demo_app(), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return port
-
-
-def tree() -> list[int]:
-    """This process and all its descendants."""
-    return descendants()
-
-
-def pss_mb(pids: list[int] | None = None) -> float:
-    """PSS of this process and its children, or of the given pids (bench/scale_out.py)."""
-    total = 0
-    for pid in tree() if pids is None else pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
-def chromium_left() -> int:
-    count = 0
-    for pid in tree()[1:]:
-        try:
-            if b"chrom" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                count += 1
-        except OSError:
-            continue
-    return count
-
-
-FINISHED: set[int] = set()  # jobs whose job_finished event was published
-FINISHED_CHANGED = threading.Condition()
-
-
-def note_finished(event: events.Event) -> None:
-    """A bus subscriber that fills FINISHED."""
-    if event.kind == events.JOB_FINISHED:
-        with FINISHED_CHANGED:
-            FINISHED.add(event.job_id)
-            FINISHED_CHANGED.notify_all()
-
-
-def wait_finished(ids: list[int], timeout: float = 3600) -> None:
-    """Until every job in `ids` published job_finished (no polling of the database, which
-    would compete with the workers)."""
-    with FINISHED_CHANGED:
-        if not FINISHED_CHANGED.wait_for(lambda: FINISHED.issuperset(ids), timeout=timeout):
-            raise SystemExit(f"jobs did not finish: {sorted(set(ids) - FINISHED)[:5]} …")
-
-
-def run_batch(runbook: str, count: int) -> list:
-    """Queue `count` jobs at once, wait for them to finish, then read them once."""
-    ids = [start_job(runbook).id for _ in range(count)]
-    wait_finished(ids)
-    return [get_job(i).job for i in ids]
-
 
 # (when it started, ms) each time a worker opened its next job's context ahead of time
 PREPARING: list[tuple[datetime, float]] = []
@@ -157,27 +89,6 @@ def _timed_prepare(original):
 
 
 worker.prepare_spare_context = _timed_prepare(worker.prepare_spare_context)
-
-
-def busy_cores() -> tuple[float, float]:
-    """(busy, total) CPU time of the whole machine so far, in seconds (from /proc/stat)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (sum(fields) - idle) / ticks, sum(fields) / ticks
-
-
-def idle_gaps_ms(jobs: list, workers: int) -> float:
-    """Worker time spent between jobs while jobs waited: over each stretch, the workers
-    without a job (as many as there were waiting jobs to take) times its length."""
-    moments = sorted({t for j in jobs for t in (j.created_at, j.started_at, j.finished_at)})
-    idle = 0.0
-    for start, end in zip(moments, moments[1:]):
-        middle = start + (end - start) / 2
-        running = sum(j.started_at <= middle < j.finished_at for j in jobs)
-        waiting = sum(j.created_at <= middle < j.started_at for j in jobs)
-        idle += (end - start).total_seconds() * 1000 * min(workers - running, waiting)
-    return idle
 
 
 def throughput(runtime: Runtime, workers: int, count: int, between=None,
