@@ -160,28 +160,43 @@ def pixel_at(settings, jpeg: bytes, x: float, y: float) -> list[int]:
     return rgb
 
 
+def process_parents() -> dict[int, int]:
+    """Every live process's parent, from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (not `pid` itself)."""
+    parents, found, frontier = process_parents(), set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def command_line(pid: int) -> str:
+    """A process's command line, its arguments joined by spaces ("" once it is gone)."""
+    try:
+        return (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                .decode(errors="replace"))
+    except OSError:
+        return ""
+
+
 def browser_processes() -> list[int]:
     """Chromium main processes started by this test process (through Playwright's driver)."""
-    def children(pid: int) -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry.name))
-                except (OSError, IndexError, ValueError):
-                    continue
-        return found
-
-    def cmdline(pid: int) -> str:
-        try:
-            return (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                    .decode(errors="replace"))
-        except OSError:
-            return ""
-
-    return [browser for driver in children(os.getpid()) for browser in children(driver)
-            if "chrom" in cmdline(browser) and "--type=" not in cmdline(browser)]
+    parents = process_parents()
+    drivers = [pid for pid, parent in parents.items() if parent == os.getpid()]
+    return [pid for pid, parent in parents.items() if parent in drivers
+            and "chrom" in command_line(pid) and "--type=" not in command_line(pid)]
 
 
 def serve_app(app) -> tuple[int, object]:

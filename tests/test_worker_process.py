@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import start_console
+from support import command_line, descendants, process_parents, start_console
 
 from engine.background.worker_process import settings_environment
 from engine.settings import Settings
@@ -44,38 +44,11 @@ steps:
 """
 
 
-def process_table() -> dict[int, int]:
-    """Every process's parent, from /proc."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return parents
-
-
-def command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def worker_processes(console_pid: int) -> list[int]:
     """The console's children that run `main.py worker`."""
-    return [pid for pid, parent in process_table().items()
-            if parent == console_pid and " worker " in command(pid)]
+    return [pid for pid, parent in process_parents().items()
+            if parent == console_pid and " worker " in command_line(pid)]
 
-
-def descendants(pid: int) -> set[int]:
-    parents, found, frontier = process_table(), set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return found
 
 
 def alive(pids: set[int]) -> set[int]:
@@ -193,7 +166,7 @@ def test_a_killed_worker_process_is_started_again_and_only_its_job_is_lost(tmp_p
         wait_for(lambda: job(url, held)["status"] == "waiting_for_approval",
                  "the job to wait for its approval")
         [first] = worker_processes(console.pid)
-        browsers = {p for p in descendants(first) if "chrom" in command(p)}
+        browsers = {p for p in descendants(first) if "chrom" in command_line(p)}
         assert browsers, "the worker process runs the job in Chromium"
 
         os.kill(first, signal.SIGKILL)
@@ -224,7 +197,7 @@ def test_the_worker_process_goes_away_with_the_console(tmp_path, site, site_port
                  "the job to wait for its approval")
         [worker] = worker_processes(console.pid)
         family = descendants(console.pid)  # the worker, its Playwright driver, Chromium
-        assert worker in family and any("chrom" in command(p) for p in family)
+        assert worker in family and any("chrom" in command_line(p) for p in family)
         console.send_signal(how)
         code = console.wait(60)
         left = still_alive_after(family, 60)
@@ -235,7 +208,7 @@ def test_the_worker_process_goes_away_with_the_console(tmp_path, site, site_port
         for pid in alive(descendants(worker)) | alive({worker}):  # never leave one behind
             os.kill(pid, signal.SIGKILL)
     assert code in (0, -how, 128 + how)  # uvicorn re-raises it; Ctrl+C ends in 130
-    assert not left, f"left behind: {[command(p) for p in left]}"
+    assert not left, f"left behind: {[command_line(p) for p in left]}"
     # the worker process stopped gracefully, even when its console was killed: the held job
     # failed with a reason instead of staying in wait
     with sqlite3.connect(tmp_path / "data" / "jobdeck.db") as db:

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import redis
 from services import POSTGRES, REDIS
-from support import process_env, start_console
+from support import command_line, descendants, process_env, start_console
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,26 +182,9 @@ def test_two_workers_run_twenty_jobs_exactly_once_and_the_console_sees_every_ste
 
 def chromium_children(pid: int) -> set[int]:
     """Chromium processes descended from `pid`."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return {p for p in found if "chrom" in _command(p)}
+    return {p for p in descendants(pid) if "chrom" in command_line(p)}
 
 
-def _command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def test_a_worker_killed_mid_job_leaves_a_lost_job_and_the_others_finish(cluster, pg_url):
@@ -228,7 +211,7 @@ def test_a_worker_killed_mid_job_leaves_a_lost_job_and_the_others_finish(cluster
         assert cluster.wait_for(job_id, "completed", "failed")["status"] == "completed"
     deadline = time.monotonic() + 15
     while (left := {p for p in browsers if Path(f"/proc/{p}").exists()
-                    and "chrom" in _command(p)}) and time.monotonic() < deadline:
+                    and "chrom" in command_line(p)}) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left, f"Chromium processes left behind by the killed worker: {left}"
 
