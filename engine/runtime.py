@@ -19,7 +19,7 @@ from engine.queue.huey_queue import (
 )
 from engine.runner.browser import BrowserNotFound, ensure_ffmpeg, find_browser
 from engine.runner.leases import Heartbeat, fail_held_jobs
-from engine.runner.worker import close_thread_browser, execute_job, prepare_spare_context
+from engine.runner.worker import close_idle_browser, execute_job, prepare_spare_context
 from engine.secrets import store as secret_store
 from engine.settings import Settings, use_settings
 from engine.store.instance_secrets import instance_secret
@@ -74,7 +74,7 @@ class Runtime:
         """A Huey consumer whose worker threads each own one browser."""
         ensure_ffmpeg()
         huey = get_huey()
-        huey.on_shutdown(name="close_browser")(close_thread_browser)
+        huey.on_shutdown(name="close_browser")(close_idle_browser)
         if self.settings.prepare_contexts:  # each worker starts its browser before any job
             huey.on_startup(name="prepare_browser")(
                 lambda: prepare_spare_context(self.settings))

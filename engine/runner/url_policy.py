@@ -9,7 +9,6 @@ import asyncio
 import fnmatch
 import ipaddress
 import socket
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -20,15 +19,6 @@ def _is_private(ip: Address) -> bool:
         ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 reaches 127.0.0.1
     return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
             or ip.is_multicast or ip.is_unspecified)
-
-
-@lru_cache(maxsize=1024)
-def _resolve(host: str) -> tuple[str, ...]:
-    try:
-        # sockaddr[0] is the address string for AF_INET/AF_INET6, the only families returned
-        return tuple(sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)}))
-    except OSError:
-        return ()
 
 
 class UrlPolicy:
@@ -45,8 +35,11 @@ class UrlPolicy:
                 self.hosts.add(entry.lower())
         self.allowed_hosts = [h.lower() for h in (allowed_hosts or [])]
 
-    def blocked_reason(self, url: str, navigation: bool = True) -> str | None:
-        """Why `url` may not be loaded, or None when it may."""
+    def blocked_reason(self, url: str) -> str | None:
+        """Why `url` may not be loaded, or None when it may, judged from the URL alone
+        (scheme, allowed_hosts, a literal address): a step's early check with a clear
+        message. Names are resolved and judged by the network guard (`admit`), once per
+        connection; a lookup here would block the browser loop and answer only for now."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return f"only http and https URLs are allowed, not {parts.scheme or 'no scheme'}:"
@@ -54,22 +47,15 @@ class UrlPolicy:
         if not host:
             return "the URL has no host"
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        if navigation and (reason := self.outside_allowed_hosts(url)):
+        if reason := self.outside_allowed_hosts(url):
             return reason
         if host in self.hosts or f"{host}:{port}" in self.hosts:
             return None
-        addresses: tuple[str, ...]
         try:
-            addresses, named = (str(ipaddress.ip_address(host.strip("[]"))),), False
+            address = ipaddress.ip_address(host.strip("[]"))
         except ValueError:
-            addresses, named = _resolve(host), True
-        if not addresses:
-            return f"{host} cannot be resolved"
-        for addr in addresses:
-            reason = self._address_reason(host, ipaddress.ip_address(addr), named)
-            if reason:
-                return reason
-        return None
+            return None  # a name: the guard judges the addresses it resolves to
+        return self._address_reason(host, address, named=False)
 
     def outside_allowed_hosts(self, url: str) -> str | None:
         """Why a navigation to `url` leaves the runbook's allowed_hosts, or None."""

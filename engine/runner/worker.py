@@ -40,8 +40,6 @@ def close_idle_browser() -> None:
         close_browser()
 
 
-close_thread_browser = close_idle_browser  # the name engine/runtime.py used until now
-
 
 def claim(job_id: int, heartbeat: Heartbeat, bus: events.EventBus):
     """queued → running for this worker, or None when someone else has it or it was cancelled."""
