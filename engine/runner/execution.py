@@ -184,8 +184,7 @@ class JobExecution:
         captures: dict[str, str] = {}
         failure: StepFailed | None = None
         action = ACTIONS[step.action]
-        if not action.nested:
-            self.ctx.blocks.clear()
+        if not action.nested:  # blocks that came between steps stay: this step shows them
             self.ctx.navigations.clear()
         try:
             await action.run(self.ctx, st, render(step.args, self.values))
@@ -219,6 +218,7 @@ class JobExecution:
         if not action.nested and self.ctx.blocks:  # e.g. an image the policy kept out
             diagnostics = {**diagnostics, "blocked_requests": self.redactor.data(
                 [{"url": url, "reason": reason} for url, reason in self.ctx.blocks[:20]])}
+            self.ctx.blocks.clear()
         await asyncio.to_thread(
             self.recorder.step_finished, row, status, retries=st.used_retries,
             selector_used=st.selector_used,
