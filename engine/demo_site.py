@@ -3,7 +3,8 @@
 Example browser-automation runbooks and the test suite need a target site that is always
 available, deterministic and free of network access. This small Starlette app (no NiceGUI)
 provides one: login, paginated quotes, a table, late-loading content, a download, a form,
-ambiguous buttons, a slow page, a redirect, a console error and a long page. The console
+ambiguous buttons, a slow page, a redirect, a console error and a long page (frames,
+dialogs, tabs, upload, Basic auth, drag and drop etc. are in engine.demo_real_web). The console
 mounts it at ``/demo``; every link is built from the scope's ``root_path`` so it also works
 served standalone at ``/``.
 """
@@ -11,7 +12,6 @@ served standalone at ``/``.
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 
 from starlette.applications import Starlette
@@ -19,9 +19,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from engine import demo_real_web
+from engine.demo_html import DEMO_PASSWORD, DEMO_USER
+from engine.demo_html import base as _base
+from engine.demo_html import esc as _e
+from engine.demo_html import page as _page
+
 PAGE_SIZE = 10
-DEMO_USER = "demo"
-DEMO_PASSWORD = "demo-password"
 SESSION_COOKIE = "demo_session"
 
 _Q = [  # (text, author, tags)
@@ -76,31 +80,6 @@ REPORT_CSV: str = (
     "INV-1003,Initech,396.50,overdue,Naïve reminder sent — no reply\r\n"
 )
 
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:760px;margin:2rem auto;padding:0 1rem;"
-    "color:#222}a{color:#0b5cad}.quote{border-left:3px solid #ccc;padding:.4rem .8rem;"
-    "margin:.8rem 0}.tag{margin-right:.4rem;font-size:.85em}.error{color:#b00020}"
-    ".pager{list-style:none;display:flex;gap:1rem;padding:0}table{border-collapse:collapse}"
-    "td,th{border:1px solid #ccc;padding:.3rem .6rem}label{display:block;margin-top:.6rem}"
-)
-
-_e = html.escape
-
-
-def _base(request: Request) -> str:
-    """Mount prefix ('' standalone, '/demo' when mounted) used to build every link."""
-    return request.scope.get("root_path", "").rstrip("/")
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    doc = (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
-        f"<body><h1>{_e(title)}</h1>{body}</body></html>"
-    )
-    return HTMLResponse(doc, status_code=status)
-
-
 def _not_found(request: Request) -> HTMLResponse:
     home = _e(_base(request) + "/")
     return _page("Not found", f'<p>No such page. <a href="{home}">Home</a></p>', 404)
@@ -113,7 +92,10 @@ async def index(request: Request) -> HTMLResponse:
         ("late", "Late content"), ("download", "Download"), ("form", "Form"),
         ("ambiguous", "Ambiguous buttons"), ("slow?seconds=5", "Slow page"),
         ("redirect?to=table", "Redirect"), ("console-error", "Console error"),
-        ("long", "Long page"), ("comments", "Comments"),
+        ("long", "Long page"), ("comments", "Comments"), ("frames", "Frames"),
+        ("dialogs", "Dialogs"), ("tabs", "Tabs"), ("upload", "Upload"),
+        ("basic-auth", "Basic auth"), ("drag", "Drag"), ("status/500", "Status 500"),
+        ("page-error", "Page error"), ("files/notes.txt", "Notes file"),
     ]
     items = "".join(
         f'<li><a data-testid="nav-{_e(p.split("?")[0].split("/")[0])}" '
@@ -340,6 +322,7 @@ def create_demo_app(open_redirect: bool = False) -> Starlette:
         Route("/long", long_page),
         Route("/comments", comments),
         Route("/animated", animated),
+        *demo_real_web.routes(),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _on_404})
     app.state.open_redirect = open_redirect
