@@ -70,7 +70,9 @@ def validate(runbook: Path):
 
 @app.command()
 def run(runbook: Path,
-        param: list[str] = typer.Option([], "-p", "--param", help="name=value, repeatable."),
+        param: list[str] = typer.Option([], "-p", "--param",
+                                        help="name=value, repeatable; name=@path gives a "
+                                             "file param its file."),
         report_json: Optional[Path] = typer.Option(None, "--report-json",
                                                    help="Write the report as JSON here.")):
     """Run a runbook here with progress; exit 0 completed, 1 failed, 2 invalid input."""

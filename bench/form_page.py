@@ -14,7 +14,9 @@ PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Bench form</t
 <button type="button" id="greet">Greet</button> <button type="button" id="inc">Add</button>
 <button type="button" id="toggle">Toggle</button> <button type="submit" id="send">Send</button>
 </form><p id="greeting">nobody yet</p><p>Count: <span id="count">0</span></p>
-<p id="status">off</p><p id="result"></p><script>
+<p id="status">off</p><p id="result"></p>
+<iframe id="frame" srcdoc="<input id=note>"></iframe> <a id="open" href="/" target="_blank">Open</a>
+<script>
 const $ = id => document.getElementById(id);
 $('greet').onclick = () => { $('greeting').textContent = 'Hello, ' + $('name').value; };
 $('inc').onclick = () => { $('count').textContent = +$('count').textContent + 1; };
@@ -35,6 +37,11 @@ STEPS = [  # (action, selector, value): 20 steps, shared by the runbook and the 
     ("fill", "#name", "Grace Hopper"), ("click", "#send", None),
     ("assert", "#result", "Grace Hopper"), ("assert", "#result", "from London"),
 ]
+
+# The same length, with a step in an iframe and a tab opened, then left (engine_overhead).
+STEPS_FRAME_TAB = STEPS[:5] + [("fill_frame", "#note", "Typed in a frame")] + STEPS[6:14] + [
+    ("click_new_tab", "#open", None), ("switch_tab", "previous", None)] + STEPS[16:]
+FRAME = "#frame"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -61,6 +68,12 @@ def runbook_yaml(name: str, url: str, screenshots: str, steps=STEPS) -> str:
              "steps:"]
     for action, selector, value in steps:
         args = {"url": url} if action == "goto" else {"selector": selector}
+        if action == "fill_frame":
+            action, args = "fill", {"frame": FRAME, "selector": selector}
+        elif action == "click_new_tab":
+            action, args = "click", {"selector": selector, "new_tab": True}
+        elif action == "switch_tab":
+            args = {"to": selector}
         if action in ("fill", "assert"):
             args["value" if action == "fill" else "text"] = value
         lines.append(f"  - {{action: {action}, " + ", ".join(
@@ -68,13 +81,26 @@ def runbook_yaml(name: str, url: str, screenshots: str, steps=STEPS) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def run_raw_steps(page, url: str, expect, screenshots: bool = False) -> None:
-    """STEPS as plain async Playwright calls on `page` (`expect`: Playwright's, passed in
+async def run_raw_steps(page, url: str, expect, screenshots: bool = False,
+                        steps=STEPS) -> None:
+    """`steps` as plain async Playwright calls on `page` (`expect`: Playwright's, passed in
     so this module imports nothing of Playwright's version either); with `screenshots`,
     a JPEG after each step as the engine takes them."""
-    for action, selector, value in STEPS:
+    first = page
+    for action, selector, value in steps:
         if action == "goto":
             await page.goto(url, timeout=TIMEOUT_MS)
+        elif action == "fill_frame":
+            await page.frame_locator(FRAME).locator(selector).fill(value, timeout=TIMEOUT_MS)
+        elif action == "click_new_tab":
+            async with page.context.expect_page(timeout=TIMEOUT_MS) as opening:
+                await page.locator(selector).click(timeout=TIMEOUT_MS)
+            page = await opening.value
+            await page.wait_for_load_state(timeout=TIMEOUT_MS)
+            await page.bring_to_front()
+        elif action == "switch_tab":
+            page = first
+            await page.bring_to_front()
         elif action == "fill":
             await page.locator(selector).fill(value, timeout=TIMEOUT_MS)
         elif action == "click":

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # A worker's browser is replaced after this many jobs so memory stays flat.
     browser_recycle_jobs: int = 50
     max_download_mb: float = 100.0
+    # A file given for a file param when a job starts (console, API, CLI) may be this large.
+    max_upload_mb: float = 50.0
     # Each worker opens the next job's browser context while idle (a job then starts ~160 ms
     # sooner); costs one idle context (~60 MB) per worker.
     prepare_contexts: bool = True
@@ -94,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "queue.db"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
 
     @property
     def artifacts_dir(self) -> Path:

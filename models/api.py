@@ -6,7 +6,7 @@ route's `response_model=` filters nothing out. Times are the ISO 8601 text those
 write (`isoformat()`), kept as text so that the API sends them exactly as before.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -113,6 +113,13 @@ class StepRunRead(BaseModel):
     error_kind: str | None
     error_message: str | None
     diagnostics: dict[str, Any] = Field(description="what the page showed when it failed")
+    dialogs: list[dict[str, Any]] = Field(
+        default_factory=list, description="dialogs the page raised during the step, each "
+        "{type, message, answer: accept|dismiss, text}")
+    tabs: list[dict[str, Any]] = Field(default_factory=list,
+                                       description="tabs opened during the step, each {url, title}")
+    warnings: list[str] = Field(default_factory=list,
+                                description="what went unexpected without failing the step")
 
 
 class ArtifactRead(BaseModel):
@@ -145,6 +152,9 @@ class RunbookParam(BaseModel):
     description: str
     default: str | None
     required: bool
+    type: Literal["text", "file"] = Field(
+        "text", description="file: the starter gives a file (a multipart part named after "
+        "the param); the param's value is then its file name")
 
 
 class RunbookStep(BaseModel):

@@ -12,10 +12,12 @@ class ArtifactKind(str, Enum):
     export = "export"
     download = "download"
     trace = "trace"
+    input = "input"  # a file given when the job was started, for a param of type file
 
 
 class Artifact(SQLModel, table=True):
-    """A file a job produced; `path` is relative to the data directory."""
+    """A file a job produced, or was given when it started (kind `input`, no step);
+    `path` is relative to the data directory."""
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="job.id", index=True)

@@ -83,6 +83,7 @@ class ErrorKind(str, Enum):
     assertion_failed = "assertion_failed"
     capture_missing = "capture_missing"
     blocked_url = "blocked_url"
+    http_error = "http_error"  # the main document answered 400 or more
     approval_rejected = "approval_rejected"
     approval_timeout = "approval_timeout"
     cancelled = "cancelled"

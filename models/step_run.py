@@ -27,3 +27,8 @@ class StepRun(SQLModel, table=True):
     error_kind: str | None = None
     error_message: str | None = None
     diagnostics: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # What the page did during the step besides its action: dialogs answered
+    # [{type, message, answer, text}], tabs opened [{url, title}], warnings [text].
+    dialogs: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tabs: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    warnings: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

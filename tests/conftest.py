@@ -71,10 +71,11 @@ def _close_browser():
 def run_runbook(runtime, settings, site):
     """Run YAML (with SITE standing for the demo site's URL) as a job; return its record."""
 
-    def run(yaml_text: str, params: dict | None = None, approver=None) -> JobDetail:
+    def run(yaml_text: str, params: dict | None = None, approver=None,
+            files: dict | None = None) -> JobDetail:
         spec = load_runbook(textwrap.dedent(yaml_text).replace("SITE", site), "test.yaml")
         save_runbook(spec)
-        job = create_job(spec.name, params)
+        job = create_job(spec.name, params, files=files)
         in_browser_thread(execute_job, job.id, settings=settings, bus=get_bus(),
                           heartbeat=runtime.heartbeat, approver=approver)
         return get_job(job.id)

@@ -115,6 +115,43 @@ def test_run_invalid_runbook_exits_2(tmp_path):
     assert 'missing required key "title"' in result.stdout
 
 
+UPLOAD_RUNBOOK = """
+version: 1
+name: cli-upload
+title: CLI upload
+settings: {base_url: SITE, timeout_ms: 2000, retries: 0, screenshots: off}
+params:
+  invoice: {type: file}
+  tag: {default: ""}
+steps:
+  - {name: open, action: goto, url: /}
+"""
+
+
+def test_run_gives_a_file_param_its_file_with_at(tmp_path, site, site_port):
+    (tmp_path / "up.yaml").write_text(UPLOAD_RUNBOOK.replace("SITE", site))
+    (tmp_path / "Rechnung März.pdf").write_bytes(b"%PDF-1.7\x00\xff")
+    done = cli(tmp_path, "run", "up.yaml", "-p", "invoice=@Rechnung März.pdf",
+               "--report-json", "r.json", site_port=site_port)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["params"] == {"invoice": "Rechnung März.pdf", "tag": ""}
+    [given] = [a for a in report["artifacts"] if a["kind"] == "input"]
+    assert Path(given["path"]).read_bytes() == b"%PDF-1.7\x00\xff"
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], 'file param "invoice" needs a file'),
+    (["-p", "invoice=@nowhere.pdf"], "cannot read the file nowhere.pdf"),
+    (["-p", "invoice=@up.yaml", "-p", "tag=@up.yaml"], '"tag" is a text param, not a file'),
+])
+def test_run_without_a_usable_file_exits_2(tmp_path, site, args, message):
+    (tmp_path / "up.yaml").write_text(UPLOAD_RUNBOOK.replace("SITE", site))
+    result = cli(tmp_path, "run", "up.yaml", *args)
+    assert result.returncode == 2
+    assert message in " ".join(result.stdout.split())  # rich wraps long lines
+
+
 def test_jobs_list_and_actions_from_the_terminal(tmp_path, site_port):
     """A job run from the terminal, then listed, re-run, and the re-run cancelled."""
     (tmp_path / "rb.yaml").write_text(RUNBOOK.replace("SITE", f"http://127.0.0.1:{site_port}"))

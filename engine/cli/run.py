@@ -2,6 +2,7 @@
 
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from rich.console import Console
@@ -9,9 +10,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.bus import events
 from engine.cli.errors import exit_code
-from engine.runbook import RunbookInvalid, load_runbook_file
+from engine.errors import Unavailable
+from engine.runbook import Runbook, RunbookInvalid, load_runbook_file
 from engine.runner.worker import close_browser, execute_job
 from engine.runtime import Runtime
+from engine.service.job_files import JobFiles
 from engine.service.jobs import InvalidParams, create_job
 from engine.service.report import build_report
 from engine.service.runbooks import save_runbook
@@ -44,9 +47,15 @@ def run_file(path: Path, params: dict[str, str], settings: Settings,
     runtime = Runtime(settings)
     save_runbook(spec)
     try:
-        job = create_job(spec.name, params, trigger=Trigger.cli, started_by="cli")
+        with ExitStack() as opened:  # the files are copied into the job as it is created
+            texts, files = split_params(spec, params, opened)
+            job = create_job(spec.name, texts, trigger=Trigger.cli, started_by="cli",
+                             files=files)
     except InvalidParams as exc:
         console.print(f"invalid parameters: {exc}", style="red", markup=False)
+        return exit_code(exc)
+    except Unavailable as exc:  # the files could not be stored
+        console.print(str(exc), style="red", markup=False)
         return exit_code(exc)
     assert job.id is not None  # create_job committed the row
     console.print(f"job {job.id}: {spec.title} ({len(spec.steps)} steps)")
@@ -77,6 +86,35 @@ def run_file(path: Path, params: dict[str, str], settings: Settings,
     if report_json:
         report_json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return 0 if status == JobStatus.completed else 1
+
+
+def split_params(spec: Runbook, params: dict[str, str], opened: ExitStack
+                 ) -> tuple[dict[str, str], JobFiles]:
+    """(text params, files) from `-p name=value` and `-p name=@path` (a file param's file,
+    opened in `opened`); `@@` starts a text value with a single @. InvalidParams for a
+    file that cannot be read, or a path given for a text param."""
+    texts: dict[str, str] = {}
+    files: JobFiles = {}
+    problems = []
+    for name, value in params.items():
+        param = spec.params.get(name)
+        if not value.startswith("@") or param is None:
+            texts[name] = value
+        elif value.startswith("@@"):
+            texts[name] = value[1:]
+        elif param.type != "file":
+            problems.append(f'-p {name}={value}: "{name}" is a text param, not a file param '
+                            f"(to give a text that starts with @, write @@)")
+        else:
+            path = Path(value[1:]).expanduser()
+            try:
+                files[name] = (path.name, opened.enter_context(path.open("rb")))
+            except OSError as exc:
+                problems.append(f"-p {name}={value}: cannot read the file {path} "
+                                f"({exc.strerror})")
+    if problems:
+        raise InvalidParams("; ".join(problems))
+    return texts, files
 
 
 def _step_line(row: StepRun) -> str:

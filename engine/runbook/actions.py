@@ -1,8 +1,9 @@
 """The registry of step actions: each action's parameters and its executor in one entry.
 
 The validator checks a step against its entry and the executor runs the entry's function.
-The entries are made by `@step_action` on the functions in engine/runner/step_actions.py,
-which the loader imports, so a new action is one decorated function there.
+The entries are made by `@step_action` on the functions in engine/runner/step_actions.py
+(the page), file_actions.py (download, upload) and tabs.py (switch_tab, close_tab), which
+the loader imports, so a new action is one decorated function there.
 """
 
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,10 @@ if TYPE_CHECKING:  # the runner imports this module; at run time only the regist
     from engine.runner.step_context import JobContext, StepRunState
 
 COMMON_KEYS = ("action", "name", "description", "timeout_ms", "retries", "when", "approval",
-               "capture", "continue_on_error")
+               "capture", "continue_on_error", "dialog", "frame")
+# Keys that only go with an action that has a selector (`frame` scopes every selector of
+# the step, its captures' included).
+SELECTOR_SCOPE_KEYS = ("frame",)
 
 # await run(ctx, st, args): args are the step's parameters, templated; raises StepFailed.
 # A coroutine function: every job of a worker process runs on its browser's event loop.
@@ -31,6 +35,13 @@ class ActionSpec:
     one_of: tuple[str, ...] = ()  # exactly one of these must be given
     # Runs its own `steps`; those record their screenshots and captures, the step none.
     nested: bool = False
+    # What a key means for this action where it differs from the tables below, e.g. drag's
+    # `to` is a selector and switch_tab's a tab: "selector", "tab", "files", "statuses".
+    kinds: tuple[tuple[str, str], ...] = ()
+
+    def kind(self, key: str) -> str | None:
+        return dict(self.kinds).get(key) or ("selector" if key == "selector" else None)
+
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -41,13 +52,15 @@ ACTIONS: dict[str, ActionSpec] = {}
 
 
 def step_action(name: str, *, required: tuple[str, ...] = (), optional: tuple[str, ...] = (),
-                one_of: tuple[str, ...] = (), nested: bool = False
-                ) -> Callable[[Executor], Executor]:
+                one_of: tuple[str, ...] = (), nested: bool = False,
+                kinds: dict[str, str] | None = None) -> Callable[[Executor], Executor]:
     """Register the decorated function as the executor of action `name` in ACTIONS.
 
     `required` keys must all be given, `optional` ones may be, and exactly one of `one_of`
     (when not empty); the validator reads them. `nested`: the action runs the step's own
-    `steps`. The coroutine function, awaited as run(ctx, st, args), is returned unchanged.
+    `steps`. `kinds`: key -> "selector" | "tab" | "files" | "statuses", for a key whose
+    meaning is this action's own. The coroutine function, awaited as run(ctx, st, args),
+    is returned unchanged.
     Raises ValueError when `name` already has an entry.
     """
     def register(run: Executor) -> Executor:
@@ -57,7 +70,8 @@ def step_action(name: str, *, required: tuple[str, ...] = (), optional: tuple[st
                              f"{first.__module__}.{first.__qualname__} and by "
                              f"{run.__module__}.{run.__qualname__}; rename one of them")
         ACTIONS[name] = ActionSpec(name=name, run=run, required=tuple(required),
-                                   optional=tuple(optional), one_of=tuple(one_of), nested=nested)
+                                   optional=tuple(optional), one_of=tuple(one_of), nested=nested,
+                                   kinds=tuple((kinds or {}).items()))
         return run
     return register
 
@@ -72,7 +86,7 @@ CHOICES = {
     "risk": ("low", "medium", "high"),
 }
 INT_KEYS = {"count": (1, 10), "ms": (0, 3_600_000), "max": (1, 1000)}
-BOOL_KEYS = ("full_page",)
+BOOL_KEYS = ("full_page", "new_tab")
 # Keys whose value is a string (numbers are accepted and turned into text).
 TEXT_KEYS = ("url", "value", "label", "key", "text", "title", "into", "collection",
              "filename", "message")

@@ -9,11 +9,22 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-import engine.runner.step_actions  # noqa: F401  (fills ACTIONS: each action's entry)
+import engine.runner.file_actions  # noqa: F401  (these fill ACTIONS: each action's entry)
+import engine.runner.step_actions  # noqa: F401
+import engine.runner.tabs  # noqa: F401
 from engine.errors import InvalidInput
 from engine.runbook.actions import ACTIONS, COMMON_KEYS
-from engine.runbook.model import Param, Runbook, RunbookSettings, Step, default_step_name
-from engine.runbook.parts import PartChecker
+from engine.runbook.model import (
+    FILE_PARAM_RE,
+    PARAM_KEYS,
+    PARAM_TYPES,
+    Param,
+    Runbook,
+    RunbookSettings,
+    Step,
+    default_step_name,
+)
+from engine.runbook.parts import FILE_PRODUCERS, PartChecker
 from engine.runbook.problems import Problem, closest
 from engine.runbook.references import check_references
 
@@ -22,7 +33,8 @@ TOP_KEYS = ("version", "name", "title", "description", "settings", "params", "se
 SETTING_TYPES: dict[str, Any] = {  # types for isinstance; Any keeps YAML values Any
     "base_url": (str, type(None)), "timeout_ms": int, "retries": int, "step_delay_ms": int,
     "stop_on_error": bool, "viewport": dict, "screenshots": str, "video": bool, "trace": bool,
-    "allowed_hosts": list, "approval_timeout_s": int,
+    "allowed_hosts": list, "approval_timeout_s": int, "dialogs": str,
+    "http_credentials": dict, "fail_on_page_errors": bool,
 }
 
 
@@ -40,6 +52,8 @@ class _Loader(PartChecker):
     def __init__(self, path: str):
         self.path = path
         self.problems: list[Problem] = []
+        self.params: dict[str, Param] = {}
+        self.produced: set[str] = set()
 
     def error(self, pos: tuple[int, int], msg: str, step: str | None = None,
               suggestion: str | None = None) -> None:
@@ -67,7 +81,7 @@ class _Loader(PartChecker):
         if "title" in doc and not (isinstance(title, str) and title.strip()):
             self.error(doc.lc.value("title"), "title must be a non-empty string")
         settings = self.settings(doc)
-        params = self.params(doc)
+        params = self.params = self.read_params(doc)
         secrets = self.secrets(doc)
         steps = self.steps_of(doc, "steps", set())
         if "steps" in doc and isinstance(doc["steps"], list) and not doc["steps"]:
@@ -99,6 +113,16 @@ class _Loader(PartChecker):
                 self.error(pos, f'setting "{key}" has the wrong type')
             elif key == "screenshots" and value not in ("each_step", "on_failure", "off"):
                 self.error(pos, "screenshots must be each_step, on_failure or off")
+            elif key == "dialogs" and value not in ("dismiss", "accept"):
+                self.error(pos, "dialogs must be dismiss or accept")
+            elif key == "http_credentials" and not (set(value) == {"username", "password"}
+                                                    and all(isinstance(v, (str, int)) and
+                                                            not isinstance(v, bool)
+                                                            for v in value.values())):
+                self.error(pos, 'http_credentials must be {username: ..., password: ...} '
+                           '(a secret such as "{{site_password}}" for the password)',
+                           suggestion=next((closest(k, ("username", "password")) for k in value
+                                            if k not in ("username", "password")), None))
             elif key == "viewport" and not (set(value) == {"width", "height"} and all(
                     isinstance(v, int) and v > 0 for v in value.values())):
                 self.error(pos, "viewport must be {width: N, height: N}")
@@ -106,11 +130,12 @@ class _Loader(PartChecker):
                          "approval_timeout_s") and value < 0:
                 self.error(pos, f"{key} must not be negative")
             else:
-                setattr(result, key, dict(value) if key == "viewport" else
+                setattr(result, key, {k: str(v) for k, v in value.items()}
+                        if key == "http_credentials" else dict(value) if key == "viewport" else
                         [str(h) for h in value] if key == "allowed_hosts" else value)
         return result
 
-    def params(self, doc: CommentedMap) -> dict[str, Param]:
+    def read_params(self, doc: CommentedMap) -> dict[str, Param]:
         raw = doc.get("params")
         result: dict[str, Param] = {}
         if raw is None:
@@ -124,14 +149,40 @@ class _Loader(PartChecker):
                 self.error(raw.lc.value(pname), f'param "{pname}" must be a mapping')
                 continue
             for key in spec:
-                if key not in ("description", "default", "required"):
-                    self.error(spec.lc.key(key), f'param "{pname}": unknown key "{key}"')
+                if key not in PARAM_KEYS:
+                    self.error(spec.lc.key(key), f'param "{pname}": unknown key "{key}"',
+                               suggestion=closest(key, PARAM_KEYS))
             default = spec.get("default")
-            result[str(pname)] = Param(
-                name=str(pname), description=str(spec.get("description") or ""),
-                default=None if default is None else str(default),
-                required=bool(spec.get("required", False)))
+            param = Param(name=str(pname), description=str(spec.get("description") or ""),
+                          default=None if default is None else str(default),
+                          required=bool(spec.get("required", False)),
+                          type=self.param_type(str(pname), spec))
+            if param.type == "file":
+                self.file_param(param, spec, raw.lc.key(pname))
+            result[param.name] = param
         return result
+
+    def param_type(self, pname: str, spec: CommentedMap) -> str:
+        kind = spec.get("type", "text")
+        if kind not in PARAM_TYPES:
+            self.error(spec.lc.value("type"), f'param "{pname}": type must be text or file',
+                       suggestion=closest(kind, PARAM_TYPES))
+            return "text"
+        return kind
+
+    def file_param(self, param: Param, spec: CommentedMap, name_pos: tuple[int, int]) -> None:
+        """A file param: given by whoever starts the job, so no default and never optional;
+        its name names a folder (artifacts/<job>/inputs/<name>/), so a plain name."""
+        if "default" in spec:
+            self.error(spec.lc.value("default"), f'param "{param.name}": a file param has '
+                       "no default (the file is given when a job starts)")
+        if spec.get("required", True) is not True:
+            self.error(spec.lc.value("required"), f'param "{param.name}": a file param is '
+                       "always required")
+        if not FILE_PARAM_RE.match(param.name):
+            self.error(name_pos, f'param "{param.name}": a file param\'s name may hold '
+                       "only letters, digits, _ and -")
+        param.required, param.default = True, None
 
     def secrets(self, doc: CommentedMap) -> list[str]:
         raw = doc.get("secrets")
@@ -183,14 +234,26 @@ class _Loader(PartChecker):
         allowed = set(COMMON_KEYS) | set(spec.keys)
         for key in raw:
             if key not in allowed:
-                self.error(raw.lc.key(key), f'unknown key "{key}" for action "{action}"',
-                           name, suggestion=closest(key, allowed))
+                message, suggestion = _not_allowed(key, action, allowed)
+                self.error(raw.lc.key(key), message, name, suggestion=suggestion)
         step = Step(ordinal=i + 1, name=name, action=action, args={}, line=pos[0] + 1)
         self.common(step, raw)
         self.action_args(step, raw, spec)
+        if action in FILE_PRODUCERS:  # a later upload may name its file by this step
+            self.produced.update({name, step.args.get("filename") or name})
         if spec.nested:
             step.steps = self.steps_of(raw, "steps", names, prefix=f"{name}.")
         return step
+
+
+def _not_allowed(key: str, action: str, allowed: set) -> tuple[str, str | None]:
+    """(message, suggestion) for a key the action does not take: which actions take it,
+    else the closest key it does take."""
+    takers = sorted(a for a, spec in ACTIONS.items() if key in spec.keys)
+    if takers:
+        return (f'"{key}" does not go with action "{action}"; it goes with '
+                + ", ".join(takers)), None
+    return f'unknown key "{key}" for action "{action}"', closest(key, allowed)
 
 
 def load_runbook(source: str, path: str = "<runbook>") -> Runbook:

@@ -1,5 +1,6 @@
 """A validated runbook as plain data; the loader builds it, the executor reads it."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,20 +27,35 @@ class RunbookSettings:
     trace: bool = False
     allowed_hosts: list[str] = field(default_factory=list)
     approval_timeout_s: int = 300
+    dialogs: str = "dismiss"  # how alert/confirm/prompt/beforeunload are answered
+    http_credentials: dict | None = None  # {username, password}, templated
+    fail_on_page_errors: bool = False
+
+
+PARAM_KEYS = ("description", "default", "required", "type")
+PARAM_TYPES = ("text", "file")
+# A file param's name names a folder (artifacts/<job id>/inputs/<name>/): a plain word
+FILE_PARAM_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 
 
 @dataclass
 class Param:
+    """A value asked for when a job starts. `type` "text" (the default) or "file": the
+    starter gives a file, kept as the job's input artifact (engine/store/inputs.py), and the
+    param's value is its file name; a file param has no default and is always required."""
+
     name: str
     description: str = ""
     default: str | None = None
     required: bool = False
+    type: str = "text"  # one of PARAM_TYPES
 
 
 @dataclass
 class Condition:
     kind: str  # exists | visible | url | equals | not
     value: Any  # candidates, a glob, [a, b], or a Condition
+    frame: list[str] = field(default_factory=list)  # outermost first; for exists/visible
 
 
 @dataclass
@@ -66,6 +82,8 @@ class Step:
     approval: dict | None = None  # {"message": str|None, "risk": str}
     captures: list[Capture] = field(default_factory=list)
     continue_on_error: bool = False
+    frame: list[str] = field(default_factory=list)  # selectors of nested frames, outermost first
+    dialog: dict | None = None  # {"accept": bool, "text": str | None} for this step's dialogs
     # repeat only
     steps: list["Step"] = field(default_factory=list)
     while_: Condition | None = None
@@ -94,7 +112,7 @@ class Runbook:
             "steps": [{"name": s.name, "action": s.action} for s in self.steps],
             "params": {
                 p.name: {"description": p.description, "default": p.default,
-                         "required": p.required}
+                         "required": p.required, "type": p.type}
                 for p in self.params.values()
             },
             "secrets": list(self.secrets),

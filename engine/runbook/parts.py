@@ -16,8 +16,20 @@ def _pos(node: CommentedMap, key) -> tuple[int, int]:
     return node.lc.value(key)
 
 
+DIALOG_KEYS = ("accept", "text")
+TAB_WORDS = ("previous", "latest")
+FILE_SOURCES = ("param", "artifact", "path")
+# Actions whose files a later upload may name by the step's name (or an export's filename).
+FILE_PRODUCERS = ("download", "export", "screenshot")
+
+
 class PartChecker:
-    """Mixed into the loader; `self.error(pos, msg, step, suggestion=…)` records a problem."""
+    """Mixed into the loader; `self.error(pos, msg, step, suggestion=…)` records a problem.
+    The loader keeps `params` (name -> Param) and `produced` (artifact names and the names
+    of the steps that make files, seen so far) for the checks of `files`."""
+
+    params: dict = {}
+    produced: set = set()
 
     def error(self, pos: tuple[int, int], msg: str, step: str | None = None,
               suggestion: str | None = None) -> None:
@@ -45,6 +57,39 @@ class PartChecker:
             step.approval = self.approval(raw, "approval", n)
         if "capture" in raw:
             step.captures = self.captures(raw, n)
+        if "frame" in raw:
+            step.frame = self.frames(raw, "frame", n)
+        if "dialog" in raw:
+            step.dialog = self.dialog(raw, n)
+
+    def frames(self, raw: CommentedMap, key: str, n: str) -> list[str]:
+        """A frame selector, or a list of them for nested frames, outermost first."""
+        value = raw[key]
+        frames = [value] if isinstance(value, str) else value
+        if not isinstance(frames, list) or not frames or not all(
+                isinstance(f, str) and f.strip() for f in frames):
+            self.error(_pos(raw, key), "frame is a selector of the iframe, or a list of "
+                       'them for nested frames, outermost first: ["#outer", "#inner"]', n)
+            return []
+        return [str(f) for f in frames]
+
+    def dialog(self, raw: CommentedMap, n: str) -> dict | None:
+        value = raw["dialog"]
+        if not isinstance(value, CommentedMap):
+            self.error(_pos(raw, "dialog"), "dialog is {accept: true|false, text: answer "
+                       "for a prompt}", n)
+            return None
+        for key in value:
+            if key not in DIALOG_KEYS:
+                self.error(value.lc.key(key), f'unknown dialog key "{key}"', n,
+                           suggestion=closest(str(key), DIALOG_KEYS))
+        if not isinstance(value.get("accept", True), bool):
+            self.error(_pos(value, "accept"), "dialog accept must be true or false", n)
+        text = value.get("text")
+        if isinstance(text, (dict, list)):
+            self.error(_pos(value, "text"), "dialog text must be a text value", n)
+        return {"accept": value.get("accept", True) is True,
+                "text": None if text is None else str(text)}
 
     def approval(self, raw: CommentedMap, key: str, n: str) -> dict | None:
         v = raw[key]
@@ -74,8 +119,15 @@ class PartChecker:
             if key not in raw or key == "steps":
                 continue
             value = raw[key]
-            if key == "selector":
+            kind = spec.kind(key)
+            if kind == "selector":
                 step.args[key] = self.selector(raw, key, n)
+            elif kind == "tab":
+                step.args[key] = self.tab(raw, key, n)
+            elif kind == "files":
+                step.args[key] = self.files(raw, key, n)
+            elif kind == "statuses":
+                step.args[key] = self.statuses(raw, key, n)
             elif key in ("while", "until"):
                 cond = self.condition(raw, key, n)
                 setattr(step, "while_" if key == "while" else "until", cond)
@@ -104,6 +156,13 @@ class PartChecker:
         if step.action == "approval":
             step.approval = {"message": step.args.get("message"),
                              "risk": step.args.get("risk", "medium")}
+        if step.frame and not any(spec.kind(k) == "selector" for k in raw if k in spec.keys):
+            self.error(_pos(raw, "frame"), f'"frame" only goes with a step that has a '
+                       f'selector; this "{step.action}" has none', n)
+        for key in ("capture", "dialog"):
+            if spec.nested and key in raw:  # its own steps are the ones that act
+                self.error(raw.lc.key(key), f'a {step.action} takes no "{key}": give it to '
+                           "the steps inside", n)
         if "state" in step.args and "selector" not in step.args:
             self.error(_pos(raw, "state"), '"state" only goes with "selector"', n)
         if "text" in step.args and "selector" not in step.args:
@@ -134,19 +193,85 @@ class PartChecker:
             candidates.append({k: str(v) for k, v in cand.items()})
         return candidates
 
+    def tab(self, raw: CommentedMap, key: str, n: str) -> Any:
+        """previous | latest | an index from 0 | {url: glob} | {title: text}."""
+        value = raw[key]
+        if value in TAB_WORDS or (isinstance(value, int) and not isinstance(value, bool)
+                                  and value >= 0):
+            return value
+        if isinstance(value, CommentedMap) and len(value) == 1 and (
+                set(value) <= {"url", "title"}) and isinstance(next(iter(value.values())), str):
+            return dict(value)
+        self.error(_pos(raw, key), "to is previous, latest, a tab's index from 0, "
+                   '{url: "*glob*"} or {title: text}', n)
+        return None
+
+    def files(self, raw: CommentedMap, key: str, n: str) -> list[dict]:
+        """Each file: {param: a file param}, {artifact: an earlier step's name or an
+        artifact's name} or {path: a file under the data directory's files/ folder}."""
+        value = raw[key]
+        if not isinstance(value, CommentedSeq) or not value:
+            self.error(_pos(raw, key), "files is a list of {param: name}, {artifact: name} "
+                       "or {path: file under files/}", n)
+            return []
+        result = []
+        for i, item in enumerate(value):
+            place = value.lc.item(i)
+            source = next(iter(item), None) if isinstance(item, CommentedMap) else None
+            if source not in FILE_SOURCES or len(item) != 1 or not isinstance(
+                    item[source], str) or not item[source].strip():
+                self.error(place, "each file is one of {param: name}, {artifact: name} or "
+                           "{path: file under files/}", n, suggestion=closest(
+                               str(source), FILE_SOURCES) if source else None)
+                continue
+            ref = str(item[source])
+            param = self.params.get(ref)
+            if source == "param" and (param is None or getattr(param, "type", "") != "file"):
+                files = [p for p, v in self.params.items() if getattr(v, "type", "") == "file"]
+                self.error(place, f'"{ref}" is not a param of type: file'
+                           + (f" (file params: {', '.join(files)})" if files else
+                              "; declare it under params with type: file"), n,
+                           suggestion=closest(ref, files))
+            elif source == "artifact" and "{{" not in ref and ref not in self.produced and (
+                    "." not in ref or not self.produced):  # a file name a server may give
+                self.error(place, f'no earlier step makes a file called "{ref}": name an '
+                           "earlier download, export or screenshot step, or the file's name", n,
+                           suggestion=closest(ref, self.produced))
+            elif source == "path" and (ref.startswith(("/", "\\")) or ".." in re.split(
+                    r"[/\\]", ref)):
+                self.error(place, f'path "{ref}" must stay inside the files/ folder: no '
+                           "leading / and no ..", n)
+            result.append({source: ref})
+        return result
+
+    def statuses(self, raw: CommentedMap, key: str, n: str) -> list[int]:
+        value = raw[key]
+        codes = [value] if isinstance(value, int) else value
+        if not isinstance(codes, list) or not codes or not all(
+                isinstance(c, int) and not isinstance(c, bool) and 100 <= c <= 599
+                for c in codes):
+            self.error(_pos(raw, key), f"{key} is a list of HTTP status codes, e.g. [404]", n)
+            return []
+        return list(codes)
+
     def condition(self, raw: CommentedMap, key: Any, n: str) -> Condition | None:
         value = raw[key]
-        if not isinstance(value, CommentedMap) or len(value) != 1:
+        kinds = [k for k in value if k != "frame"] if isinstance(value, CommentedMap) else []
+        if len(kinds) != 1:
             self.error(_pos(raw, key), "a condition has exactly one of "
-                       + ", ".join(CONDITION_KEYS), n)
+                       + ", ".join(CONDITION_KEYS) + " (exists and visible may add frame)", n)
             return None
-        kind = next(iter(value))
+        kind = kinds[0]
+        frame = self.frames(value, "frame", n) if "frame" in value else []
         if kind not in CONDITION_KEYS:
             self.error(value.lc.key(kind), f'unknown condition "{kind}"', n,
                        suggestion=closest(kind, CONDITION_KEYS))
             return None
         if kind in ("exists", "visible"):
-            return Condition(kind, self.selector(value, kind, n))
+            return Condition(kind, self.selector(value, kind, n), frame)
+        if "frame" in value:
+            self.error(_pos(value, "frame"), '"frame" only goes with exists or visible', n)
+            return None
         if kind == "not":
             inner = self.condition(value, kind, n)
             return Condition(kind, inner) if inner else None

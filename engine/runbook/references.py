@@ -16,9 +16,10 @@ def check_references(runbook: Runbook, doc: CommentedMap) -> list[Problem]:
     for name in sorted(set(runbook.params) & set(runbook.secrets)):
         problems.append((doc.lc.value("secrets"), None, f'"{name}" is both a param and a secret'))
     settings = doc.get("settings")
-    if isinstance(settings, CommentedMap) and "base_url" in settings:
-        refs = collect_refs(settings["base_url"], settings.lc.value("base_url"))
-        problems += _undefined(refs, inputs, None, "params and secrets")
+    for key in ("base_url", "http_credentials"):  # templated once, before the first step
+        if isinstance(settings, CommentedMap) and key in settings:
+            refs = collect_refs(settings[key], settings.lc.value(key))
+            problems += _undefined(refs, inputs, None, "params and secrets")
     if isinstance(doc.get("steps"), CommentedSeq):
         _walk(doc["steps"], set(inputs), inputs, problems, "")
     return problems

@@ -27,8 +27,8 @@ def collect_refs(node: Any, pos: Pos, skip: tuple = ()) -> list[tuple[str | None
         out += [(name, pos) for name in references(node)]
     elif isinstance(node, CommentedMap):
         for k, v in node.items():
-            if k not in skip:
-                out += collect_refs(v, node.lc.value(k))
+            if k not in skip:  # a merged key (<<: *defaults) has no place of its own here
+                out += collect_refs(v, node.lc.value(k) if k in node.lc.data else pos)
     elif isinstance(node, CommentedSeq):
         for i, v in enumerate(node):
             out += collect_refs(v, node.lc.item(i))

@@ -88,8 +88,15 @@ def watch_page(ctx: JobContext, page: Page) -> None:
         ctx.crashed = True
 
     page.on("console", lambda msg: keep(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: keep(str(exc)))
+    def page_error(exc: Exception) -> None:
+        keep(str(exc))
+        ctx.page_errors.append(ctx.redactor.text(str(exc))[:500])
+
+    page.on("pageerror", page_error)
     page.on("crash", crashed)
+
+
+SCREENCAST = {"format": "jpeg", "quality": 60, "maxWidth": 1280, "maxHeight": 720}
 
 
 class LiveView:
@@ -107,6 +114,7 @@ class LiveView:
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task] = set()
         self._cdp.on("Page.screencastFrame", self._on_frame)
+        self._heard = [cdp]  # the CDP sessions whose frames come to _on_frame
         self._unsubscribe = bus.subscribe(self._on_event)
 
     def _on_event(self, event: events.Event) -> None:  # any thread: the bus's
@@ -129,8 +137,7 @@ class LiveView:
 
     async def _stream(self) -> None:
         try:
-            await self._cdp.send("Page.startScreencast", {"format": "jpeg", "quality": 60,
-                                                          "maxWidth": 1280, "maxHeight": 720})
+            await self._cdp.send("Page.startScreencast", SCREENCAST)
             while not self.suspended and (
                     time.monotonic() - self._last_viewed < events.VIEWING_TTL_S):
                 await asyncio.sleep(1)
@@ -152,6 +159,25 @@ class LiveView:
         await asyncio.sleep(FRAME_INTERVAL_S)
         try:
             await self._cdp.send("Page.screencastFrameAck", {"sessionId": params["sessionId"]})
+        except PlaywrightError:
+            pass
+
+    def follow(self, page: Page, cdp: CDPSession) -> None:
+        """Show another tab: frames come from its CDP session from now on."""
+        old, self._cdp = self._cdp, cdp
+        if cdp not in self._heard:  # a tab shown before already sends to _on_frame
+            self._heard.append(cdp)
+            cdp.on("Page.screencastFrame", self._on_frame)
+        if self.streaming:
+            self._spawn(self._move_screencast(old))
+
+    async def _move_screencast(self, old: CDPSession) -> None:
+        try:
+            await old.send("Page.stopScreencast")
+        except PlaywrightError:  # the old tab closed
+            pass
+        try:
+            await self._cdp.send("Page.startScreencast", SCREENCAST)
         except PlaywrightError:
             pass
 
@@ -186,10 +212,12 @@ class JobPage:
             await self.guard.close()
 
 
-async def new_job_page(browser: Browser, ctx_settings=None, video_dir=None) -> JobPage:
+async def new_job_page(browser: Browser, ctx_settings=None, video_dir=None,
+                       http_credentials: dict | None = None) -> JobPage:
     """A fresh context, page and CDP session for one job (defaults: a spare for any job
-    with the default viewport and no video). Its guard blocks everything until the job
-    gives it its policy (`guard.use`)."""
+    with the default viewport, no video and no HTTP credentials). Its guard blocks
+    everything until the job gives it its policy (`guard.use`). `http_credentials`
+    ({username, password}) answer the sites' HTTP Basic and Digest challenges."""
     viewport = ctx_settings.viewport if ctx_settings else DEFAULT_VIEWPORT
     guard = NetworkGuard()
     # Chromium would otherwise send loopback and `*.localhost` straight out, unchecked.
@@ -197,6 +225,8 @@ async def new_job_page(browser: Browser, ctx_settings=None, video_dir=None) -> J
                               "proxy": {"server": await guard.start(), "bypass": "<-loopback>"}}
     if video_dir is not None:
         kwargs.update(record_video_dir=str(video_dir), record_video_size=viewport)
+    if http_credentials:
+        kwargs["http_credentials"] = http_credentials
     try:
         context = await browser.new_context(**kwargs)
     except BaseException:

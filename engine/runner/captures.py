@@ -6,7 +6,7 @@ from engine.errors import StepFailed
 from engine.runbook.globs import glob_match
 from engine.runbook.model import Capture, Condition
 from engine.runbook.templating import render
-from engine.runner.locate import describe, to_locator
+from engine.runner.locate import describe, in_frames, to_locator
 from engine.runner.step_context import JobContext
 from models import ErrorKind
 
@@ -20,8 +20,9 @@ async def holds(ctx: JobContext, cond: Condition) -> bool:
         return left == right
     if cond.kind == "url":
         return glob_match(render(cond.value, ctx.values), ctx.page.url)
+    scope = in_frames(ctx.page, render(cond.frame, ctx.values))
     for cand in render(cond.value, ctx.values):
-        locator = to_locator(ctx.page, cand)
+        locator = to_locator(scope, cand)
         if cond.kind == "exists" and await locator.count() > 0:
             return True
         if cond.kind == "visible" and await locator.first.is_visible():
@@ -29,8 +30,9 @@ async def holds(ctx: JobContext, cond: Condition) -> bool:
     return False
 
 
-async def read_capture(ctx: JobContext, cap: Capture) -> str:
-    """A capture's value as text ('' when nothing is there); fails if required and empty."""
+async def read_capture(ctx: JobContext, cap: Capture, frames: list[str] | None = None) -> str:
+    """A capture's value as text ('' when nothing is there); fails if required and empty.
+    A selector capture reads inside `frames` (the step's frame) when given."""
     page = ctx.page
     value = ""
     if cap.url:
@@ -39,15 +41,16 @@ async def read_capture(ctx: JobContext, cap: Capture) -> str:
         result = await page.evaluate(render(cap.js, ctx.values))
         value = "" if result is None else str(result)
     else:
+        scope = in_frames(page, frames or [])
         for cand in render(cap.selector, ctx.values):
-            locator = to_locator(page, cand)
+            locator = to_locator(scope, cand)
             if await locator.count() > 0:
                 first = locator.first
-                value = (await first.get_attribute(cap.attr) if cap.attr
+                value = (await first.get_attribute(render(cap.attr, ctx.values)) if cap.attr
                          else await first.inner_text()) or ""
                 break
     if cap.pattern is not None:
-        match = re.search(cap.pattern, value)
+        match = re.search(render(cap.pattern, ctx.values), value)
         value = (match.group(1) if match.groups() else match.group(0)) if match else ""
     value = value.strip()
     if cap.required and not value:

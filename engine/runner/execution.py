@@ -7,6 +7,7 @@ other jobs on the loop.
 
 import asyncio
 import logging
+import shutil
 
 from playwright.async_api import Browser
 from playwright.async_api import Error as PlaywrightError
@@ -29,10 +30,12 @@ from engine.runner.browser_session import (
 )
 from engine.runner.captures import holds, read_capture
 from engine.runner.control_listener import JobControl
+from engine.runner.file_actions import UPLOAD_TMP
 from engine.runner.records import JobRecorder
 from engine.runner.step_context import JobContext, StepRunState
+from engine.runner.tabs import describe_tabs, watch_tabs
 from engine.runner.url_policy import UrlPolicy
-from engine.secrets.values import Redactor, redact_archive
+from engine.secrets.values import Redactor, basic_auth_forms, redact_archive
 from engine.store.artifacts import ArtifactStore
 from models import ArtifactKind, ErrorKind, JobStatus, StepStatus
 
@@ -56,8 +59,12 @@ class JobExecution:
         self.job_id, self.runbook, self.browser, self.settings = job_id, runbook, browser, settings
         self.bus = bus
         self.recorder = JobRecorder(job_id, bus)
-        self.redactor = Redactor(secret_values)
         self.values = values
+        rb = runbook.settings
+        self.http_credentials = render(rb.http_credentials, values) if (
+            rb.http_credentials) else None
+        # The Authorization header carries them base64-encoded (RFC 7617): mask that too.
+        self.redactor = Redactor(secret_values + basic_auth_forms(self.http_credentials))
         self.failure: StepFailed | None = None  # what ends the job as failed
         self.stopped = False  # no further steps run (stop_on_error, a crash)
         self.live: LiveView | None = None
@@ -74,11 +81,13 @@ class JobExecution:
         video_dir = store.dir / "video-tmp" if rb.video else None
         self.control = JobControl(self.job_id, self.bus)
         try:
-            if self.spare and video_dir is None and rb.viewport == DEFAULT_VIEWPORT:
+            if self.spare and video_dir is None and rb.viewport == DEFAULT_VIEWPORT and (
+                    self.http_credentials is None):
                 job_page = self.spare  # opened while the worker was idle
                 self.spare_used = True
             else:
-                job_page = await new_job_page(self.browser, rb, video_dir)
+                job_page = await new_job_page(self.browser, rb, video_dir,
+                                              self.http_credentials)
         except BaseException:
             self.control.close()
             raise
@@ -91,15 +100,18 @@ class JobExecution:
             run_nested=self.run_repeat, guard=job_page.guard)
         if rb.base_url:
             self.values["__base_url__"] = render(rb.base_url, self.values)
+        self.ctx.cdp_sessions[page] = cdp
         try:
             self.control.watch(page)
             watch_page(self.ctx, page)
             watch_requests(self.ctx, page)
+            watch_tabs(self.ctx)
             job_page.guard.use(self.ctx.policy, on_blocked(self.ctx))
             if rb.trace:  # the trace's screenshots would show a typed secret unmasked
                 await context.tracing.start(screenshots=not self.runbook.secrets,
                                             snapshots=True)
             self.live = LiveView(cdp, self.job_id, self.bus)
+            self.ctx.on_switch += [lambda tab, _: self.control.watch(tab), self.live.follow]
             self.opened = True
             await self.run_steps(self.runbook.steps)
         except BrowserCrashed:
@@ -145,7 +157,13 @@ class JobExecution:
     async def _skipped(self, step: Step, parent_id: int | None = None,
                        iteration: int | None = None) -> None:
         await asyncio.to_thread(self.recorder.step_skipped, step.name, step.action,
-                                step.description, parent_id, iteration)
+                                self._description(step), parent_id, iteration)
+
+    def _description(self, step: Step) -> str | None:
+        """The step's description, templated like its parameters (secrets masked)."""
+        if step.description is None:
+            return None
+        return self.redactor.text(render(step.description, self.values))
 
     # -- actions -------------------------------------------------------------------------
     async def obey_actions(self) -> None:
@@ -172,7 +190,7 @@ class JobExecution:
     async def run_step(self, step: Step, parent_id: int | None,
                        iteration: int | None) -> None:
         row = await asyncio.to_thread(self.recorder.step_started, step.name, step.action,
-                                      step.description, parent_id, iteration)
+                                      self._description(step), parent_id, iteration)
         assert row.id is not None  # step_started inserted the row
         if self.live:
             self.live.current_step = step.name
@@ -180,20 +198,27 @@ class JobExecution:
         st = StepRunState(step=step, step_run_id=row.id,
                           timeout_ms=step.timeout_ms if step.timeout_ms is not None
                           else rb.timeout_ms,
-                          retries=step.retries if step.retries is not None else rb.retries)
+                          retries=step.retries if step.retries is not None else rb.retries,
+                          frame=render(step.frame, self.values))
         captures: dict[str, str] = {}
         failure: StepFailed | None = None
         action = ACTIONS[step.action]
         if not action.nested:  # blocks that came between steps stay: this step shows them
             self.ctx.navigations.clear()
+            self.ctx.page_errors.clear()  # only the step's own count for fail_on_page_errors
+            self.ctx.dialog_answer = render(step.dialog, self.values)
         try:
             await action.run(self.ctx, st, render(step.args, self.values))
             if not action.nested and (blocked := navigation_blocked(self.ctx)):
                 raise StepFailed(ErrorKind.blocked_url,
                                  f"navigation to {blocked[0]} blocked: {blocked[1]}")
+            if not action.nested and rb.fail_on_page_errors and self.ctx.page_errors:
+                raise StepFailed(ErrorKind.action_failed, "the page threw an uncaught error "
+                                 f"during the step: {self.ctx.page_errors[0]}",
+                                 {"page_errors": list(self.ctx.page_errors)})
             if not action.nested:  # the nested steps took their own captures
                 for cap in step.captures:
-                    captures[cap.name] = await read_capture(self.ctx, cap)
+                    captures[cap.name] = await read_capture(self.ctx, cap, st.frame)
                     self.values[cap.name] = captures[cap.name]
         except StepFailed as exc:
             failure = exc if self._browser_alive(exc.message) else StepFailed(
@@ -219,13 +244,14 @@ class JobExecution:
             diagnostics = {**diagnostics, "blocked_requests": self.redactor.data(
                 [{"url": url, "reason": reason} for url, reason in self.ctx.blocks[:20]])}
             self.ctx.blocks.clear()
+        page_events = await self._page_events() if not action.nested else {}
         await asyncio.to_thread(
             self.recorder.step_finished, row, status, retries=st.used_retries,
             selector_used=st.selector_used,
             captures=self.redactor.data(captures),
             error_kind=failure.kind.value if failure else None,
             error_message=failure.message if failure else None,
-            diagnostics=diagnostics)
+            diagnostics=diagnostics, **page_events)
         if failure and failure.kind == ErrorKind.cancelled:
             return
         if failure and failure.kind == ErrorKind.browser_crashed:
@@ -253,6 +279,19 @@ class JobExecution:
                                  f"{self.failure.message}")
             if step.until is not None and await self._holds(step.until):
                 return
+
+    async def _page_events(self) -> dict:
+        """What the page did during the step (dialogs, tabs opened, warnings), taken for
+        its row; a tab opened without new_tab is a warning, as the job did not follow it."""
+        ctx = self.ctx
+        tabs = await describe_tabs(ctx.tabs_opened)
+        for page, tab in zip(ctx.tabs_opened, tabs, strict=True):
+            if page is not ctx.page and page not in ctx.tab_history:
+                ctx.warnings.append(f"a new tab opened ({tab['url']}) and the job stayed on "
+                                    "this one; give the step new_tab: true to work in it")
+        events = {"dialogs": ctx.dialogs[:50], "tabs": tabs[:20], "warnings": ctx.warnings[:20]}
+        ctx.dialogs, ctx.tabs_opened, ctx.warnings, ctx.page_errors = [], [], [], []
+        return self.redactor.data(events)
 
     async def _holds(self, cond) -> bool:
         try:
@@ -331,3 +370,4 @@ class JobExecution:
                 for leftover in video_dir.iterdir():
                     leftover.unlink()
                 video_dir.rmdir()
+            shutil.rmtree(store.dir / UPLOAD_TMP, ignore_errors=True)

@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass, field
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Locator, Page
+from playwright.async_api import FrameLocator, Locator, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from engine.errors import StepFailed
@@ -20,7 +20,18 @@ def describe(candidate: dict) -> str:
     return f'{text} name="{candidate["name"]}"' if "name" in candidate else text
 
 
-def to_locator(page: Page, candidate: dict) -> Locator:
+Scope = Page | FrameLocator  # where selectors resolve: the page, or a frame inside it
+
+
+def in_frames(page: Page, frames: list[str]) -> Scope:
+    """The scope of a step's `frame`: nested frame selectors, outermost first."""
+    scope: Scope = page
+    for selector in frames:
+        scope = scope.frame_locator(selector)
+    return scope
+
+
+def to_locator(page: Scope, candidate: dict) -> Locator:
     if "test_id" in candidate:
         return page.get_by_test_id(candidate["test_id"])
     if "role" in candidate:
@@ -55,18 +66,20 @@ def round_budgets(timeout_ms: int, retries: int) -> list[float]:
 
 
 async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: int,
-            many: bool = False) -> Resolution:
+                  many: bool = False, frames: list[str] | None = None) -> Resolution:
     """The one element the first resolving candidate finds; StepFailed when none resolves.
 
-    A candidate resolves when it matches exactly one element (with `many`, at least one).
-    Round one tries each once; each later round follows a wait for any candidate to appear.
+    A candidate resolves when it matches exactly one element (with `many`, at least one),
+    inside `frames` (nested iframe selectors, outermost first) when given. Round one tries
+    each once; each later round follows a wait for any candidate to appear.
     """
     attempts: list[dict] = []
     budgets = round_budgets(timeout_ms, retries)
+    scope = in_frames(page, frames or [])
     for rnd in range(retries + 1):
         attempts = []
         for cand in candidates:
-            locator = to_locator(page, cand)
+            locator = to_locator(scope, cand)
             try:
                 count = await locator.count()
             except PlaywrightError as exc:
@@ -78,10 +91,14 @@ async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: 
                              "result": "no element matched" if count == 0
                              else f"{count} elements matched, expected one"})
         if rnd < retries:
-            await _wait_for_any(page, candidates, budgets[rnd])
+            await _wait_for_any(page, scope, candidates, budgets[rnd])
+    rounds = f"{retries + 1} round{'s' if retries else ''} over {timeout_ms} ms"
+    if frames and (missing := await _missing_frame(page, frames)):
+        raise StepFailed(ErrorKind.element_not_found,
+                         f"the frame {missing} was not found after {rounds}; check the "
+                         "step's frame selector against the page", {"frame": missing})
     ambiguous = any("elements matched" in a["result"] for a in attempts)
     tried = "; ".join(f'{a["candidate"]}: {a["result"]}' for a in attempts)
-    rounds = f"{retries + 1} round{'s' if retries else ''} over {timeout_ms} ms"
     if ambiguous:
         raise StepFailed(ErrorKind.element_ambiguous,
                          f"the selector matched more than one element ({tried}) after {rounds}; "
@@ -93,10 +110,24 @@ async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: 
                      {"candidates": attempts})
 
 
-async def _wait_for_any(page: Page, candidates: list[dict], budget_ms: float) -> None:
+async def _missing_frame(page: Page, frames: list[str]) -> str | None:
+    """The first of the nested frame selectors that matches no element, as `a >> b`."""
+    scope: Scope = page
+    for depth, selector in enumerate(frames):
+        try:
+            if await scope.locator(selector).count() == 0:
+                return " >> ".join(frames[:depth + 1])
+        except PlaywrightError:
+            return " >> ".join(frames[:depth + 1])
+        scope = scope.frame_locator(selector)
+    return None
+
+
+async def _wait_for_any(page: Page, scope: Scope, candidates: list[dict],
+                        budget_ms: float) -> None:
     combined: Locator | None = None
     for cand in candidates:
-        loc = to_locator(page, cand)
+        loc = to_locator(scope, cand)
         combined = loc if combined is None else combined.or_(loc)
     try:
         # Returns at once when something is attached already (e.g. two matches): then

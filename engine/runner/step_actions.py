@@ -5,20 +5,19 @@ import asyncio
 import csv
 import io
 import json
-import re
-from urllib.parse import urljoin
 
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
-from playwright.async_api import expect
 
 from engine.errors import StepFailed
 from engine.runbook.actions import step_action
-from engine.runbook.globs import glob_regex
+from engine.runbook.globs import glob_match, glob_regex
 from engine.runner.browser_session import navigation_blocked, note_block
-from engine.runner.locate import resolve, to_locator
+from engine.runner.locate import in_frames, resolve, to_locator
 from engine.runner.step_context import JobContext, StepRunState
-from engine.store.artifacts import sniffed_extension
+from engine.runner.step_tools import absolute_url, element_of
+from engine.runner.tabs import describe_tabs, opened_by, switch_to
 from models import ArtifactKind, ErrorKind
 
 # Reads every row's fields in one round trip; sub-selectors are CSS.
@@ -31,24 +30,16 @@ EXTRACT_JS = """(rows, fields) => rows.map(row => Object.fromEntries(
   })))"""
 
 
-async def _element(ctx: JobContext, st: StepRunState, args: dict):
-    st.used_retries = st.retries  # if it fails, every round was used
-    found = await resolve(ctx.page, args["selector"], st.timeout_ms, st.retries)
-    st.used_retries, st.selector_used = found.retries, found.candidate
-    return found.locator
-
-
-@step_action("goto", required=("url",))
+@step_action("goto", required=("url",), optional=("allow_status",),
+             kinds={"allow_status": "statuses"})
 async def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
-    base = ctx.values.get("__base_url__") or ""
-    url = urljoin(base.rstrip("/") + "/", args["url"].lstrip("/")) if base and not re.match(
-        r"^[a-z][a-z0-9+.-]*:", args["url"], re.I) else args["url"]
+    url = absolute_url(ctx, args["url"])
     reason = ctx.policy.blocked_reason(url)
     if reason:
         await note_block(ctx, url, reason)
         raise StepFailed(ErrorKind.blocked_url, f"navigation to {url} blocked: {reason}")
     try:
-        await ctx.page.goto(url, timeout=st.timeout_ms)
+        response = await ctx.page.goto(url, timeout=st.timeout_ms)
     except PlaywrightTimeout:
         await ctx.cdp.send("Page.stopLoading")  # else the page stays busy (screenshots hang)
         raise StepFailed(ErrorKind.navigation_timeout,
@@ -60,17 +51,36 @@ async def goto(ctx: JobContext, st: StepRunState, args: dict) -> None:
                              f"{blocked[1]}") from None
         raise StepFailed(ErrorKind.action_failed, f"could not load {url}: "
                          f"{str(exc).splitlines()[0]}") from None
+    if response is not None and response.status >= 400 and (
+            response.status not in args.get("allow_status", ())):
+        if blocked := navigation_blocked(ctx):  # the guard's own refusal
+            raise StepFailed(ErrorKind.blocked_url, f"navigation to {blocked[0]} blocked: "
+                             f"{blocked[1]}")
+        raise StepFailed(ErrorKind.http_error, f"{response.url} answered HTTP "
+                         f"{response.status} {response.status_text}".rstrip() + "; if the "
+                         f"runbook expects it, add allow_status: [{response.status}] to the step",
+                         {"status": response.status, "url": response.url})
 
 
-@step_action("click", required=("selector",), optional=("button", "count"))
+async def _maybe_in_new_tab(ctx: JobContext, st: StepRunState, args: dict, act) -> None:
+    """Run `act()`; with `new_tab: true`, wait for the tab it opens and move there."""
+    if args.get("new_tab"):
+        await opened_by(ctx, st.timeout_ms, act)
+    else:
+        await act()
+
+
+@step_action("click", required=("selector",), optional=("button", "count", "new_tab"))
 async def click(ctx, st, args):
-    await (await _element(ctx, st, args)).click(button=args.get("button", "left"),
-                                  click_count=args.get("count", 1), timeout=st.timeout_ms)
+    element = await element_of(ctx, st, args)
+    await _maybe_in_new_tab(ctx, st, args, lambda: element.click(
+        button=args.get("button", "left"), click_count=args.get("count", 1),
+        timeout=st.timeout_ms))
 
 
 @step_action("fill", required=("selector", "value"))
 async def fill(ctx, st, args):
-    element = await _element(ctx, st, args)
+    element = await element_of(ctx, st, args)
     await element.fill(args["value"], timeout=st.timeout_ms)
     if ctx.redactor.text(args["value"]) != args["value"]:
         ctx.masked.append(element)
@@ -78,7 +88,7 @@ async def fill(ctx, st, args):
 
 @step_action("select", required=("selector",), one_of=("value", "label"))
 async def select(ctx, st, args):
-    element = await _element(ctx, st, args)
+    element = await element_of(ctx, st, args)
     if "label" in args:
         await element.select_option(label=args["label"], timeout=st.timeout_ms)
     else:
@@ -87,31 +97,42 @@ async def select(ctx, st, args):
 
 @step_action("check", required=("selector",))
 async def check(ctx, st, args):
-    await (await _element(ctx, st, args)).check(timeout=st.timeout_ms)
+    await (await element_of(ctx, st, args)).check(timeout=st.timeout_ms)
 
 
 @step_action("uncheck", required=("selector",))
 async def uncheck(ctx, st, args):
-    await (await _element(ctx, st, args)).uncheck(timeout=st.timeout_ms)
+    await (await element_of(ctx, st, args)).uncheck(timeout=st.timeout_ms)
 
 
 @step_action("hover", required=("selector",))
 async def hover(ctx, st, args):
-    await (await _element(ctx, st, args)).hover(timeout=st.timeout_ms)
+    await (await element_of(ctx, st, args)).hover(timeout=st.timeout_ms)
 
 
-@step_action("press", required=("key",), optional=("selector",))
+@step_action("press", required=("key",), optional=("selector", "new_tab"))
 async def press(ctx, st, args):
     if "selector" in args:
-        await (await _element(ctx, st, args)).press(args["key"], timeout=st.timeout_ms)
+        element = await element_of(ctx, st, args)
+        await _maybe_in_new_tab(ctx, st, args, lambda: element.press(
+            args["key"], timeout=st.timeout_ms))
     else:
-        await ctx.page.keyboard.press(args["key"])
+        await _maybe_in_new_tab(ctx, st, args, lambda: ctx.page.keyboard.press(args["key"]))
+
+
+@step_action("drag", required=("selector", "to"), kinds={"to": "selector"})
+async def drag(ctx, st, args):
+    source = await element_of(ctx, st, args)
+    dragged, retries = st.selector_used, st.used_retries
+    target = await element_of(ctx, st, args, "to")
+    st.selector_used, st.used_retries = f"{dragged} → {st.selector_used}", retries + st.used_retries
+    await source.drag_to(target, timeout=st.timeout_ms)
 
 
 @step_action("scroll", one_of=("selector", "to"))
 async def scroll(ctx, st, args):
     if "selector" in args:
-        await (await _element(ctx, st, args)).scroll_into_view_if_needed(timeout=st.timeout_ms)
+        await (await element_of(ctx, st, args)).scroll_into_view_if_needed(timeout=st.timeout_ms)
     else:
         y = "document.body.scrollHeight" if args["to"] == "bottom" else "0"
         await ctx.page.evaluate(f"window.scrollTo(0, {y})")
@@ -128,7 +149,8 @@ async def wait(ctx, st, args):
         elif "load" in args:
             await page.wait_for_load_state(args["load"], timeout=st.timeout_ms)
         else:
-            locators = [to_locator(page, c) for c in args["selector"]]
+            scope = in_frames(page, st.frame)
+            locators = [to_locator(scope, c) for c in args["selector"]]
             combined = locators[0]
             for loc in locators[1:]:
                 combined = combined.or_(loc)
@@ -143,7 +165,8 @@ async def wait(ctx, st, args):
 @step_action("extract", required=("selector", "fields", "into"))
 async def extract(ctx, st, args):
     st.used_retries = st.retries
-    found = await resolve(ctx.page, args["selector"], st.timeout_ms, st.retries, many=True)
+    found = await resolve(ctx.page, args["selector"], st.timeout_ms, st.retries, many=True,
+                          frames=st.frame)
     st.used_retries, st.selector_used = found.retries, found.candidate
     records = await found.locator.evaluate_all(EXTRACT_JS, args["fields"])
     ctx.collections.setdefault(args["into"], []).extend(ctx.redactor.data(records))
@@ -158,7 +181,7 @@ async def assert_(ctx, st, args):
         elif "title" in args:
             await expect(page).to_have_title(args["title"], timeout=st.timeout_ms)
         else:
-            element = await _element(ctx, st, args)
+            element = await element_of(ctx, st, args)
             if "text" in args:
                 await expect(element).to_contain_text(args["text"], timeout=st.timeout_ms)
     except AssertionError:
@@ -178,59 +201,6 @@ async def screenshot(ctx, st, args):
                                mask=ctx.masked)
     await asyncio.to_thread(ctx.artifacts.save, ArtifactKind.screenshot, st.step.name, data,
                             "png", st.step_run_id)
-
-
-@step_action("download", required=("selector",))
-async def download(ctx, st, args):
-    element = await _element(ctx, st, args)
-    if ctx.guard is not None:  # a download over the limit is cut off as it passes it
-        ctx.guard.arm(ctx.max_download_bytes)
-    try:
-        dl = await _started_download(ctx, st, element)
-        name = dl.suggested_filename or "download"  # Content-Disposition's, RFC 6266
-        over_limit = StepFailed(
-            ErrorKind.action_failed, f"download {name} is over the limit of "
-            f"{ctx.max_download_bytes} bytes (JOBDECK_MAX_DOWNLOAD_MB); nothing was kept")
-        stem, dot, ext = name.rpartition(".")
-        path = ctx.artifacts.new_path(stem if dot else name, ext if dot else "bin")
-        try:
-            await dl.save_as(path)  # Chromium streamed it to disk; this waits for the end
-        except PlaywrightError:
-            if ctx.guard is not None and ctx.guard.cut_off:
-                raise over_limit from None
-            raise
-    finally:
-        if ctx.guard is not None:
-            ctx.guard.disarm()
-    if path.stat().st_size > ctx.max_download_bytes:  # e.g. a blob: URL, never on the wire
-        path.unlink()
-        raise over_limit
-    if not dot and (sniffed := sniffed_extension(path)):  # a name without its type
-        path = path.rename(path.with_suffix(f".{sniffed}"))
-    await asyncio.to_thread(ctx.artifacts.record, ArtifactKind.download, name, path,
-                            st.step_run_id)
-
-
-async def _started_download(ctx: JobContext, st: StepRunState, element):
-    """Click and wait for the download to start; fails at once when the guard refused it."""
-    started = asyncio.ensure_future(ctx.page.wait_for_event("download", timeout=st.timeout_ms))
-    blocked = asyncio.ensure_future(_until_navigation_blocked(ctx))
-    try:
-        await element.click(timeout=st.timeout_ms)
-        await asyncio.wait({started, blocked}, return_when=asyncio.FIRST_COMPLETED)
-        if not started.done():  # no need to wait the step's timeout out
-            url, reason = blocked.result()
-            raise StepFailed(ErrorKind.blocked_url, f"download from {url} blocked: {reason}")
-        return started.result()
-    finally:
-        for task in (started, blocked):
-            task.cancel()
-
-
-async def _until_navigation_blocked(ctx: JobContext) -> tuple[str, str]:
-    while (found := navigation_blocked(ctx)) is None:
-        await asyncio.sleep(0.05)
-    return found
 
 
 @step_action("export", required=("collection", "format"), optional=("filename",))
@@ -265,3 +235,55 @@ async def repeat(ctx, st, args):
     """The job's execution runs the iterations: they are steps of their own."""
     assert ctx.run_nested is not None  # the execution sets it
     await ctx.run_nested(st.step, st.step_run_id)
+
+
+def find_tab(ctx: JobContext, to) -> Page | None:
+    """The open tab `to` names (previous, latest, an index, {url: glob}); None for
+    {title} (it needs awaiting) and for a tab that does not exist."""
+    pages = ctx.context.pages
+    if to == "previous":
+        return ctx.tab_history[-1] if ctx.tab_history else None
+    if to == "latest":
+        return pages[-1] if pages else None
+    if isinstance(to, int):
+        return pages[to] if to < len(pages) else None
+    if "url" in to:
+        return next((p for p in pages if glob_match(to["url"], p.url)), None)
+    return None  # by title: needs awaiting, see switch_tab
+
+
+@step_action("switch_tab", required=("to",), kinds={"to": "tab"})
+async def switch_tab(ctx: JobContext, st, args):
+    to = args["to"]
+    page = find_tab(ctx, to)
+    if isinstance(to, dict) and "title" in to:
+        for candidate in ctx.context.pages:
+            if to["title"] in await candidate.title():
+                page = candidate
+                break
+    if page is None:
+        tabs = await describe_tabs(ctx.context.pages)
+        listed = "; ".join(f'{i}: {t["url"]} "{t["title"]}"' for i, t in enumerate(tabs))
+        raise StepFailed(ErrorKind.action_failed, f"no tab matches {to!r}; the open tabs "
+                         f"are {listed}", {"tabs": tabs})
+    if page is ctx.page:
+        return
+    if to == "previous":  # going back: the tab left is not a place to come back to
+        ctx.tab_history.pop()
+        await switch_to(ctx, page, remember=False)
+    else:
+        await switch_to(ctx, page)
+
+
+@step_action("close_tab")
+async def close_tab(ctx: JobContext, st, args):
+    leaving = ctx.page
+    ctx.tab_history[:] = [p for p in ctx.tab_history if not p.is_closed()]
+    others = [p for p in ctx.context.pages if p is not leaving]
+    if not others:
+        raise StepFailed(ErrorKind.action_failed, "the job's only tab cannot be closed; "
+                         "close_tab closes a tab opened by an earlier step")
+    # Back to the tab the job came from, else to the newest other one.
+    await switch_to(ctx, ctx.tab_history.pop() if ctx.tab_history else others[-1],
+                    remember=False)
+    await leaving.close()

@@ -38,6 +38,21 @@ class JobContext:
     # URLs of its main-frame navigations and their redirect hops.
     blocks: list[tuple[str, str]] = field(default_factory=list)
     navigations: list[str] = field(default_factory=list)
+    # Of the running step, recorded on its row: dialogs answered, tabs opened (pages),
+    # warnings, uncaught page errors; and how it answers dialogs ({accept, text} or None
+    # for the runbook's `dialogs` setting).
+    dialogs: list[dict] = field(default_factory=list)
+    tabs_opened: list[Page] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    dialog_answer: dict | None = None
+    # Tabs: the ones the job was on before the current one (the last is "previous"), a
+    # CDP session per tab, what to tell when the job moves to another tab, and whether a
+    # tab about to open is the step's own (new_tab, a download by URL) rather than a surprise.
+    tab_history: list[Page] = field(default_factory=list)
+    cdp_sessions: dict[Page, CDPSession] = field(default_factory=dict)
+    on_switch: list[Callable[[Page, CDPSession], None]] = field(default_factory=list)
+    expecting_tab: bool = False
     blocked_seen: set[str] = field(default_factory=set)  # URLs already in the audit log
     background: set[asyncio.Task] = field(default_factory=set)  # e.g. audit writes
     crashed: bool = False  # the page's renderer crashed (the browser may live on)
@@ -56,3 +71,4 @@ class StepRunState:
     retries: int
     used_retries: int = 0
     selector_used: str | None = None
+    frame: list[str] = field(default_factory=list)  # the step's frame, templated

@@ -75,6 +75,15 @@ def _form_encoded(value: str) -> str:
                    else "".join(f"%{b:02X}" for b in c.encode()) for c in value)
 
 
+def basic_auth_forms(credentials: dict | None) -> list[str]:
+    """The password and the base64 token that HTTP Basic authentication sends for
+    {username, password} (RFC 7617), as secret values; [] without credentials."""
+    if not credentials or not credentials.get("password"):
+        return []
+    pair = f"{credentials['username']}:{credentials['password']}".encode()
+    return [credentials["password"], base64.b64encode(pair).decode()]
+
+
 class Redactor:
     """Replaces every secret value (in any of its written forms) with •••• in text and in
     nested data."""

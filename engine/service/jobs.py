@@ -1,6 +1,7 @@
 """The engine's public API for runbooks and jobs: pages, API routes and the CLI call these."""
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,13 @@ from engine.runbook import Runbook as RunbookSpec
 from engine.runbook import stored_runbook
 from engine.secrets.store import SecretStoreError
 from engine.secrets.values import missing_secrets, secret_env_name
+from engine.service.job_files import (
+    JobFiles,
+    check_files,
+    discard_files,
+    files_of_job,
+    store_files,
+)
 from engine.settings import current_settings
 from engine.store import job_counts
 from engine.store.artifacts import artifact_file
@@ -45,12 +53,20 @@ class JobDetail:
     artifacts: list[Artifact]
 
 
-def resolve_params(spec: RunbookSpec, given: dict[str, str]) -> dict[str, str]:
-    """Given values plus defaults; InvalidParams for unknown or missing ones."""
+def resolve_params(spec: RunbookSpec, given: dict[str, str],
+                   files: JobFiles | None = None) -> dict[str, str]:
+    """Given values plus defaults, and each file param's file name; InvalidParams for
+    unknown or missing ones, and for files that are missing, too large or for a text
+    param (job_files.check_files). `files`: param -> (file name, content); None where
+    files cannot be given at all (a schedule)."""
     problems = [f'unknown parameter "{k}" (this runbook takes: '
                 f'{", ".join(spec.params) or "none"})' for k in given if k not in spec.params]
-    values = {}
+    values, file_problems = check_files(spec, given, files,
+                                        current_settings().max_upload_bytes)
+    problems += file_problems
     for name, param in spec.params.items():
+        if param.type == "file":
+            continue
         if name in given:
             values[name] = str(given[name])
         elif param.default is not None:
@@ -72,28 +88,37 @@ def resolve_params(spec: RunbookSpec, given: dict[str, str]) -> dict[str, str]:
 
 def create_job(runbook_name: str, params: dict[str, str] | None = None,
                trigger: Trigger = Trigger.manual, started_by: str | None = None,
-               audit_source: str | None = None, audited: bool = False) -> Job:
+               audit_source: str | None = None, audited: bool = False,
+               files: JobFiles | None = None) -> Job:
     """Write a queued job for a stored runbook (not yet on the queue); `audited`: a person
-    started it, which the audit log records in the same transaction."""
-    with session_scope() as session:
-        row = session.exec(select(Runbook).where(Runbook.name == runbook_name)).first()
-        if row is None:
-            raise NotFound(f'no runbook named "{runbook_name}"')
-        spec = stored_runbook(row.source, f"{row.name}.yaml")
-        values = resolve_params(spec, params or {})
-        now = utcnow()
-        job = Job(runbook_id=row.id, runbook_name=row.name, runbook_title=row.title,
-                  runbook_version=row.version, source=row.source, status=JobStatus.queued,
-                  trigger=trigger, started_by=started_by, params=values, created_at=now,
-                  queued_at=now, step_count=len(spec.steps))
-        session.add(job)
-        session.flush()
-        assert job.id is not None  # the flush assigned it
-        event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
-        if audited:
-            audit.record(started_by or trigger.value, "start", job_id=job.id,
-                         source=audit_source, target=f"runbook {runbook_name}",
-                         after=job.status.value, session=session)
+    started it, which the audit log records in the same transaction. `files` (param ->
+    (file name, bytes or a binary file)) are stored as the job's inputs in that same
+    transaction: the job exists with all its files or not at all."""
+    data_dir, job = current_settings().data_dir, None
+    try:
+        with session_scope() as session:
+            row = session.exec(select(Runbook).where(Runbook.name == runbook_name)).first()
+            if row is None:
+                raise NotFound(f'no runbook named "{runbook_name}"')
+            spec = stored_runbook(row.source, f"{row.name}.yaml")
+            values = resolve_params(spec, params or {}, files or {})
+            now = utcnow()
+            job = Job(runbook_id=row.id, runbook_name=row.name, runbook_title=row.title,
+                      runbook_version=row.version, source=row.source, status=JobStatus.queued,
+                      trigger=trigger, started_by=started_by, params=values, created_at=now,
+                      queued_at=now, step_count=len(spec.steps))
+            session.add(job)
+            session.flush()
+            assert job.id is not None  # the flush assigned it
+            store_files(session, data_dir, job.id, files or {})
+            event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
+            if audited:
+                audit.record(started_by or trigger.value, "start", job_id=job.id,
+                             source=audit_source, target=f"runbook {runbook_name}",
+                             after=job.status.value, session=session)
+    except BaseException:
+        discard_files(data_dir, job.id if job else None, files)
+        raise
     events.get_bus().publish(event)
     return job
 
@@ -101,28 +126,41 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
 def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
               source: str | None = None) -> Job:
     """A new job of the same runbook version with the same params (secrets are looked up
-    afresh when it runs), trigger `rerun`, pointing back at the original."""
-    with session_scope() as session:
-        old = session.get(Job, job_id)
-        if old is None:
-            raise NotFound(f"there is no job {job_id}")
-        if old.status not in JOB_ACTIONS[JobAction.rerun].statuses:
-            raise ActionRefused(f"job {job_id} is {old.status.value.replace('_', ' ')}: only "
-                                "a finished job can be re-run")
-        spec = stored_runbook(old.source, f"{old.runbook_name}.yaml")
-        resolve_params(spec, old.params)  # secrets must still be set
-        now = utcnow()
-        job = Job(runbook_id=old.runbook_id, runbook_name=old.runbook_name,
-                  runbook_title=old.runbook_title, runbook_version=old.runbook_version,
-                  source=old.source, status=JobStatus.queued, trigger=Trigger.rerun,
-                  started_by=by, params=dict(old.params), created_at=now, queued_at=now,
-                  step_count=old.step_count, rerun_of=old.id)
-        session.add(job)
-        session.flush()
-        assert job.id is not None  # the flush assigned it
-        audit.record(by, "rerun", job_id=old.id, comment=comment, source=source,
-                     before=old.status.value, after=f"re-run as job {job.id}", session=session)
-        event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
+    afresh when it runs) and copies of its input files, trigger `rerun`, pointing back at
+    the original."""
+    data_dir, job, files = current_settings().data_dir, None, None
+    try:
+        with session_scope() as session, ExitStack() as opened:
+            old = session.get(Job, job_id)
+            if old is None:
+                raise NotFound(f"there is no job {job_id}")
+            if old.status not in JOB_ACTIONS[JobAction.rerun].statuses:
+                raise ActionRefused(f"job {job_id} is {old.status.value.replace('_', ' ')}: "
+                                    "only a finished job can be re-run")
+            spec = stored_runbook(old.source, f"{old.runbook_name}.yaml")
+            files, gone = files_of_job(data_dir, job_id, spec, old.params, opened)
+            if gone:
+                raise InvalidParams(f"job {job_id}'s file for {', '.join(gone)} is gone: "
+                                    "start a new job and give the file again")
+            texts = {k: v for k, v in old.params.items() if k not in files}
+            resolve_params(spec, texts, files)  # secrets must still be set
+            now = utcnow()
+            job = Job(runbook_id=old.runbook_id, runbook_name=old.runbook_name,
+                      runbook_title=old.runbook_title, runbook_version=old.runbook_version,
+                      source=old.source, status=JobStatus.queued, trigger=Trigger.rerun,
+                      started_by=by, params=dict(old.params), created_at=now, queued_at=now,
+                      step_count=old.step_count, rerun_of=old.id)
+            session.add(job)
+            session.flush()
+            assert job.id is not None  # the flush assigned it
+            store_files(session, data_dir, job.id, files)
+            audit.record(by, "rerun", job_id=old.id, comment=comment, source=source,
+                         before=old.status.value, after=f"re-run as job {job.id}",
+                         session=session)
+            event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
+    except BaseException:
+        discard_files(data_dir, job.id if job else None, files)
+        raise
     events.get_bus().publish(event)
     enqueue_job(job.id)
     return job
@@ -135,10 +173,11 @@ def reruns_of(job_id: int) -> list[Job]:
 
 def start_job(runbook_name: str, params: dict[str, str] | None = None,
               trigger: Trigger = Trigger.manual, started_by: str | None = None,
-              source: str | None = None) -> Job:
-    """Queue a job: the row is committed first, then its id goes onto the queue."""
+              source: str | None = None, files: JobFiles | None = None) -> Job:
+    """Queue a job: the row (with its input `files`, see create_job) is committed first,
+    then its id goes onto the queue, so a worker never starts it before its files exist."""
     job = create_job(runbook_name, params, trigger, started_by, audit_source=source,
-                     audited=True)
+                     audited=True, files=files)
     assert job.id is not None  # create_job committed the row
     enqueue_job(job.id)
     return job

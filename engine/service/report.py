@@ -56,7 +56,8 @@ def build_report(job_id: int, data_dir) -> dict | None:
             "duration_ms": s.duration_ms, "retries": s.retries,
             "selector_used": s.selector_used, "captures": s.captures,
             "error_kind": s.error_kind, "error_message": s.error_message,
-            "diagnostics": s.diagnostics,
+            "diagnostics": s.diagnostics, "dialogs": s.dialogs, "tabs": s.tabs,
+            "warnings": s.warnings,
         } for s in detail.steps],
         "artifacts": [{
             "id": a.id, "kind": a.kind.value, "name": a.name, "size": a.size,

@@ -5,10 +5,10 @@ import re
 from pathlib import Path
 
 import filetype
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from engine.store.db import session_scope
-from models import Artifact, ArtifactKind
+from models import Artifact, ArtifactKind, StepRun
 
 
 def _slug(text: str) -> str:
@@ -49,14 +49,19 @@ class ArtifactStore:
         return self.dir / f"{self._count:03d}-{_slug(label)}.{ext}"
 
     def record(self, kind: ArtifactKind, name: str, path: Path, step_run_id: int | None,
-               media_type: str | None = None) -> Artifact:
-        """Add a row for a file already written to `path`."""
+               media_type: str | None = None, *, session: Session | None = None) -> Artifact:
+        """Add a row for a file already written to `path`; in `session` (flushed, committed
+        by its owner) when given, else in a transaction of its own."""
         artifact = Artifact(
             job_id=self.job_id, step_run_id=step_run_id, kind=kind, name=name,
             path=str(path.resolve().relative_to(self.data_dir)), size=path.stat().st_size,
             media_type=media_type or media_type_of(path))
-        with session_scope() as session:
+        if session is not None:
             session.add(artifact)
+            session.flush()
+            return artifact
+        with session_scope() as own:
+            own.add(artifact)
         return artifact
 
     def save(self, kind: ArtifactKind, name: str, data: bytes, ext: str,
@@ -80,3 +85,20 @@ def list_artifacts(job_id: int) -> list[Artifact]:
     with session_scope() as session:
         return list(session.exec(select(Artifact).where(Artifact.job_id == job_id)
                                  .order_by(col(Artifact.id))))
+
+
+def artifact_named(data_dir: Path, job_id: int, ref: str) -> tuple[str, Path] | None:
+    """(name, file) of the job's newest artifact called `ref`, or else the file made by
+    the step called `ref` (a download, an export; its "after" screenshot only when there is
+    no other); None when there is none (or its file is gone)."""
+    with session_scope() as session:
+        rows = session.exec(
+            select(Artifact, StepRun.name).join(StepRun, isouter=True,
+                                                onclause=col(Artifact.step_run_id) == StepRun.id)
+            .where(Artifact.job_id == job_id).order_by(col(Artifact.id).desc())).all()
+    # By a step's name, the file the step made: its screenshot only for a screenshot step.
+    found = next((a for a, _ in rows if a.name == ref), None) or next(
+        (a for a, step in rows if step == ref and a.kind != ArtifactKind.screenshot), None
+    ) or next((a for a, step in rows if step == ref), None)
+    path = artifact_file(data_dir, found) if found else None
+    return (found.name, path) if found and path else None

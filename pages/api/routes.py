@@ -6,10 +6,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.identity import audit
 from engine.identity.access import NEEDS, Actor, may
 from engine.service import job_actions, jobs, runbooks
@@ -30,6 +30,7 @@ from models import (
     RunbookWithSource,
     Trigger,
 )
+from pages.api import start_body
 from pages.api.access import REFUSED, actor_of, allowed
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -41,10 +42,6 @@ NO_JOB: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "No such job"}}
 NO_RUNBOOK: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "No such runbook"}}
-
-
-class StartJob(BaseModel):
-    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
 class Comment(BaseModel):
@@ -169,13 +166,31 @@ async def add_runbook(request: Request, response: Response,
     return {"outcome": saved.outcome, **_runbook_document(saved.runbook)}
 
 
-@router.post("/runbooks/{name}/jobs", summary="Start a job of a runbook", status_code=201,
-             response_model=JobRead, responses={**NO_RUNBOOK, **REFUSED})
-def start_job(name: str, body: StartJob | None = None, actor: Actor = allowed("start")) -> dict:
-    params = {k: str(v).lower() if isinstance(v, bool) else str(v)
-              for k, v in (body.params if body else {}).items()}
-    job = jobs.start_job(name, params, trigger=Trigger.api, started_by=actor.name,
-                         source=actor.source)
+@router.post("/runbooks/{name}/jobs", summary="Start a job of a runbook (JSON, or "
+             "multipart/form-data to give the files of its file params)", status_code=201,
+             response_model=JobRead, openapi_extra=start_body.OPENAPI_BODY, responses={
+                 **NO_RUNBOOK, **REFUSED, 422: {
+                     "model": ErrorDetail, "description": "Unknown or missing params, a "
+                     "missing file, a file over JOBDECK_MAX_UPLOAD_MB: the message says which"}})
+async def start_job(name: str, request: Request, actor: Actor = allowed("start")) -> dict:
+    if not start_body.is_multipart(request):
+        params = await start_body.json_params(request)
+        job = await run_in_threadpool(jobs.start_job, name, params, trigger=Trigger.api,
+                                      started_by=actor.name, source=actor.source)
+        return job_summary(job)
+    row = await run_in_threadpool(runbooks.get_runbook, name)
+    if row is None:
+        raise NotFound(f'there is no runbook named "{name}"')
+    wanted = [p for p, spec in (row.summary.get("params") or {}).items()
+              if spec.get("type") == "file"]
+    if start_body.too_large(request, len(wanted)):
+        raise InvalidInput(f"the request is larger than this runbook's files may be "
+                           f"together: each file may be at most "
+                           f"{current_settings().max_upload_mb:g} MB (JOBDECK_MAX_UPLOAD_MB)")
+    async with request.form() as form:  # files over 1 MB wait in temporary files
+        params, files = start_body.form_params(form)
+        job = await run_in_threadpool(jobs.start_job, name, params, trigger=Trigger.api,
+                                      started_by=actor.name, source=actor.source, files=files)
     return job_summary(job)
 
 

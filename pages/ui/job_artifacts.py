@@ -12,7 +12,7 @@ from pages.ui.display import file_size
 
 PREVIEW_ROWS = 100
 KIND_ICONS = {"screenshot": "image", "video": "movie", "export": "table_view",
-              "download": "download", "trace": "timeline"}
+              "download": "download", "trace": "timeline", "input": "upload_file"}
 
 
 def preview_table(path: Path, media_type: str) -> tuple[list[str], list[list[str]], int]:
@@ -58,7 +58,8 @@ def render_artifacts(artifacts: list[Artifact], step_names: dict[int | None, str
                     "text-grey-7")
                 with ui.column().classes("gap-0 grow min-w-0"):
                     ui.label(artifact.name).classes("font-medium truncate")
-                    step = step_names.get(artifact.step_run_id, "whole job")
+                    step = ("given when the job started" if artifact.kind == ArtifactKind.input
+                            else step_names.get(artifact.step_run_id, "whole job"))
                     ui.label(f"{artifact.kind.value} · {file_size(artifact.size)} · {step}"
                              ).classes("text-xs text-grey-7")
                 if previewable(artifact):

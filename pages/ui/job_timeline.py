@@ -123,6 +123,8 @@ class StepRow:
                 with ui.column().classes("gap-0 grow"):
                     ui.label(name).classes("font-medium")
                     self.about = ui.label(action).classes("text-xs text-grey-7")
+                self.notes = ui.badge(color="orange-9").props("outline data-step-notes")
+                self.notes.set_visibility(False)
                 self.retries = ui.badge(color="amber-9").props("outline")
                 self.retries.set_visibility(False)
                 self.duration = ui.label().classes("text-sm text-grey-8 w-20 text-right")
@@ -158,9 +160,12 @@ class StepRow:
         retries = run.retries if run else 0
         self.retries.text = f"{retries} retr{'y' if retries == 1 else 'ies'}"
         self.retries.set_visibility(bool(retries))
+        self.notes.text = _notes(run)
+        self.notes.set_visibility(bool(self.notes.text))
         expandable = run is not None and bool(
             run.captures or run.error_message or run.selector_used or iterations
-            or run.diagnostics or run.id in screenshot_of)
+            or run.diagnostics or run.id in screenshot_of or run.dialogs or run.tabs
+            or run.warnings)
         if expandable:
             self.expansion.props(remove="hide-expand-icon")
         else:
@@ -172,7 +177,7 @@ class StepRow:
             self.expansion.value = True
         shape = None if run is None or not expandable else (
             run.id, run.selector_used, run.captures, run.error_kind, run.error_message,
-            run.diagnostics, screenshot_of.get(run.id or 0),
+            run.diagnostics, run.dialogs, run.tabs, run.warnings, screenshot_of.get(run.id or 0),
             [(number, [c.id for c in runs]) for number, runs in sorted((iterations or {}).items())])
         if shape != self._details:
             self._details = shape
@@ -223,10 +228,35 @@ def _step_details(run: StepRun, screenshot_of: dict[int, int]) -> None:
                 ui.label(run.error_kind or "error").classes("font-mono text-negative text-xs")
                 ui.label(run.error_message).classes("whitespace-pre-wrap").props(
                     "data-error")
+        _page_events(run)
         _diagnostics(run.diagnostics)
         if run.id in screenshot_of:
             ui.image(f"/api/artifacts/{screenshot_of[run.id]}").classes(
                 "w-80 border rounded").props('fit=contain alt="screenshot after this step"')
+
+
+def _notes(run: StepRun | None) -> str:
+    """The row's summary of what the page did besides the action: '1 dialog · 1 tab'."""
+    if run is None:
+        return ""
+    parts = [f"{len(items)} {word}{'s' if len(items) > 1 else ''}" for items, word in (
+        (run.dialogs, "dialog"), (run.tabs, "new tab"), (run.warnings, "warning")) if items]
+    return " · ".join(parts)
+
+
+def _page_events(run: StepRun) -> None:
+    for warning in run.warnings:
+        ui.label(f"⚠ {warning}").classes("text-orange-9 text-xs break-all").props(
+            "data-warning")
+    for dialog in run.dialogs:
+        answer = dialog.get("answer", "")
+        if dialog.get("text") is not None:
+            answer += f' with "{dialog["text"]}"'
+        ui.label(f'{dialog.get("type", "dialog")} "{dialog.get("message", "")}" → '
+                 f"{answer}").classes("font-mono text-xs break-all").props("data-dialog")
+    for tab in run.tabs:
+        ui.label(f'new tab: {tab.get("url", "")} "{tab.get("title", "")}"').classes(
+            "font-mono text-xs break-all").props("data-tab")
 
 
 def _diagnostics(diag: dict) -> None:
@@ -243,6 +273,8 @@ def _diagnostics(diag: dict) -> None:
             with ui.row().classes("gap-2 items-baseline"):
                 ui.label(label).classes("text-grey-7 w-24")
                 ui.label(str(diag[key])).classes("break-all")
+    for error in diag.get("page_errors", []):
+        ui.label(f"page error: {error}").classes("font-mono text-xs text-negative break-all")
     for error in diag.get("console_errors", []):
         ui.label(f"console: {error}").classes("font-mono text-xs text-negative break-all")
     blocked = diag.get("blocked_requests", [])

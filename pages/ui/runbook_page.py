@@ -39,7 +39,8 @@ async def runbook_page(name: str) -> None:
                 for pname, spec in summary.get("params", {}).items():
                     with ui.row().classes("gap-2 items-baseline"):
                         ui.label(pname).classes("font-mono")
-                        ui.label("required" if spec.get("required") else
+                        ui.label("file, required" if spec.get("type") == "file" else
+                                 "required" if spec.get("required") else
                                  f"default {spec.get('default')!r}").classes(
                             "text-xs text-grey-7")
                         if spec.get("description"):

@@ -1,8 +1,16 @@
-"""The dialog that asks for a runbook's params and starts a job."""
+"""The dialog that asks for a runbook's params (a file picker for each file param) and
+starts a job."""
+
+from collections.abc import Callable
 
 from nicegui import run, ui
+from nicegui.elements.upload_files import FileUpload
+from nicegui.events import UploadEventArguments
 
+from engine.errors import Unavailable
 from engine.service import jobs
+from engine.service.job_files import JobFiles
+from engine.settings import current_settings
 from models import Runbook
 from pages.ui.identity import acting
 
@@ -14,7 +22,12 @@ def open_start_dialog(runbook: Runbook) -> None:
         if runbook.summary.get("description"):
             ui.label(runbook.summary["description"]).classes("text-sm text-grey-7")
         inputs = {}
+        chosen: dict[str, FileUpload] = {}  # file param -> the file uploaded for it
+        file_names = [n for n, spec in params.items() if spec.get("type") == "file"]
         for name, spec in params.items():
+            if name in file_names:
+                _file_picker(name, spec, chosen, on_change=lambda: error.set_text(""))
+                continue
             label = name + (" *" if spec.get("required") and spec.get("default") is None
                             else "")
             inputs[name] = ui.input(label, value=spec.get("default") or "").props(
@@ -32,13 +45,21 @@ def open_start_dialog(runbook: Runbook) -> None:
         async def start() -> None:
             given = {k: field.value for k, field in inputs.items()
                      if field.value not in (None, "")}
+            missing = [n for n in file_names if n not in chosen]
+            if missing:
+                error.text = "\n".join(f'"{n}" needs a file: choose one above'
+                                        for n in missing)
+                return
             actor = await acting("start")
             if actor is None:
                 return
+            files: JobFiles = {n: (upload.name, await upload.read())
+                               for n, upload in chosen.items()}
             try:
                 job = await run.io_bound(jobs.start_job, runbook.name, given,
-                                         started_by=actor.name, source=actor.source)
-            except (jobs.InvalidParams, LookupError) as exc:
+                                         started_by=actor.name, source=actor.source,
+                                         files=files)
+            except (jobs.InvalidParams, LookupError, Unavailable) as exc:
                 error.text = str(exc)
                 return
             if job is None:  # the server is stopping
@@ -50,6 +71,32 @@ def open_start_dialog(runbook: Runbook) -> None:
             ui.button("Cancel", on_click=dialog.close).props("flat")
             ui.button("Start job", icon="play_arrow", on_click=start).mark("start-job")
     dialog.open()
+
+
+def _file_picker(name: str, spec: dict, chosen: dict[str, FileUpload],
+                 on_change: Callable[[], object]) -> None:
+    """A file param's picker: one file, uploaded at once, no larger than the server takes
+    (JOBDECK_MAX_UPLOAD_MB; the server checks again when the job starts). Clearing the
+    uploaded file (the picker's own button) forgets it."""
+    limit_mb = current_settings().max_upload_mb
+
+    def picked(e: UploadEventArguments) -> None:
+        chosen[name] = e.file
+        on_change()
+
+    def dropped() -> None:
+        chosen.pop(name, None)
+
+    with ui.column().classes("w-full gap-1").props(f'data-file-param="{name}"'):
+        ui.label(f"{name} *").classes("text-sm font-medium")
+        if spec.get("description"):
+            ui.label(spec["description"]).classes("text-xs text-grey-7")
+        ui.upload(label=f"a file, up to {limit_mb:g} MB", auto_upload=True, max_files=1,
+                  max_file_size=int(limit_mb * 1024 * 1024), on_upload=picked,
+                  on_rejected=lambda: ui.notify(f"{name}: choose one file of at most "
+                                                f"{limit_mb:g} MB", type="negative"),
+                  ).props("flat bordered").classes("w-full").on(
+            "removed", dropped).mark(f"file-{name}")
 
 
 def _attr(text: str) -> str:

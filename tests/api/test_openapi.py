@@ -121,7 +121,7 @@ async def test_the_api_sends_every_key_the_builders_make(run_runbook, api, setti
 
     runbook = (await api.get("/api/runbooks/shapes")).json()
     assert runbook["params"] == {"who": {"description": "Whose table", "default": "ada",
-                                         "required": False}}
+                                         "required": False, "type": "text"}}
     assert set(runbook) == {"name", "title", "version", "updated_at", "description",
                             "params", "secrets", "steps", "source"}
     [entry] = (await api.get("/api/runbooks")).json()

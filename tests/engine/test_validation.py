@@ -135,3 +135,82 @@ def test_unreadable_file_is_one_clear_error(tmp_path):
 def test_examples_are_valid(path):
     runbook = load_runbook_file(path)
     assert runbook.steps and runbook.title
+
+
+REAL_WEB_MISTAKES = """\
+version: 1
+name: real-web
+title: Real-web mistakes
+settings:
+  dialogs: always
+  http_credentials: {user: a, password: b}
+params:
+  note: {default: x}
+steps:
+  - {name: open, action: goto, url: /x, frame: "#f"}
+  - {name: type, action: fill, selector: "#x", value: y, new_tab: true}
+  - {name: answer, action: click, selector: "#x", dialog: {acept: true}}
+  - name: up
+    action: upload
+    selector: "#file"
+    files: [{param: note}, {artifact: later}, {path: ../etc/passwd}, {url: x}]
+  - {name: later, action: download, url: /x}
+  - {name: tab, action: switch_tab, to: newest}
+  - {name: status, action: goto, url: /x, allow_status: [99]}
+  - {name: framed, action: click, selector: "#x", when: {url: "*x*", frame: "#f"}}
+  - {name: pause, action: wait, ms: 5, frame: "#f"}
+  - name: pages
+    action: repeat
+    max: 2
+    until: {exists: ".end"}
+    capture: {n: {url: true}}
+    steps: [{action: click, selector: ".next"}]
+"""
+
+
+def test_real_web_keys_are_checked_with_positions_and_hints():
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook(REAL_WEB_MISTAKES, "web.yaml")
+    assert err.value.errors == [
+        "web.yaml:5:12: dialogs must be dismiss or accept",
+        "web.yaml:6:21: http_credentials must be {username: ..., password: ...} (a secret "
+        'such as "{{site_password}}" for the password) (did you mean "username"?)',
+        'web.yaml:10:48: step "open": "frame" only goes with a step that has a selector; '
+        'this "goto" has none',
+        'web.yaml:11:58: step "type": "new_tab" does not go with action "fill"; it goes with '
+        "click, press",
+        'web.yaml:12:60: step "answer": unknown dialog key "acept" (did you mean "accept"?)',
+        'web.yaml:16:13: step "up": "note" is not a param of type: file; declare it under '
+        "params with type: file",
+        'web.yaml:16:28: step "up": no earlier step makes a file called "later": name an '
+        "earlier download, export or screenshot step, or the file's name",
+        'web.yaml:16:47: step "up": path "../etc/passwd" must stay inside the files/ folder: '
+        "no leading / and no ..",
+        'web.yaml:16:70: step "up": each file is one of {param: name}, {artifact: name} or '
+        "{path: file under files/}",
+        'web.yaml:18:41: step "tab": to is previous, latest, a tab\'s index from 0, '
+        '{url: "*glob*"} or {title: text}',
+        'web.yaml:19:57: step "status": allow_status is a list of HTTP status codes, e.g. '
+        "[404]",
+        'web.yaml:20:77: step "framed": "frame" only goes with exists or visible',
+        'web.yaml:21:47: step "pause": "frame" only goes with a step that has a selector; '
+        'this "wait" has none',
+        'web.yaml:26:5: step "pages": a repeat takes no "capture": give it to the steps '
+        "inside",
+    ]
+
+
+def test_merge_keys_give_steps_their_defaults():
+    runbook = load_runbook("""\
+version: 1
+name: merged
+title: Merged
+steps:
+  - &slow {name: first, action: click, selector: "#a", timeout_ms: 500}
+  - <<: *slow
+    name: second
+    selector: "#b"
+""")
+    second = runbook.steps[1]
+    assert (second.name, second.timeout_ms, second.args["selector"]) == (
+        "second", 500, [{"selector": "#b"}])

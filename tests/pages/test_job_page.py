@@ -217,3 +217,30 @@ async def test_the_action_buttons_stay_put_while_steps_go_by(user):
     assert not cancel.is_deleted
     user.find("Cancel job").click()
     await user.should_see("Cancel job: are you sure?")
+
+
+@pytest.mark.asyncio
+async def test_dialogs_tabs_and_warnings_are_shown_on_their_step(run_runbook, user):
+    detail = run_runbook("""
+        version: 1
+        name: page-events
+        title: Page events
+        settings: {base_url: SITE, timeout_ms: 3000, screenshots: off}
+        steps:
+          - {action: goto, url: /dialogs}
+          - {name: delete, action: click, selector: "#confirm"}
+          - {action: goto, url: /tabs}
+          - {name: popup, action: click, selector: "#popup"}
+          - {name: settle, action: wait, ms: 500}
+        """)
+    assert detail.job.status == JobStatus.completed, detail.job.error_message
+    await user.open(f"/jobs/{detail.job.id}")
+    await user.should_see("1 dialog · 1 warning")  # on the row, before it is opened
+    await user.should_see("1 new tab · 1 warning")
+    for name in ("delete", "popup", "settle"):  # a pop-up may open after its click ended
+        next(e for e in user.find(ui.expansion).elements
+             if e.props.get("data-step") == name).value = True
+    await user.should_see('confirm "Delete item 42?" → dismiss')
+    await user.should_see('/tabs/report?via=popup "Report tab"')
+    warnings = [e.text for e in user.find(ui.label).elements if e.text.startswith("⚠")]
+    assert any("dismissed" in w for w in warnings) and any("new_tab" in w for w in warnings)
