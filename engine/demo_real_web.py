@@ -1,7 +1,8 @@
 """Demo pages for the "real web" runbook features: frames, dialogs, tabs and pop-ups, file
-upload, HTTP Basic auth, drag and drop, arbitrary HTTP statuses, an uncaught page error and
-an inline text file. Part of the offline demo site (engine.demo_site adds `routes()` to its
-own); links are built from the scope's ``root_path`` like the rest of the site.
+upload, HTTP Basic auth, drag and drop, arbitrary HTTP statuses, an uncaught page error,
+an inline text file and web components (shadow roots). Part of the offline demo site
+(engine.demo_site adds `routes()` to its own); links are built from the scope's
+``root_path`` like the rest of the site.
 """
 
 from __future__ import annotations
@@ -178,6 +179,46 @@ document.getElementById("fine").addEventListener("click", function () {
                 '<button id="fine">Fine</button></p><p id="out"></p>' + _script(js))
 
 
+# (sku, name, price text, quantity, tags) of the rows inside <price-list>'s shadow root.
+COMPONENT_ITEMS = [("A-1", "Tea", "Price: €3.50", "2", "green,loose"),
+                   ("B-2", "Coffee", "Price: €12.00 (was €14.00)", "1", "roasted"),
+                   ("C-3", "Cocoa", "sold out", "0", "")]
+# (name, note) of the <contact-card>s: each card is a row with a shadow root of its own.
+COMPONENT_CONTACTS = [("Jürgen", '=HYPERLINK("http://evil.example","Click")'),
+                      ("Ada", "+1"), ("Grace", "-2"), ("Linus", "@x")]
+
+
+async def components(request: Request) -> HTMLResponse:
+    """Web components: rows and fields in open shadow roots, nested ones included."""
+    js = """function shadow(el, html) { var root = el.attachShadow({mode: "open"});
+  root.innerHTML = html; return root; }
+customElements.define("item-tags", class extends HTMLElement { connectedCallback() {
+  var root = this.shadowRoot || shadow(this, "");
+  (this.getAttribute("tags") || "").split(",").filter(Boolean).forEach(function (t) {
+    var s = document.createElement("span"); s.className = "tag"; s.textContent = t;
+    root.append(s, " "); }); } });
+customElements.define("price-list", class extends HTMLElement { connectedCallback() {
+  var table = document.createElement("table");
+  $items.forEach(function (item) {
+    var tr = table.insertRow(); tr.className = "item"; tr.dataset.sku = item[0];
+    tr.innerHTML = '<td class="name"></td><td class="price"></td>' +
+      '<td><input class="qty" aria-label="Quantity"></td><td><item-tags></item-tags></td>';
+    tr.querySelector(".name").textContent = item[1];
+    tr.querySelector(".price").textContent = item[2];
+    tr.querySelector(".qty").id = "qty-" + item[0];
+    tr.querySelector(".qty").value = item[3];
+    tr.querySelector("item-tags").setAttribute("tags", item[4]); });
+  shadow(this, "").append(table); } });
+customElements.define("contact-card", class extends HTMLElement { connectedCallback() {
+  var root = shadow(this, '<b class="name"></b> <span class="note"></span>');
+  root.querySelector(".name").textContent = this.dataset.name;
+  root.querySelector(".note").textContent = this.dataset.note; } });"""
+    cards = "".join(f'<contact-card data-name="{esc(n)}" data-note="{esc(note)}"></contact-card>'
+                    for n, note in COMPONENT_CONTACTS)
+    return page("Components", f"<price-list></price-list>{cards}"
+                + _script(js, items=COMPONENT_ITEMS))
+
+
 async def notes_txt(request: Request) -> Response:
     return Response(NOTES_TXT.encode("utf-8"), media_type="text/plain; charset=utf-8")
 
@@ -196,4 +237,5 @@ def routes() -> list[Route]:
         Route("/status/{code:int}", status),
         Route("/page-error", page_error),
         Route("/files/notes.txt", notes_txt),
+        Route("/components", components),
     ]

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from engine import demo_real_web
@@ -155,6 +156,32 @@ async def quotes(request: Request) -> HTMLResponse:
                   f'href="{_e(f"{b}/quotes/page/{n + 1}")}">Next</a></li>')
     return _page(f"Quotes – page {n}", f'<p><span id="whoami">{who}</span></p>{body}'
                  f'<ul class="pager">{pager}</ul>')
+
+
+SLOW_LIST_PAGES, SLOW_LIST_ROWS = 10, 10
+
+
+async def slow_list(request: Request) -> Response:
+    """A paginated list whose pages arrive in parts: the document commits at once, half of
+    its rows 25-200 ms later, the rest and the pager 25-200 ms after that, as on a slow
+    real site (a loop that reads a page before it has loaded misses rows)."""
+    n = request.path_params["n"]
+    if not 1 <= n <= SLOW_LIST_PAGES:
+        return _not_found(request)
+    first = (n - 1) * SLOW_LIST_ROWS + 1
+    rows = [f'<li class="row">Row {k}</li>' for k in range(first, first + SLOW_LIST_ROWS)]
+    half = SLOW_LIST_ROWS // 2
+    pager = (f'<li class="next"><a href="{_e(f"{_base(request)}/slow-list/page/{n + 1}")}">'
+             "Next</a></li>" if n < SLOW_LIST_PAGES else "")
+
+    async def parts():
+        yield f"<!DOCTYPE html><html><head><title>Slow list {n}</title></head><body>"
+        await asyncio.sleep(random.uniform(0.025, 0.2))
+        yield f'<h1>Slow list, page {n}</h1><ul id="rows">{"".join(rows[:half])}'
+        await asyncio.sleep(random.uniform(0.025, 0.2))
+        yield f'{"".join(rows[half:])}</ul><ul>{pager}</ul></body></html>'
+
+    return StreamingResponse(parts(), media_type="text/html; charset=utf-8")
 
 
 async def table(request: Request) -> HTMLResponse:
@@ -317,6 +344,7 @@ def create_demo_app(open_redirect: bool = False) -> Starlette:
         Route("/form", form, methods=["GET", "POST"]),
         Route("/ambiguous", ambiguous),
         Route("/slow", slow),
+        Route("/slow-list/page/{n:int}", slow_list),
         Route("/redirect", redirect),
         Route("/console-error", console_error),
         Route("/long", long_page),

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from support import free_port
 
+from engine.limits import CAPTURE_LIMIT, CUT_MARK, excerpt
+
 ROOT = Path(__file__).resolve().parents[1]
 
 RUNBOOK = """
@@ -255,3 +257,56 @@ def test_reading_commands_touch_no_event_bus(tmp_path):
         result = cli(tmp_path, *command, env=env)
         assert result.returncode == 0, result.stderr
         assert "Redis" not in result.stderr, result.stderr
+
+
+ZERO_PADDED = """
+version: 1
+name: cli-zero-padded
+title: Zero-padded values
+settings: {base_url: SITE, timeout_ms: 5000, retries: 1, screenshots: off}
+params:
+  zip: {default: 01234}
+steps:
+  - {name: open, action: goto, url: /form}
+  - &typed {name: typed, action: fill, selector: "#name", value: 01234}
+  - <<: *typed
+    name: merged
+    selector: "#comment"
+  - {name: send, action: click, selector: {role: button, name: Send}}
+  - name: read
+    action: assert
+    selector: "#result"
+    text: "{{zip}}"
+    capture:
+      name: {selector: "#result dd >> nth=0"}
+      comment: {selector: "#result dd >> nth=4"}
+  - {name: same, action: wait, ms: 0, when: {equals: ["{{comment}}", 01234]}}
+"""
+
+
+def test_a_zero_padded_value_through_validate_and_run(tmp_path, site, site_port):
+    """`zip: 01234` stays "01234": typed into the form, through a merge key too, read back
+    from the page, and compared; the CLI prints it as the page has it."""
+    path = tmp_path / "zero.yaml"
+    path.write_text(ZERO_PADDED.replace("SITE", site))
+    assert cli(tmp_path, "validate", str(path)).returncode == 0
+    done = cli(tmp_path, "run", str(path), "--report-json", "r.json", site_port=site_port)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "name='01234', comment='01234'" in " ".join(done.stdout.split())  # rich wraps
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["params"] == {"zip": "01234"}
+    steps = {s["name"]: s for s in report["steps"]}
+    assert steps["read"]["captures"] == {"name": "01234", "comment": "01234"}
+    assert steps["same"]["status"] == "success"  # equals compared "01234" with "01234"
+
+
+def test_run_prints_an_excerpt_of_a_5_mb_capture(tmp_path):
+    (tmp_path / "big.yaml").write_text(
+        "version: 1\nname: cli-big\ntitle: Big\nsettings: {screenshots: off}\nsteps:\n"
+        "  - {name: big, action: wait, ms: 0, capture: {big: {js: \"'x'.repeat(5242880)\"}}}\n")
+    done = cli(tmp_path, "run", "big.yaml")
+    assert done.returncode == 0, done.stdout[:2000] + done.stderr[-2000:]
+    unwrapped = done.stdout.replace("\n", "")  # rich folds long lines
+    kept = "x" * CAPTURE_LIMIT + CUT_MARK  # the capture itself is cut at 64 KiB
+    assert f"big='{excerpt(kept)}'" in unwrapped
+    assert len(done.stdout) < 5000

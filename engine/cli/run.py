@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from engine.bus import events
 from engine.cli.errors import exit_code
 from engine.errors import Unavailable
+from engine.limits import excerpt
 from engine.runbook import Runbook, RunbookInvalid, load_runbook_file
 from engine.runner.worker import close_browser, execute_job
 from engine.runtime import Runtime
@@ -29,7 +30,7 @@ def _ask(console: Console):
     def approver(step) -> str:
         message = step.approval.get("message") or f'Run step "{step.name}"?'
         answer = console.input(f"[bold]Approval ({step.approval.get('risk')} risk):[/] "
-                               f"{message} [y/n] ")
+                               f"{excerpt(message)} [y/n] ")
         return "approve" if answer.strip().lower() in ("y", "yes") else "reject"
     return approver
 
@@ -123,9 +124,9 @@ def _step_line(row: StepRun) -> str:
     text = (f"{indent}{it}{row.status.value:8} {row.name} ({row.action}) "
             f"{row.duration_ms or 0} ms, {row.retries} retries")
     if row.captures:
-        text += "  " + ", ".join(f"{k}={v!r}" for k, v in row.captures.items())
+        text += "  " + ", ".join(f"{k}={excerpt(str(v))!r}" for k, v in row.captures.items())
     if row.error_message:
-        text += f"\n{indent}    {row.error_kind}: {row.error_message}"
+        text += f"\n{indent}    {row.error_kind}: {excerpt(row.error_message)}"
     return text
 
 
@@ -137,7 +138,7 @@ def _print_report(console: Console, report: dict) -> None:
                   f"{m['steps_failed']} failed · {m['steps_skipped']} skipped · "
                   f"{m['retry_count']} retries", markup=False)
     if report["error"]:
-        console.print(f"{report['error']['kind']}: {report['error']['message']}",
+        console.print(f"{report['error']['kind']}: {excerpt(report['error']['message'])}",
                       style="red", markup=False)
     for a in report["artifacts"]:
         console.print(f"  {a['kind']:10} {a['name']}  {a['path']}", markup=False)

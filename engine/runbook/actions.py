@@ -2,7 +2,8 @@
 
 The validator checks a step against its entry and the executor runs the entry's function.
 The entries are made by `@step_action` on the functions in engine/runner/step_actions.py
-(the page), file_actions.py (download, upload) and tabs.py (switch_tab, close_tab), which
+(the page, tabs, loops), assertions.py (assert), data_actions.py (extract, export) and
+file_actions.py (download, upload), which
 the loader imports, so a new action is one decorated function there.
 """
 
@@ -84,12 +85,13 @@ CHOICES = {
     "load": ("load", "domcontentloaded", "networkidle"),
     "format": ("csv", "json"),
     "risk": ("low", "medium", "high"),
+    "formulas": ("escape", "keep"),
 }
 INT_KEYS = {"count": (1, 10), "ms": (0, 3_600_000), "max": (1, 1000)}
-BOOL_KEYS = ("full_page", "new_tab")
-# Keys whose value is a string (numbers are accepted and turned into text).
+BOOL_KEYS = ("full_page", "new_tab", "visible", "checked", "bom")
+# Keys whose value is text (a number or a boolean is taken as written: `01234`).
 TEXT_KEYS = ("url", "value", "label", "key", "text", "title", "into", "collection",
-             "filename", "message")
+             "filename", "message", "equals")
 
 
 def runs_nested_steps(action: str | None) -> bool:

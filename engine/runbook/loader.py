@@ -5,11 +5,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-import engine.runner.file_actions  # noqa: F401  (these fill ACTIONS: each action's entry)
+import engine.runner.assertions  # noqa: F401  (these fill ACTIONS: each action's entry)
+import engine.runner.data_actions  # noqa: F401
+import engine.runner.file_actions  # noqa: F401
 import engine.runner.step_actions  # noqa: F401
 import engine.runner.tabs  # noqa: F401
 from engine.errors import InvalidInput
@@ -27,6 +28,7 @@ from engine.runbook.model import (
 from engine.runbook.parts import FILE_PRODUCERS, PartChecker
 from engine.runbook.problems import Problem, closest
 from engine.runbook.references import check_references
+from engine.runbook.scalars import as_written, parse_yaml, written_at
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 TOP_KEYS = ("version", "name", "title", "description", "settings", "params", "secrets", "steps")
@@ -54,6 +56,7 @@ class _Loader(PartChecker):
         self.problems: list[Problem] = []
         self.params: dict[str, Param] = {}
         self.produced: set[str] = set()
+        self.collections: set[str] = set()
 
     def error(self, pos: tuple[int, int], msg: str, step: str | None = None,
               suggestion: str | None = None) -> None:
@@ -77,8 +80,8 @@ class _Loader(PartChecker):
         name = doc.get("name")
         if "name" in doc and not (isinstance(name, str) and NAME_RE.match(name)):
             self.error(doc.lc.value("name"), "name must be a slug of a-z, 0-9 and -")
-        title = doc.get("title")
-        if "title" in doc and not (isinstance(title, str) and title.strip()):
+        title = as_written(doc, "title")
+        if "title" in doc and not (title and title.strip()):
             self.error(doc.lc.value("title"), "title must be a non-empty string")
         settings = self.settings(doc)
         params = self.params = self.read_params(doc)
@@ -87,8 +90,8 @@ class _Loader(PartChecker):
         if "steps" in doc and isinstance(doc["steps"], list) and not doc["steps"]:
             self.error(doc.lc.value("steps"), "steps must list at least one step")
         runbook = Runbook(
-            name=name if isinstance(name, str) else "", title=str(title or ""),
-            description=str(doc.get("description") or ""), settings=settings, params=params,
+            name=name if isinstance(name, str) else "", title=title or "",
+            description=as_written(doc, "description") or "", settings=settings, params=params,
             secrets=secrets, steps=steps, source=source, path=self.path,
         )
         for pos, step, msg in check_references(runbook, doc):
@@ -104,9 +107,9 @@ class _Loader(PartChecker):
             self.error(doc.lc.value("settings"), "settings must be a mapping")
             return result
         for key, value in raw.items():
-            pos = raw.lc.value(key)
+            pos = written_at(raw, key)
             if key not in SETTING_TYPES:
-                self.error(raw.lc.key(key), f'unknown setting "{key}"',
+                self.error(written_at(raw, key, of_key=True), f'unknown setting "{key}"',
                            suggestion=closest(key, SETTING_TYPES))
             elif not isinstance(value, SETTING_TYPES[key]) or (
                     isinstance(value, bool) and SETTING_TYPES[key] is int):
@@ -116,9 +119,8 @@ class _Loader(PartChecker):
             elif key == "dialogs" and value not in ("dismiss", "accept"):
                 self.error(pos, "dialogs must be dismiss or accept")
             elif key == "http_credentials" and not (set(value) == {"username", "password"}
-                                                    and all(isinstance(v, (str, int)) and
-                                                            not isinstance(v, bool)
-                                                            for v in value.values())):
+                                                    and all(as_written(value, k) is not None
+                                                            for k in value)):
                 self.error(pos, 'http_credentials must be {username: ..., password: ...} '
                            '(a secret such as "{{site_password}}" for the password)',
                            suggestion=next((closest(k, ("username", "password")) for k in value
@@ -130,9 +132,10 @@ class _Loader(PartChecker):
                          "approval_timeout_s") and value < 0:
                 self.error(pos, f"{key} must not be negative")
             else:
-                setattr(result, key, {k: str(v) for k, v in value.items()}
+                setattr(result, key, {k: as_written(value, k) for k in value}
                         if key == "http_credentials" else dict(value) if key == "viewport" else
-                        [str(h) for h in value] if key == "allowed_hosts" else value)
+                        [as_written(value, i) or "" for i in range(len(value))]
+                        if key == "allowed_hosts" else value)
         return result
 
     def read_params(self, doc: CommentedMap) -> dict[str, Param]:
@@ -143,22 +146,29 @@ class _Loader(PartChecker):
         if not isinstance(raw, CommentedMap):
             self.error(doc.lc.value("params"), "params must be a mapping of name: {...}")
             return result
-        for pname, spec in raw.items():
+        for pkey, spec in raw.items():
+            pname = as_written(raw, pkey, of_key=True) or ""
             spec = spec if spec is not None else CommentedMap()
             if not isinstance(spec, CommentedMap):
-                self.error(raw.lc.value(pname), f'param "{pname}" must be a mapping')
+                self.error(raw.lc.value(pkey), f'param "{pname}" must be a mapping')
                 continue
             for key in spec:
                 if key not in PARAM_KEYS:
-                    self.error(spec.lc.key(key), f'param "{pname}": unknown key "{key}"',
+                    self.error(written_at(spec, key, of_key=True),
+                               f'param "{pname}": unknown key "{key}"',
                                suggestion=closest(key, PARAM_KEYS))
-            default = spec.get("default")
-            param = Param(name=str(pname), description=str(spec.get("description") or ""),
-                          default=None if default is None else str(default),
-                          required=bool(spec.get("required", False)),
-                          type=self.param_type(str(pname), spec))
+            if isinstance(spec.get("default"), (dict, list)):
+                self.error(written_at(spec, "default"), f'param "{pname}": default is a '
+                           "text value (a list: one item per line, or comma-separated)")
+            if not isinstance(spec.get("required", False), bool):
+                self.error(written_at(spec, "required"), f'param "{pname}": required must '
+                           "be true or false")
+            param = Param(name=pname, description=as_written(spec, "description") or "",
+                          default=as_written(spec, "default"),
+                          required=spec.get("required") is True,
+                          type=self.param_type(pname, spec))
             if param.type == "file":
-                self.file_param(param, spec, raw.lc.key(pname))
+                self.file_param(param, spec, raw.lc.key(pkey))
             result[param.name] = param
         return result
 
@@ -216,7 +226,7 @@ class _Loader(PartChecker):
             return None
         name = raw.get("name", default_step_name(prefix, i))
         if not isinstance(name, str) or not name:
-            self.error(raw.lc.value("name"), "a step name must be a non-empty string")
+            self.error(written_at(raw, "name"), "a step name must be a non-empty string")
             name = default_step_name(prefix, i)
         if name in names:
             self.error(raw.lc.value("name") if "name" in raw else pos,
@@ -227,7 +237,7 @@ class _Loader(PartChecker):
             self.error(pos, 'missing "action"', name)
             return None
         if action not in ACTIONS:
-            self.error(raw.lc.value("action"), f'unknown action "{action}"', name,
+            self.error(written_at(raw, "action"), f'unknown action "{action}"', name,
                        suggestion=closest(action, ACTIONS))
             return None
         spec = ACTIONS[action]
@@ -235,10 +245,13 @@ class _Loader(PartChecker):
         for key in raw:
             if key not in allowed:
                 message, suggestion = _not_allowed(key, action, allowed)
-                self.error(raw.lc.key(key), message, name, suggestion=suggestion)
+                self.error(written_at(raw, key, of_key=True), message, name,
+                           suggestion=suggestion)
         step = Step(ordinal=i + 1, name=name, action=action, args={}, line=pos[0] + 1)
         self.common(step, raw)
         self.action_args(step, raw, spec)
+        if action == "extract" and step.args.get("into"):  # a later for_each may use it
+            self.collections.add(step.args["into"])
         if action in FILE_PRODUCERS:  # a later upload may name its file by this step
             self.produced.update({name, step.args.get("filename") or name})
         if spec.nested:
@@ -258,9 +271,8 @@ def _not_allowed(key: str, action: str, allowed: set) -> tuple[str, str | None]:
 
 def load_runbook(source: str, path: str = "<runbook>") -> Runbook:
     """Parse and validate a runbook's YAML; raise RunbookInvalid listing every problem."""
-    yaml = YAML(typ="rt")
     try:
-        doc = yaml.load(source)
+        doc = parse_yaml(source)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -8,14 +8,16 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from engine.runbook.actions import BOOL_KEYS, CHOICES, INT_KEYS, TEXT_KEYS, ActionSpec
 from engine.runbook.model import CANDIDATE_KEYS, Capture, Condition, Step
 from engine.runbook.problems import closest
+from engine.runbook.scalars import as_written, written_at
 
 CONDITION_KEYS = ("exists", "visible", "url", "equals", "not")
 
 
 def _pos(node: CommentedMap, key) -> tuple[int, int]:
-    return node.lc.value(key)
+    return written_at(node, key)  # a merged-in key (<<: *defaults) included
 
 
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 DIALOG_KEYS = ("accept", "text")
 TAB_WORDS = ("previous", "latest")
 FILE_SOURCES = ("param", "artifact", "path")
@@ -30,6 +32,7 @@ class PartChecker:
 
     params: dict = {}
     produced: set = set()
+    collections: set = set()  # the `into` of the extract steps seen so far
 
     def error(self, pos: tuple[int, int], msg: str, step: str | None = None,
               suggestion: str | None = None) -> None:
@@ -38,7 +41,7 @@ class PartChecker:
     def common(self, step: Step, raw: CommentedMap) -> None:
         n = step.name
         if "description" in raw:
-            step.description = str(raw["description"])
+            step.description = as_written(raw, "description") or ""
         for key in ("timeout_ms", "retries"):
             if key in raw:
                 v = raw[key]
@@ -85,11 +88,9 @@ class PartChecker:
                            suggestion=closest(str(key), DIALOG_KEYS))
         if not isinstance(value.get("accept", True), bool):
             self.error(_pos(value, "accept"), "dialog accept must be true or false", n)
-        text = value.get("text")
-        if isinstance(text, (dict, list)):
+        if isinstance(value.get("text"), (dict, list)):
             self.error(_pos(value, "text"), "dialog text must be a text value", n)
-        return {"accept": value.get("accept", True) is True,
-                "text": None if text is None else str(text)}
+        return {"accept": value.get("accept", True) is True, "text": as_written(value, "text")}
 
     def approval(self, raw: CommentedMap, key: str, n: str) -> dict | None:
         v = raw[key]
@@ -100,7 +101,7 @@ class PartChecker:
         if isinstance(v, CommentedMap) and set(v) <= {"message", "risk"}:
             if v.get("risk", "medium") not in CHOICES["risk"]:
                 self.error(_pos(v, "risk"), "risk must be low, medium or high", n)
-            return {"message": v.get("message"), "risk": v.get("risk", "medium")}
+            return {"message": as_written(v, "message"), "risk": v.get("risk", "medium")}
         self.error(_pos(raw, key), "approval must be true or {message, risk}", n)
         return None
 
@@ -128,6 +129,12 @@ class PartChecker:
                 step.args[key] = self.files(raw, key, n)
             elif kind == "statuses":
                 step.args[key] = self.statuses(raw, key, n)
+            elif kind in ("name", "items"):
+                step.args[key] = self.loop_name(raw, key, n, kind == "items")
+            elif kind == "whole":
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    self.error(_pos(raw, key), f"{key} must be a whole number ≥ 0", n)
+                step.args[key] = value
             elif key in ("while", "until"):
                 cond = self.condition(raw, key, n)
                 setattr(step, "while_" if key == "while" else "until", cond)
@@ -152,7 +159,7 @@ class PartChecker:
             elif key in TEXT_KEYS:
                 if isinstance(value, (dict, list)) or value is None:
                     self.error(_pos(raw, key), f"{key} must be a text value", n)
-                step.args[key] = "" if value is None else str(value)
+                step.args[key] = as_written(raw, key) or ""
         if step.action == "approval":
             step.approval = {"message": step.args.get("message"),
                              "risk": step.args.get("risk", "medium")}
@@ -165,8 +172,9 @@ class PartChecker:
                            "the steps inside", n)
         if "state" in step.args and "selector" not in step.args:
             self.error(_pos(raw, "state"), '"state" only goes with "selector"', n)
-        if "text" in step.args and "selector" not in step.args:
-            self.error(_pos(raw, "text"), '"text" only goes with "selector"', n)
+        for key in ("text", "equals", "visible", "value", "checked", "count"):
+            if key in step.args and "selector" not in step.args:  # what it checks is an element
+                self.error(_pos(raw, key), f'"{key}" only goes with "selector"', n)
 
     def selector(self, raw: CommentedMap, key: Any, n: str) -> list[dict]:
         value = raw[key]
@@ -190,7 +198,7 @@ class PartChecker:
                 self.error(place, "a selector candidate has exactly one of "
                            + ", ".join(CANDIDATE_KEYS[:-1]) + ' (and "name" only with "role")', n)
                 continue
-            candidates.append({k: str(v) for k, v in cand.items()})
+            candidates.append({k: as_written(cand, k) or "" for k in cand})
         return candidates
 
     def tab(self, raw: CommentedMap, key: str, n: str) -> Any:
@@ -244,6 +252,20 @@ class PartChecker:
             result.append({source: ref})
         return result
 
+    def loop_name(self, raw: CommentedMap, key: str, n: str, items: bool) -> str:
+        """for_each's `as` (a name for {{name}}), or its `items`: a collection an earlier
+        extract fills (`into`) or a param."""
+        value = raw[key]
+        if not isinstance(value, str) or not NAME.match(value):
+            self.error(_pos(raw, key), f"{key} is a name of letters, digits, _ and -", n)
+            return ""
+        known = set(self.collections) | set(self.params)
+        if items and value not in known:
+            self.error(_pos(raw, key), f'no collection or param "{value}": an earlier '
+                       "extract step's into, or a param (one item per line, or "
+                       "comma-separated)", n, suggestion=closest(value, known))
+        return value
+
     def statuses(self, raw: CommentedMap, key: str, n: str) -> list[int]:
         value = raw[key]
         codes = [value] if isinstance(value, int) else value
@@ -280,7 +302,7 @@ class PartChecker:
             if not isinstance(pair, list) or len(pair) != 2:
                 self.error(_pos(value, kind), "equals takes a list of two values", n)
                 return None
-            return Condition(kind, ["" if v is None else str(v) for v in pair])
+            return Condition(kind, [as_written(pair, i) or "" for i in range(2)])
         if not isinstance(value[kind], str):
             self.error(_pos(value, kind), "url takes a glob such as \"*/page/*\"", n)
             return None
@@ -299,8 +321,9 @@ class PartChecker:
                 self.error(_pos(spec, cname), f'capture "{cname}" takes exactly one of selector, '
                            "url: true or js (with attr, pattern, required)", n)
                 continue
-            cap = Capture(name=str(cname), attr=c.get("attr"), url=c.get("url") is True,
-                          pattern=c.get("pattern"), js=c.get("js"),
+            cap = Capture(name=as_written(spec, cname, of_key=True) or "",
+                          attr=as_written(c, "attr"), url=c.get("url") is True,
+                          pattern=as_written(c, "pattern"), js=as_written(c, "js"),
                           required=c.get("required") is True)
             if "selector" in c:
                 cap.selector = self.selector(c, "selector", n)
@@ -313,18 +336,7 @@ class PartChecker:
         return result
 
     def fields(self, raw: CommentedMap, n: str) -> dict:
-        spec = raw["fields"]
-        if not isinstance(spec, CommentedMap) or not spec:
-            self.error(_pos(raw, "fields"), "fields is a mapping of column: sub-selector", n)
-            return {}
-        result = {}
-        for col, f in spec.items():
-            if isinstance(f, str):
-                result[str(col)] = {"selector": f, "attr": None}
-            elif isinstance(f, dict) and "selector" in f and set(f) <= {"selector", "attr"}:
-                result[str(col)] = {"selector": str(f["selector"]), "attr": f.get("attr")}
-            else:
-                self.error(_pos(spec, col), f'field "{col}" is a CSS sub-selector or '
-                           "{selector, attr}", n)
-        return result
+        """An extract's `fields`, checked in engine/runbook/fields.py."""
+        from engine.runbook.fields import check_fields
+        return check_fields(raw, self.error, n)
 

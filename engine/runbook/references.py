@@ -4,6 +4,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from engine.runbook.actions import runs_nested_steps
 from engine.runbook.model import Runbook, default_step_name
+from engine.runbook.scalars import written_at
 from engine.runbook.templating import Pos, collect_refs
 
 Problem = tuple[Pos, str | None, str]
@@ -36,12 +37,16 @@ def _walk(seq: CommentedSeq, defined: set, inputs: set, problems: list[Problem],
         captures = raw.get("capture")
         captures = captures if isinstance(captures, CommentedMap) else CommentedMap()
         if captures:
-            problems += _undefined(collect_refs(captures, raw.lc.value("capture")), defined, step)
+            problems += _undefined(collect_refs(captures, written_at(raw, "capture")), defined,
+                                   step)
         if runs_nested_steps(raw.get("action")):
             if isinstance(raw.get("steps"), CommentedSeq):
-                _walk(raw["steps"], defined, inputs, problems, f"{step}.")
+                # A for_each's item is {{as}} inside it, a record's fields {{as.field}}.
+                inner = defined | {str(raw["as"]), f'{raw["as"]}.*'} if "as" in raw else defined
+                _walk(raw["steps"], inner, inputs, problems, f"{step}.")
+                defined |= inner - {str(raw.get("as")), f'{raw.get("as")}.*'}
             if "until" in raw:
-                problems += _undefined(collect_refs(raw["until"], raw.lc.value("until")),
+                problems += _undefined(collect_refs(raw["until"], written_at(raw, "until")),
                                        defined, step)
         for cname in captures:
             if cname in inputs:
@@ -55,7 +60,7 @@ def _undefined(refs, defined: set, step: str | None, what: str = "") -> list[Pro
     for name, pos in refs:
         if name is None:
             out.append((pos, step, "{{ }} holds a name only, no expressions"))
-        elif name not in defined:
+        elif name not in defined and f"{name.split('.')[0]}.*" not in defined:
             source = what or "an earlier step's capture, a param or a secret"
             out.append((pos, step, f'"{{{{{name}}}}}" is not defined: it must be {source}'))
     return out

@@ -6,7 +6,8 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}")
-NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*$")
+# A name, or `item.field` for a field of a for_each's record.
+NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)?)\s*$")
 
 Pos = tuple[int, int]
 

@@ -3,6 +3,7 @@
 import re
 
 from engine.errors import StepFailed
+from engine.limits import cut_capture
 from engine.runbook.globs import glob_match
 from engine.runbook.model import Capture, Condition
 from engine.runbook.templating import render
@@ -52,7 +53,7 @@ async def read_capture(ctx: JobContext, cap: Capture, frames: list[str] | None =
     if cap.pattern is not None:
         match = re.search(render(cap.pattern, ctx.values), value)
         value = (match.group(1) if match.groups() else match.group(0)) if match else ""
-    value = value.strip()
+    value = cut_capture(value.strip())  # after `pattern`, so it may match beyond the cut
     if cap.required and not value:
         where = ", ".join(describe(c) for c in cap.selector) if cap.selector else (
             "the page url" if cap.url else "the script")

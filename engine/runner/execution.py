@@ -7,6 +7,7 @@ other jobs on the loop.
 
 import asyncio
 import logging
+import re
 import shutil
 
 from playwright.async_api import Browser
@@ -31,8 +32,10 @@ from engine.runner.browser_session import (
 from engine.runner.captures import holds, read_capture
 from engine.runner.control_listener import JobControl
 from engine.runner.file_actions import UPLOAD_TMP
+from engine.runner.loops import run_iterations
 from engine.runner.records import JobRecorder
 from engine.runner.step_context import JobContext, StepRunState
+from engine.runner.step_tools import settle
 from engine.runner.tabs import describe_tabs, watch_tabs
 from engine.runner.url_policy import UrlPolicy
 from engine.secrets.values import Redactor, basic_auth_forms, redact_archive
@@ -43,6 +46,9 @@ log = logging.getLogger(__name__)
 
 
 CRASH_SIGNS = ("Target crashed", "Page crashed")  # how Playwright says a renderer died
+# Call-log lines of Playwright that say what it tried, not why it could not.
+ROUTINE_LOG = ("retrying", "waiting", "attempting", "scrolling", "done scrolling",
+               "performing", "locator resolved", "element is visible, enabled and stable")
 
 
 class BrowserCrashed(Exception):
@@ -97,7 +103,7 @@ class JobExecution:
             policy=UrlPolicy(self.settings.private_host_allowlist, rb.allowed_hosts),
             artifacts=store, redactor=self.redactor, values=self.values,
             max_download_bytes=int(self.settings.max_download_mb * 1024 * 1024),
-            run_nested=self.run_repeat, guard=job_page.guard)
+            run_nested=self.run_nested, guard=job_page.guard)
         if rb.base_url:
             self.values["__base_url__"] = render(rb.base_url, self.values)
         self.ctx.cdp_sessions[page] = cdp
@@ -143,7 +149,7 @@ class JobExecution:
                 continue
             if index and self.runbook.settings.step_delay_ms:
                 await asyncio.sleep(self.runbook.settings.step_delay_ms / 1000)
-            if step.when is not None and not await self._holds(step.when):
+            if step.when is not None and not await self.condition_holds(step.when):
                 await self._skipped(step, parent_id, iteration)
                 continue
             if step.approval is not None:
@@ -209,6 +215,8 @@ class JobExecution:
             self.ctx.dialog_answer = render(step.dialog, self.values)
         try:
             await action.run(self.ctx, st, render(step.args, self.values))
+            if not action.nested and self.ctx.navigations and step.action != "goto":
+                await settle(self.ctx, st)  # goto waited for the load itself
             if not action.nested and (blocked := navigation_blocked(self.ctx)):
                 raise StepFailed(ErrorKind.blocked_url,
                                  f"navigation to {blocked[0]} blocked: {blocked[1]}")
@@ -225,7 +233,7 @@ class JobExecution:
                 ErrorKind.browser_crashed, f"the browser stopped: {exc.message}")
         except PlaywrightError as exc:
             blocked = navigation_blocked(self.ctx)
-            failure = self._classify(exc) if not blocked else StepFailed(
+            failure = self._classify(exc, st.selector_used) if not blocked else StepFailed(
                 ErrorKind.blocked_url, f"navigation to {blocked[0]} blocked: {blocked[1]}")
         if failure and self.control.cancel_requested.is_set():
             self.cancel(self.cancelled_by or (await self.control.pending())[1])
@@ -262,23 +270,9 @@ class JobExecution:
             if rb.stop_on_error:
                 self.stopped = True
 
-    async def run_repeat(self, step: Step, row_id: int) -> None:
-        """Run a repeat's steps as its iterations (nested under its row `row_id`); raises
-        StepFailed when an iteration failed or the job was cancelled."""
-        assert step.max is not None  # the loader requires max on a repeat
-        for n in range(1, step.max + 1):
-            if step.while_ is not None and not await self._holds(step.while_):
-                return
-            failed_before = self.failure
-            await self.run_steps(step.steps, row_id, n)
-            if self.cancelled_by:
-                raise StepFailed(ErrorKind.cancelled, f"cancelled during iteration {n}")
-            if self.stopped or self.failure is not failed_before:
-                assert self.failure is not None  # only a cancel stops without a failure
-                raise StepFailed(self.failure.kind, f"iteration {n} failed: "
-                                 f"{self.failure.message}")
-            if step.until is not None and await self._holds(step.until):
-                return
+    async def run_nested(self, step: Step, row_id: int) -> None:
+        """A repeat's or a for_each's iterations (loops.py)."""
+        await run_iterations(self, step, row_id)
 
     async def _page_events(self) -> dict:
         """What the page did during the step (dialogs, tabs opened, warnings), taken for
@@ -293,7 +287,7 @@ class JobExecution:
         ctx.dialogs, ctx.tabs_opened, ctx.warnings, ctx.page_errors = [], [], [], []
         return self.redactor.data(events)
 
-    async def _holds(self, cond) -> bool:
+    async def condition_holds(self, cond) -> bool:
         try:
             return await holds(self.ctx, cond)
         except PlaywrightError as exc:
@@ -308,14 +302,22 @@ class JobExecution:
             "has been closed" not in text or self.stopped
             or self.control.cancel_requested.is_set())
 
-    def _classify(self, exc: PlaywrightError) -> StepFailed:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    def _classify(self, exc: PlaywrightError, selector: str | None) -> StepFailed:
+        """A Playwright error as the step's failure, in Playwright's own words: its first
+        line, the reason its call log ends with (e.g. which element intercepts the
+        pointer), the selector involved; the call log goes to the diagnostics."""
+        lines = [line.strip() for line in str(exc).strip().splitlines()] or [repr(exc)]
+        text = lines[0]
         if not self._browser_alive(text):
             return StepFailed(ErrorKind.browser_crashed, f"the browser stopped: {text}")
-        if "Timeout" in type(exc).__name__ or "Timeout" in text:
-            return StepFailed(ErrorKind.action_failed, f"the element was found but the action "
-                              f"did not complete: {text} (is it hidden, disabled or covered?)")
-        return StepFailed(ErrorKind.action_failed, text)
+        log_lines = lines[lines.index("Call log:") + 1:] if "Call log:" in lines else []
+        said = [re.sub(r"^[-\s]*(\d+ × )?", "", line) for line in log_lines]
+        reason = next((line for line in reversed(said) if not line.startswith(ROUTINE_LOG)),
+                      None)
+        message = text + (f": {reason}" if reason else "") + (
+            f" (selector {selector})" if selector else "")
+        return StepFailed(ErrorKind.action_failed, message,
+                          {"playwright": log_lines[-30:]} if log_lines else {})
 
     async def _diagnostics(self, failure: StepFailed) -> dict:
         diag = dict(failure.diagnostics)

@@ -57,12 +57,9 @@ class Resolution:
     attempts: list[dict] = field(default_factory=list)
 
 
-def round_budgets(timeout_ms: int, retries: int) -> list[float]:
-    """Rising waits between rounds (1, 2, 4, … parts) that add up to the step's timeout."""
-    if retries <= 0:
-        return []
-    total = 2 ** retries - 1
-    return [timeout_ms * 2 ** r / total for r in range(retries)]
+def rounds_text(timeout_ms: int, retries: int) -> str:
+    """How a failure names the rounds it took: `3 rounds of up to 1500 ms`."""
+    return f"{retries + 1} round{'s' if retries else ''} of up to {timeout_ms} ms"
 
 
 async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: int,
@@ -70,11 +67,13 @@ async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: 
     """The one element the first resolving candidate finds; StepFailed when none resolves.
 
     A candidate resolves when it matches exactly one element (with `many`, at least one),
-    inside `frames` (nested iframe selectors, outermost first) when given. Round one tries
-    each once; each later round follows a wait for any candidate to appear.
+    inside `frames` (nested iframe selectors, outermost first) when given. Each round tries
+    every candidate, then waits up to `timeout_ms` for any to appear; up to `retries` more
+    rounds follow, so late content gets (retries + 1) × timeout_ms in all, and the
+    Resolution's `retries` is the number of rounds after the first (runbook-format.md,
+    "Selectors").
     """
     attempts: list[dict] = []
-    budgets = round_budgets(timeout_ms, retries)
     scope = in_frames(page, frames or [])
     for rnd in range(retries + 1):
         attempts = []
@@ -91,8 +90,8 @@ async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: 
                              "result": "no element matched" if count == 0
                              else f"{count} elements matched, expected one"})
         if rnd < retries:
-            await _wait_for_any(page, scope, candidates, budgets[rnd])
-    rounds = f"{retries + 1} round{'s' if retries else ''} over {timeout_ms} ms"
+            await _wait_for_any(page, scope, candidates, timeout_ms)
+    rounds = rounds_text(timeout_ms, retries)
     if frames and (missing := await _missing_frame(page, frames)):
         raise StepFailed(ErrorKind.element_not_found,
                          f"the frame {missing} was not found after {rounds}; check the "
@@ -108,6 +107,41 @@ async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: 
                      f"no candidate found its element after {rounds} ({tried}); check the "
                      "selector against the page, or raise the step's timeout_ms",
                      {"candidates": attempts})
+
+
+async def wait_for_state(page: Page, candidates: list[dict], state: str, timeout_ms: int,
+                         retries: int, frames: list[str] | None = None) -> Resolution:
+    """Wait, in rounds of up to `timeout_ms` each (as `resolve`), until the first element
+    of any candidate is in `state` (visible, hidden, attached, detached; Playwright's
+    `Locator.wait_for`). StepFailed naming the selector and state when no round saw it:
+    element_not_found for visible/attached, action_failed for hidden/detached."""
+    scope = in_frames(page, frames or [])
+    combined = to_locator(scope, candidates[0])
+    for cand in candidates[1:]:
+        combined = combined.or_(to_locator(scope, cand))
+    names = " or ".join(describe(c) for c in candidates)
+    for rnd in range(retries + 1):
+        try:
+            await combined.first.wait_for(state=state, timeout=timeout_ms)  # type: ignore[arg-type]
+        except PlaywrightTimeout:
+            continue
+        winner = names
+        if state in ("visible", "attached"):
+            for cand in candidates:
+                if await to_locator(scope, cand).count():
+                    winner = describe(cand)
+                    break
+        return Resolution(combined, winner, rnd)
+    rounds = rounds_text(timeout_ms, retries)
+    if frames and (missing := await _missing_frame(page, frames)):
+        raise StepFailed(ErrorKind.element_not_found,
+                         f"the frame {missing} was not found after {rounds}; check the "
+                         "step's frame selector against the page", {"frame": missing})
+    appearing = state in ("visible", "attached")
+    raise StepFailed(ErrorKind.element_not_found if appearing else ErrorKind.action_failed,
+                     f"{names} did not become {state} in {rounds}"
+                     + ("; check the selector against the page, or raise the step's "
+                        "timeout_ms" if appearing else ""), {"selector": names, "state": state})
 
 
 async def _missing_frame(page: Page, frames: list[str]) -> str | None:

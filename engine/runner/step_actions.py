@@ -2,32 +2,20 @@
 each gets the step's arguments already templated."""
 
 import asyncio
-import csv
-import io
-import json
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page, expect
+from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from engine.errors import StepFailed
 from engine.runbook.actions import step_action
 from engine.runbook.globs import glob_match, glob_regex
 from engine.runner.browser_session import navigation_blocked, note_block
-from engine.runner.locate import in_frames, resolve, to_locator
+from engine.runner.locate import wait_for_state
 from engine.runner.step_context import JobContext, StepRunState
 from engine.runner.step_tools import absolute_url, element_of
 from engine.runner.tabs import describe_tabs, opened_by, switch_to
 from models import ArtifactKind, ErrorKind
-
-# Reads every row's fields in one round trip; sub-selectors are CSS.
-EXTRACT_JS = """(rows, fields) => rows.map(row => Object.fromEntries(
-  Object.entries(fields).map(([col, f]) => {
-    const el = f.selector ? row.querySelector(f.selector) : row;
-    if (!el) return [col, ""];
-    const v = f.attr ? el.getAttribute(f.attr) : el.innerText;
-    return [col, (v || "").trim()];
-  })))"""
 
 
 @step_action("goto", required=("url",), optional=("allow_status",),
@@ -149,50 +137,14 @@ async def wait(ctx, st, args):
         elif "load" in args:
             await page.wait_for_load_state(args["load"], timeout=st.timeout_ms)
         else:
-            scope = in_frames(page, st.frame)
-            locators = [to_locator(scope, c) for c in args["selector"]]
-            combined = locators[0]
-            for loc in locators[1:]:
-                combined = combined.or_(loc)
-            await combined.first.wait_for(state=args.get("state", "visible"), timeout=st.timeout_ms)
+            st.used_retries = st.retries  # if it fails, every round was used
+            found = await wait_for_state(page, args["selector"], args.get("state", "visible"),
+                                         st.timeout_ms, st.retries, st.frame)
+            st.used_retries, st.selector_used = found.retries, found.candidate
     except PlaywrightTimeout:
-        what = next(k for k in ("url", "load", "selector") if k in args)
-        kind = ErrorKind.element_not_found if what == "selector" else ErrorKind.navigation_timeout
-        raise StepFailed(kind, f"waited {st.timeout_ms} ms for {what} "
-                         f"{args.get('state', '')} in vain".replace("  ", " ")) from None
-
-
-@step_action("extract", required=("selector", "fields", "into"))
-async def extract(ctx, st, args):
-    st.used_retries = st.retries
-    found = await resolve(ctx.page, args["selector"], st.timeout_ms, st.retries, many=True,
-                          frames=st.frame)
-    st.used_retries, st.selector_used = found.retries, found.candidate
-    records = await found.locator.evaluate_all(EXTRACT_JS, args["fields"])
-    ctx.collections.setdefault(args["into"], []).extend(ctx.redactor.data(records))
-
-
-@step_action("assert", one_of=("selector", "url", "title"), optional=("text",))
-async def assert_(ctx, st, args):
-    page = ctx.page
-    try:
-        if "url" in args:
-            await expect(page).to_have_url(glob_regex(args["url"]), timeout=st.timeout_ms)
-        elif "title" in args:
-            await expect(page).to_have_title(args["title"], timeout=st.timeout_ms)
-        else:
-            element = await element_of(ctx, st, args)
-            if "text" in args:
-                await expect(element).to_contain_text(args["text"], timeout=st.timeout_ms)
-    except AssertionError:
-        what = ("url " + page.url if "url" in args else
-                "title " + repr(await page.title()) if "title" in args else "text")
-        expected = args.get("url") or args.get("title") or args.get("text")
-        raise StepFailed(ErrorKind.assertion_failed,
-                         f"assertion failed: expected {expected!r}, the page has {what}") from None
-    except StepFailed as exc:
-        raise StepFailed(ErrorKind.assertion_failed, f"assertion failed: {exc.message}",
-                         exc.diagnostics) from None
+        what = f"the url {args['url']}" if "url" in args else f"the {args['load']} state"
+        raise StepFailed(ErrorKind.navigation_timeout,
+                         f"waited {st.timeout_ms} ms for {what} in vain") from None
 
 
 @step_action("screenshot", optional=("full_page",))
@@ -203,28 +155,6 @@ async def screenshot(ctx, st, args):
                             "png", st.step_run_id)
 
 
-@step_action("export", required=("collection", "format"), optional=("filename",))
-async def export(ctx, st, args):
-    name = args["collection"]
-    if name not in ctx.collections:
-        raise StepFailed(ErrorKind.action_failed, f'collection "{name}" has no records: no '
-                         "extract step with that `into` ran before this export")
-    records = ctx.collections[name]
-    fmt = args["format"]
-    if fmt == "json":
-        data = json.dumps(records, ensure_ascii=False, indent=2)
-    else:
-        columns = list(dict.fromkeys(k for r in records for k in r))
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(records)
-        data = out.getvalue()
-    filename = args.get("filename") or f"{name}.{fmt}"
-    await asyncio.to_thread(ctx.artifacts.save, ArtifactKind.export, filename,
-                            data.encode("utf-8"), fmt, st.step_run_id)
-
-
 @step_action("approval", optional=("message", "risk"))
 async def approval(ctx, st, args):
     """The wait happens before the step (see the executor); nothing is left to do."""
@@ -232,8 +162,16 @@ async def approval(ctx, st, args):
 
 @step_action("repeat", required=("steps", "max"), one_of=("while", "until"), nested=True)
 async def repeat(ctx, st, args):
-    """The job's execution runs the iterations: they are steps of their own."""
+    """The job's execution runs the iterations (loops.py): they are steps of their own."""
     assert ctx.run_nested is not None  # the execution sets it
+    await ctx.run_nested(st.step, st.step_run_id)
+
+
+@step_action("for_each", required=("items", "as", "steps"), optional=("max",), nested=True,
+             kinds={"items": "items", "as": "name"})
+async def for_each(ctx, st, args):
+    """Once per item of a collection or a list param, as iterations (loops.py)."""
+    assert ctx.run_nested is not None
     await ctx.run_nested(st.step, st.step_run_id)
 
 

@@ -1,4 +1,5 @@
-"""What many step actions do first: find the step's element, make its URL absolute.
+"""What many step actions share: find the step's element, make its URL absolute, let a
+navigation it started settle.
 
 Kept apart from the modules of actions (they import this one), so that they can be
 imported in any order: the runbook loader imports them to fill the registry.
@@ -7,8 +8,12 @@ imported in any order: the runbook loader imports them to fill the registry.
 import re
 from urllib.parse import urljoin
 
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from engine.errors import StepFailed
 from engine.runner.locate import resolve
 from engine.runner.step_context import JobContext, StepRunState
+from models import ErrorKind
 
 
 def absolute_url(ctx: JobContext, url: str) -> str:
@@ -27,3 +32,17 @@ async def element_of(ctx: JobContext, st: StepRunState, args: dict, key: str = "
                           frames=st.frame)
     st.used_retries, st.selector_used = found.retries, found.candidate
     return found.locator
+
+
+async def settle(ctx: JobContext, st: StepRunState) -> None:
+    """After an action that started a navigation of the job's tab (a link, a submit,
+    Enter), wait until the new document has loaded, so that conditions and captures after
+    it see the new page (runbook-format.md, "Navigation settles"). Playwright's click and
+    press return once such a navigation has committed; this waits for its load event, up
+    to the step's timeout (navigation_timeout after that)."""
+    try:
+        await ctx.page.wait_for_load_state("load", timeout=st.timeout_ms)
+    except PlaywrightTimeout:
+        raise StepFailed(ErrorKind.navigation_timeout, f"the page the step opened "
+                         f"({ctx.page.url}) did not finish loading within {st.timeout_ms} "
+                         "ms; raise the step's timeout_ms") from None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nicegui import run, ui
 
+from engine.limits import excerpt
 from models import Artifact, ArtifactKind
 from pages.ui.display import file_size
 
@@ -16,7 +17,8 @@ KIND_ICONS = {"screenshot": "image", "video": "movie", "export": "table_view",
 
 
 def preview_table(path: Path, media_type: str) -> tuple[list[str], list[list[str]], int]:
-    """Header, the first PREVIEW_ROWS rows and the total row count of a CSV or JSON file."""
+    """Header, the first PREVIEW_ROWS rows and the total row count of a CSV or JSON file;
+    each cell shown is an excerpt (engine.limits.excerpt)."""
     text = path.read_text(encoding="utf-8", errors="replace")
     if "json" in media_type or path.suffix == ".json":
         data = json.loads(text)
@@ -26,9 +28,11 @@ def preview_table(path: Path, media_type: str) -> tuple[list[str], list[list[str
         rows = [[_cell(item.get(h)) for h in header] if isinstance(item, dict)
                 else [_cell(item)] for item in items]
     else:
+        csv.field_size_limit(2**31 - 1)  # a cell may pass csv's default 128 KiB; excerpted
         parsed = list(csv.reader(io.StringIO(text)))
         header, rows = (parsed[0], parsed[1:]) if parsed else ([], [])
-    return header, rows[:PREVIEW_ROWS], len(rows)
+    shown = [[excerpt(cell) for cell in row] for row in rows[:PREVIEW_ROWS]]
+    return [excerpt(h) for h in header], shown, len(rows)  # a cell may hold megabytes
 
 
 def _cell(value) -> str:

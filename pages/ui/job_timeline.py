@@ -5,6 +5,7 @@ from typing import Iterator
 
 from nicegui import ui
 
+from engine.limits import excerpt
 from models import StepRun
 from pages.ui.display import STEP_STATUS_LOOK, duration
 
@@ -221,12 +222,12 @@ def _step_details(run: StepRun, screenshot_of: dict[int, int]) -> None:
             with ui.row().classes("gap-2 items-baseline no-wrap"):
                 ui.label(key).classes("text-grey-7 w-24 shrink-0")
                 text = value if isinstance(value, str) else repr(value)
-                ui.label(text[:2000]).classes("font-mono break-all whitespace-pre-wrap").props(
+                ui.label(excerpt(text)).classes("font-mono break-all whitespace-pre-wrap").props(
                     'data-capture="' + key.replace('"', "") + '"')
         if run.error_message:
             with ui.card().classes("w-full bg-red-50 dark:bg-red-950 shadow-none p-2"):
                 ui.label(run.error_kind or "error").classes("font-mono text-negative text-xs")
-                ui.label(run.error_message).classes("whitespace-pre-wrap").props(
+                ui.label(excerpt(run.error_message)).classes("whitespace-pre-wrap").props(
                     "data-error")
         _page_events(run)
         _diagnostics(run.diagnostics)
@@ -273,6 +274,10 @@ def _diagnostics(diag: dict) -> None:
             with ui.row().classes("gap-2 items-baseline"):
                 ui.label(label).classes("text-grey-7 w-24")
                 ui.label(str(diag[key])).classes("break-all")
+    if diag.get("playwright"):
+        ui.label("Playwright's call log").classes("text-grey-7 text-xs mt-1")
+        ui.label("\n".join(diag["playwright"][-12:])).classes(
+            "font-mono text-xs whitespace-pre-wrap break-all")
     for error in diag.get("page_errors", []):
         ui.label(f"page error: {error}").classes("font-mono text-xs text-negative break-all")
     for error in diag.get("console_errors", []):

@@ -214,3 +214,23 @@ steps:
     second = runbook.steps[1]
     assert (second.name, second.timeout_ms, second.args["selector"]) == (
         "second", 500, [{"selector": "#b"}])
+
+
+def test_for_each_names_its_items_and_its_item_only_inside():
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook("""\
+version: 1
+name: each
+title: Each
+steps:
+  - {action: extract, selector: tr, fields: {n: td}, into: rows}
+  - {name: each, action: for_each, items: rowz, as: row, steps: [{action: goto, url: "{{row.n}}"}]}
+  - {action: goto, url: "{{row.n}}"}
+""", "each.yaml")
+    assert err.value.errors == [
+        'each.yaml:6:43: step "each": no collection or param "rowz": an earlier extract '
+        "step's into, or a param (one item per line, or comma-separated) (did you mean "
+        '"rows"?)',
+        'each.yaml:7:25: step "step-3": "{{row.n}}" is not defined: it must be an earlier '
+        "step's capture, a param or a secret",
+    ]
