@@ -314,7 +314,7 @@ class JobExecution:
         said = [re.sub(r"^[-\s]*(\d+ × )?", "", line) for line in log_lines]
         reason = next((line for line in reversed(said) if not line.startswith(ROUTINE_LOG)),
                       None)
-        message = text + (f": {reason}" if reason else "") + (
+        message = (f"{text.rstrip('.')}: {reason}" if reason else text) + (
             f" (selector {selector})" if selector else "")
         return StepFailed(ErrorKind.action_failed, message,
                           {"playwright": log_lines[-30:]} if log_lines else {})
