@@ -214,3 +214,32 @@ def serve_app(app) -> tuple[int, object]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     return port, server
+
+
+def zero_padded_runbook(name: str, site: str) -> str:
+    """A runbook that types `01234` into the demo form (a merge key copies that step),
+    reads it back as the captures `name` and `comment`, and compares them (step `same`):
+    for values kept as written through the CLI and the API."""
+    return f"""
+version: 1
+name: {name}
+title: Zero-padded values
+settings: {{base_url: {site}, timeout_ms: 5000, retries: 1, screenshots: off}}
+params:
+  zip: {{default: 01234, description: 007}}
+steps:
+  - {{name: open, action: goto, url: /form}}
+  - &typed {{name: typed, action: fill, selector: "#name", value: 01234}}
+  - <<: *typed
+    name: merged
+    selector: "#comment"
+  - {{name: send, action: click, selector: {{role: button, name: Send}}}}
+  - name: read
+    action: assert
+    selector: "#result"
+    text: "{{{{zip}}}}"
+    capture:
+      name: {{selector: "#result dd >> nth=0"}}
+      comment: {{selector: "#result dd >> nth=4"}}
+  - {{name: same, action: wait, ms: 0, when: {{equals: ["{{{{comment}}}}", 01234]}}}}
+"""

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import free_port
+from support import free_port, zero_padded_runbook
 
 from engine.limits import CAPTURE_LIMIT, CUT_MARK, excerpt
 
@@ -259,36 +259,11 @@ def test_reading_commands_touch_no_event_bus(tmp_path):
         assert "Redis" not in result.stderr, result.stderr
 
 
-ZERO_PADDED = """
-version: 1
-name: cli-zero-padded
-title: Zero-padded values
-settings: {base_url: SITE, timeout_ms: 5000, retries: 1, screenshots: off}
-params:
-  zip: {default: 01234}
-steps:
-  - {name: open, action: goto, url: /form}
-  - &typed {name: typed, action: fill, selector: "#name", value: 01234}
-  - <<: *typed
-    name: merged
-    selector: "#comment"
-  - {name: send, action: click, selector: {role: button, name: Send}}
-  - name: read
-    action: assert
-    selector: "#result"
-    text: "{{zip}}"
-    capture:
-      name: {selector: "#result dd >> nth=0"}
-      comment: {selector: "#result dd >> nth=4"}
-  - {name: same, action: wait, ms: 0, when: {equals: ["{{comment}}", 01234]}}
-"""
-
-
 def test_a_zero_padded_value_through_validate_and_run(tmp_path, site, site_port):
     """`zip: 01234` stays "01234": typed into the form, through a merge key too, read back
     from the page, and compared; the CLI prints it as the page has it."""
     path = tmp_path / "zero.yaml"
-    path.write_text(ZERO_PADDED.replace("SITE", site))
+    path.write_text(zero_padded_runbook("cli-zero-padded", site))
     assert cli(tmp_path, "validate", str(path)).returncode == 0
     done = cli(tmp_path, "run", str(path), "--report-json", "r.json", site_port=site_port)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -30,9 +30,9 @@ class PartChecker:
     The loader keeps `params` (name -> Param) and `produced` (artifact names and the names
     of the steps that make files, seen so far) for the checks of `files`."""
 
-    params: dict = {}
-    produced: set = set()
-    collections: set = set()  # the `into` of the extract steps seen so far
+    params: dict
+    produced: set
+    collections: set  # the `into` of the extract steps seen so far
 
     def error(self, pos: tuple[int, int], msg: str, step: str | None = None,
               suggestion: str | None = None) -> None:

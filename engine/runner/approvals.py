@@ -97,7 +97,7 @@ async def _screenshot_with_target(execution, step: Step) -> tuple[bytes | None, 
         except PlaywrightError:
             continue
     try:
-        shot = await page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masked)
+        shot = await page.screenshot(type="jpeg", quality=60, mask=execution.ctx.masks())
         artifact = await asyncio.to_thread(execution.ctx.artifacts.save, ArtifactKind.screenshot,
                                            f"approval {step.name}", shot, "jpg", None)
     except PlaywrightError:

@@ -334,7 +334,7 @@ class JobExecution:
             return
         try:
             data = await self.ctx.page.screenshot(type="jpeg", quality=60,
-                                                  mask=self.ctx.masked, timeout=3000)
+                                                  mask=self.ctx.masks(), timeout=3000)
         except PlaywrightError:
             return
         await asyncio.to_thread(self._keep_screenshot, step, row_id, data)

@@ -79,8 +79,6 @@ async def _download_url(ctx: JobContext, st: StepRunState, url: str) -> None:
         page = await ctx.context.new_page()
     finally:
         ctx.expecting_tab = False
-    if page in ctx.tabs_opened:
-        ctx.tabs_opened.remove(page)
     try:
         fetched = asyncio.ensure_future(page.goto(url, timeout=st.timeout_ms))
         dl = await _started_download(ctx, st, page, lambda: fetched, navigates=True)

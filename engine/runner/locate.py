@@ -92,10 +92,7 @@ async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: 
         if rnd < retries:
             await _wait_for_any(page, scope, candidates, timeout_ms)
     rounds = rounds_text(timeout_ms, retries)
-    if frames and (missing := await _missing_frame(page, frames)):
-        raise StepFailed(ErrorKind.element_not_found,
-                         f"the frame {missing} was not found after {rounds}; check the "
-                         "step's frame selector against the page", {"frame": missing})
+    await _fail_on_missing_frame(page, frames, rounds)
     ambiguous = any("elements matched" in a["result"] for a in attempts)
     tried = "; ".join(f'{a["candidate"]}: {a["result"]}' for a in attempts)
     if ambiguous:
@@ -133,15 +130,21 @@ async def wait_for_state(page: Page, candidates: list[dict], state: str, timeout
                     break
         return Resolution(combined, winner, rnd)
     rounds = rounds_text(timeout_ms, retries)
-    if frames and (missing := await _missing_frame(page, frames)):
-        raise StepFailed(ErrorKind.element_not_found,
-                         f"the frame {missing} was not found after {rounds}; check the "
-                         "step's frame selector against the page", {"frame": missing})
+    await _fail_on_missing_frame(page, frames, rounds)
     appearing = state in ("visible", "attached")
     raise StepFailed(ErrorKind.element_not_found if appearing else ErrorKind.action_failed,
                      f"{names} did not become {state} in {rounds}"
                      + ("; check the selector against the page, or raise the step's "
                         "timeout_ms" if appearing else ""), {"selector": names, "state": state})
+
+
+async def _fail_on_missing_frame(page: Page, frames: list[str] | None, rounds: str) -> None:
+    """StepFailed (element_not_found) naming the step's frame when it is not there: the
+    reason nothing inside it was found."""
+    if frames and (missing := await _missing_frame(page, frames)):
+        raise StepFailed(ErrorKind.element_not_found,
+                         f"the frame {missing} was not found after {rounds}; check the "
+                         "step's frame selector against the page", {"frame": missing})
 
 
 async def _missing_frame(page: Page, frames: list[str]) -> str | None:

@@ -150,7 +150,7 @@ async def wait(ctx, st, args):
 @step_action("screenshot", optional=("full_page",))
 async def screenshot(ctx, st, args):
     data = await ctx.page.screenshot(full_page=args.get("full_page", False), type="png",
-                               mask=ctx.masked)
+                               mask=ctx.masks())
     await asyncio.to_thread(ctx.artifacts.save, ArtifactKind.screenshot, st.step.name, data,
                             "png", st.step_run_id)
 

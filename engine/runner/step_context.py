@@ -57,8 +57,14 @@ class JobContext:
     background: set[asyncio.Task] = field(default_factory=set)  # e.g. audit writes
     crashed: bool = False  # the page's renderer crashed (the browser may live on)
     guard: NetworkGuard | None = None  # the proxy all of the context's traffic goes through
+
     # Runs a nested step's own steps (step, its step run's id); set by the job's execution.
     run_nested: Callable[[Step, int], Awaitable[None]] | None = None
+
+    def masks(self) -> list[Locator]:
+        """The fields holding a secret on the job's current tab: what a screenshot paints
+        over (another tab's fields are not on this screenshot)."""
+        return [secret for secret in self.masked if secret.page == self.page]
 
 
 @dataclass

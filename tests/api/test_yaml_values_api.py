@@ -4,37 +4,13 @@ merge keys included, from the stored runbook to the job that runs it."""
 import time
 
 import pytest
+from support import zero_padded_runbook
 
 pytestmark = pytest.mark.slow
 
-RUNBOOK = """
-version: 1
-name: api-zero-padded
-title: Zero-padded over the API
-settings: {base_url: SITE, timeout_ms: 5000, retries: 1, screenshots: off}
-params:
-  zip: {default: 01234, description: 007}
-steps:
-  - {name: open, action: goto, url: /form}
-  - &typed {name: typed, action: fill, selector: "#name", value: 01234}
-  - <<: *typed
-    name: merged
-    selector: "#comment"
-  - {name: send, action: click, selector: {role: button, name: Send}}
-  - name: read
-    action: assert
-    selector: "#result"
-    text: "{{zip}}"
-    capture:
-      name: {selector: "#result dd >> nth=0"}
-      comment: {selector: "#result dd >> nth=4"}
-  - {name: same, action: wait, ms: 0, when: {equals: ["{{comment}}", 01234]}}
-"""
-
-
 def test_a_zero_padded_value_with_a_merge_key_through_the_api(console, site):
     with console.client(timeout=30) as api:
-        added = api.post("/api/runbooks", content=RUNBOOK.replace("SITE", site),
+        added = api.post("/api/runbooks", content=zero_padded_runbook("api-zero-padded", site),
                          headers={"Content-Type": "application/x-yaml"})
         assert added.status_code in (200, 201), added.text
         assert added.json()["params"]["zip"]["default"] == "01234"
