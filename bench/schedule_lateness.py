@@ -52,12 +52,13 @@ def main() -> None:
             marks.setdefault((event.job_id, "queued"), now)
 
     with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
-        runtime = Runtime(Settings(data_dir=Path(tmp)))
+        # a schedule every second (shorter than a real one may be) to measure many fires
+        runtime = Runtime(Settings(data_dir=Path(tmp), min_schedule_interval_seconds=1))
         add_runbook(RUNBOOK)
         events.get_bus().subscribe(on_event)
         runtime.start_workers(1)
         runtime.start_scheduler()
-        schedules.create_schedule("tick", interval_s=1, timezone="UTC")
+        schedules.create_schedule("tick", interval_s=1, timezone="UTC", overlap="allow")
         enough.wait(args.fires * 3 + 30)
         runtime.stop()
         queued, started = [], []

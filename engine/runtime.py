@@ -116,7 +116,8 @@ class Runtime:
     def start_sweeper(self) -> None:
         """Fail lost jobs now and every sweep interval; the scheduler's process also puts
         stranded queued jobs back on the queue."""
-        self.sweeper = Sweeper(self.settings, requeue=lambda: self.scheduler is not None)
+        self.sweeper = Sweeper(self.settings, requeue=lambda: bool(
+            self.scheduler and self.scheduler.active))
         self.sweeper.start()
 
     def check_browser(self) -> None:
@@ -127,11 +128,10 @@ class Runtime:
             log.error("%s Jobs will fail until a browser is installed.", exc)
 
     def start_scheduler(self) -> bool:
-        """Fire schedules from this process (False when another process already does)."""
+        """Fire schedules from this process; while another process does, wait on standby
+        and take over when it stops (returns whether this one fires them now)."""
         self.scheduler = JobScheduler()
-        if not self.scheduler.start():
-            self.scheduler = None
-        return self.scheduler is not None
+        return self.scheduler.start()
 
     def stop(self) -> None:
         """Take no new job, give running ones a grace period, then fail what still runs."""

@@ -55,8 +55,14 @@ class Settings(BaseSettings):
     # Each worker opens the next job's browser context while idle (a job then starts ~160 ms
     # sooner); costs one idle context (~60 MB) per worker.
     prepare_contexts: bool = True
-    # Run the scheduler in this console process (one per database; another one refuses).
+    # Run the scheduler in this console process (one per database; another one waits and
+    # takes over when the first stops renewing its lock).
     scheduler: bool = True
+    # How long the scheduler's lock lasts unrenewed; it is renewed every third of that, and a
+    # waiting console takes over within this plus one renewal once the holder dies.
+    scheduler_lease_seconds: float = 30.0
+    # The shortest interval_s a schedule may have: runs closer together pile up.
+    min_schedule_interval_seconds: int = 60
     # On shutdown, running jobs get this long to finish before they are failed.
     shutdown_grace_seconds: float = 10.0
     # Longest idle wait of a queue worker polling for jobs enqueued by another process.

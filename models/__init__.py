@@ -6,6 +6,7 @@ from models.api import (
     ArtifactRead,
     ErrorDetail,
     FireTimes,
+    Health,
     JobError,
     JobMetrics,
     JobPage,
@@ -20,11 +21,20 @@ from models.api import (
     RunbookWithSource,
     ScheduleMiss,
     ScheduleRead,
+    SchedulerStatus,
     StepRunRead,
 )
 from models.artifact import Artifact, ArtifactKind
 from models.audit_event import AuditEvent
-from models.common import ACTIVE_STATUSES, ErrorKind, JobStatus, StepStatus, Trigger, utcnow
+from models.common import (
+    ACTIVE_STATUSES,
+    ErrorKind,
+    JobStatus,
+    ScheduleOverlap,
+    StepStatus,
+    Trigger,
+    utcnow,
+)
 from models.instance_secret import InstanceSecret
 from models.job import Job
 from models.job_action import JOB_ACTIONS, JobAction, JobActionRule
@@ -36,11 +46,11 @@ from models.step_run import StepRun
 __all__ = [
     "ACTIVE_STATUSES", "JOB_ACTIONS", "ApiToken", "Artifact", "ArtifactKind", "AuditEvent",
     "ErrorKind", "InstanceSecret", "Job", "JobAction", "JobActionRule", "JobEvent", "JobStatus",
-    "LoginSession", "Role", "Runbook", "Schedule", "SchedulerLock", "StepRun", "StepStatus",
-    "Trigger", "User", "utcnow",
+    "LoginSession", "Role", "Runbook", "Schedule", "ScheduleOverlap", "SchedulerLock", "StepRun",
+    "StepStatus", "Trigger", "User", "utcnow",
     # the API's response bodies (models/api.py)
-    "ActorRead", "ArtifactRead", "ErrorDetail", "FireTimes", "JobError", "JobMetrics",
+    "ActorRead", "ArtifactRead", "ErrorDetail", "FireTimes", "Health", "JobError", "JobMetrics",
     "JobPage", "JobRead", "JobReport", "RunbookParam", "RunbookProblem", "RunbookProblems",
     "RunbookRead", "RunbookSaved", "RunbookStep", "RunbookWithSource", "ScheduleMiss",
-    "ScheduleRead", "StepRunRead",
+    "ScheduleRead", "SchedulerStatus", "StepRunRead",
 ]

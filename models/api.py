@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from models.account import Role
 from models.artifact import ArtifactKind
-from models.common import JobStatus, StepStatus, Trigger
+from models.common import JobStatus, ScheduleOverlap, StepStatus, Trigger
 
 IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"},
                                examples=["2025-01-31T06:00:00.123456+00:00"])]
@@ -76,6 +76,9 @@ class JobRead(BaseModel):
     status: JobStatus
     trigger: Trigger
     started_by: str | None
+    schedule_id: int | None = Field(description="the schedule that made this job")
+    scheduled_for: IsoTime | None = Field(
+        description="the schedule's occurrence the job stands for: when a Scheduled job runs")
     created_at: IsoTime | None
     started_at: IsoTime | None
     finished_at: IsoTime | None
@@ -211,10 +214,34 @@ class ScheduleRead(BaseModel):
     timezone: str
     enabled: bool
     misfire_grace_s: int
+    overlap: ScheduleOverlap = Field(
+        description="when an occurrence comes while this schedule's previous job is still "
+        "queued or running: skip it (recorded as a miss), queue it behind that job (one "
+        "waits at most), or allow both to run")
     next_fire_times: list[IsoTime]
     pending_job_id: int | None
     last_fired_at: IsoTime | None
     misses: list[ScheduleMiss]
+    last_runs: list[JobRead] = Field(default_factory=list,
+                                     description="its latest jobs, newest first (up to 10)")
+
+
+class SchedulerStatus(BaseModel):
+    """Which process fires the schedules: one per database holds the lock."""
+
+    running: bool = Field(description="a scheduler holds an unexpired lock")
+    holder: str | None = Field(description="host:pid:tag of the process that runs it")
+    since: IsoTime | None = Field(description="when that process took the lock")
+    expires_at: IsoTime | None = Field(description="when the lock lapses unless renewed")
+
+
+class Health(BaseModel):
+    """The instance's health: `ok`, or `degraded` with what is wrong in `warnings`."""
+
+    status: str = Field(examples=["ok"])
+    database: str
+    scheduler: SchedulerStatus
+    warnings: list[str]
 
 
 class FireTimes(BaseModel):

@@ -75,6 +75,15 @@ class Trigger(str, Enum):
     cli = "cli"
 
 
+class ScheduleOverlap(str, Enum):
+    """What an occurrence does while its schedule's previous job is queued or running
+    (Kubernetes CronJob's concurrencyPolicy, Airflow's max_active_runs)."""
+
+    skip = "skip"  # no new run; the occurrence is recorded as a miss
+    queue = "queue"  # runs when the previous job ends; at most one waits
+    allow = "allow"  # runs at once, beside the previous one
+
+
 class ErrorKind(str, Enum):
     element_not_found = "element_not_found"
     element_ambiguous = "element_ambiguous"

@@ -86,7 +86,9 @@ def run_runbook(runtime, settings, site):
 @pytest.fixture(scope="session")
 def console(tmp_path_factory, site_port) -> str:
     """A real Jobdeck server in a subprocess with its own data, shared by a session; its URL."""
-    process, url = start_console(tmp_path_factory.mktemp("console") / "data", site_port)
+    # schedules every second or two, so that tests see them fire
+    process, url = start_console(tmp_path_factory.mktemp("console") / "data", site_port,
+                                 JOBDECK_MIN_SCHEDULE_INTERVAL_SECONDS="1")
     yield url
     process.terminate()
     try:

@@ -83,9 +83,11 @@ def make_token(command: list[str], env: dict[str, str], user: str = "admin",
     return made.stdout.strip()
 
 
-def start_console(data: Path, site_port: int, **env_overrides: str):
+def start_console(data: Path, site_port: int, log_name: str = "console.log",
+                  **env_overrides: str):
     """Start `python main.py` as a user would, with its own data; returns (process, url),
-    the url being a Console that holds an admin's API token."""
+    the url being a Console that holds an admin's API token. Its output goes to
+    `log_name` beside the data directory."""
     port = free_port()
     # NiceGUI changes how it runs under pytest; the console must run as a user runs it.
     env = process_env()
@@ -94,13 +96,13 @@ def start_console(data: Path, site_port: int, **env_overrides: str):
                 "JOBDECK_SECRET_DEMO_PASSWORD": "demo-password",
                 "JOBDECK_ADMIN_PASSWORD": ADMIN_PASSWORD, **env_overrides})
     data.mkdir(parents=True, exist_ok=True)
-    log = open(data.parent / "console.log", "w")
+    log = open(data.parent / log_name, "w")
     process = subprocess.Popen([sys.executable, "main.py", "--port", str(port)],
                                cwd=Path(__file__).resolve().parent.parent, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     url = Console(f"http://127.0.0.1:{port}")
     try:
-        wait_for_console(url, process, data.parent / "console.log")
+        wait_for_console(url, process, data.parent / log_name)
         url.token, url.env = make_token([sys.executable, "main.py"], env), env
     except AssertionError:
         process.kill()

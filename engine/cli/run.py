@@ -53,7 +53,8 @@ def run_file(path: Path, params: dict[str, str], settings: Settings,
             job = create_job(spec.name, texts, trigger=Trigger.cli, started_by="cli",
                              files=files)
     except InvalidParams as exc:
-        console.print(f"invalid parameters: {exc}", style="red", markup=False)
+        console.print(f"invalid parameters: {exc} (give each as -p NAME=VALUE)",
+                      style="red", markup=False)
         return exit_code(exc)
     except Unavailable as exc:  # the files could not be stored
         console.print(str(exc), style="red", markup=False)

@@ -15,7 +15,7 @@ from engine.identity import audit
 from engine.identity.access import four_eyes_forbids
 from engine.service.jobs import rerun_job
 from engine.service.report import publish_report
-from engine.service.schedules import skip_occurrence
+from engine.service.schedule_firing import skip_occurrence
 from engine.settings import current_settings
 from engine.store.db import read_scope, session_scope
 from engine.store.transitions import TransitionRefused, transition_job

@@ -72,7 +72,7 @@ def resolve_params(spec: RunbookSpec, given: dict[str, str],
         elif param.default is not None:
             values[name] = param.default
         elif param.required:
-            problems.append(f'missing required parameter "{name}" (pass -p {name}=VALUE)')
+            problems.append(f'missing required parameter "{name}"')
         else:
             values[name] = ""
     try:

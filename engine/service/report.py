@@ -22,6 +22,8 @@ def job_summary(job: Job) -> dict:
         "status": job.status.value,
         "trigger": job.trigger.value,
         "started_by": job.started_by,
+        "schedule_id": job.schedule_id,  # the schedule that made it (None: none did)
+        "scheduled_for": _iso(job.scheduled_for),  # the occurrence it stands for
         "created_at": _iso(job.created_at),
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),

@@ -1,13 +1,20 @@
-"""When a schedule fires: its trigger, the next fire time, and the next few (a preview)."""
+"""When a schedule fires: crontab(5) expressions (planned by cronsim), intervals, one time.
 
+APScheduler only keeps time (engine/background/scheduler.py); which moment is next is
+decided here, once, for the scheduler, the preview and the make-up of missed runs.
+cronsim (the library Healthchecks.io uses) gives crontab's meaning as Debian's cron does,
+daylight saving included: a wall-clock time that does not exist that day fires at the
+first valid moment after it; one that exists twice fires once, at the first.
+"""
+
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from cronsim import CronSim, CronSimError
 
 from engine.errors import InvalidInput
+from engine.settings import current_settings
 from models import utcnow
 
 
@@ -15,7 +22,17 @@ class InvalidSchedule(InvalidInput):
     """A schedule that cannot fire: the message says what to change."""
 
 
+# crontab(5)'s nicknames; @reboot has no time and so no meaning for a job console.
+NICKNAMES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+             "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+             "@hourly": "0 * * * *"}
+RANGES = {"minute": "0-59", "hour": "0-23", "day-of-month": "1-31",
+          "month": "1-12 or jan-dec", "day-of-week": "0-7 (0 and 7 are Sunday) or sun-sat"}
+FIELDS = "five fields: minute hour day-of-month month day-of-week, e.g. \"0 6 * * 1-5\""
+
+
 def zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name`; InvalidSchedule when there is none of that name."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -23,84 +40,97 @@ def zone(name: str) -> ZoneInfo:
                               '"Europe/Berlin" or "UTC"') from None
 
 
-def make_trigger(cron: str | None, interval_s: int | None, at: datetime | None, tz: str,
-                 start: datetime | None = None):
-    """The APScheduler trigger for exactly one of cron, interval_s and at."""
-    given = [k for k, v in (("cron", cron), ("interval_s", interval_s), ("at", at)) if v]
+def crontab(expression: str) -> str:
+    """`expression` as five crontab(5) fields (nicknames such as @daily spelled out).
+    Raises InvalidSchedule naming the unsupported or wrong part."""
+    text = " ".join(expression.split())
+    if text.startswith("@"):
+        if text.lower() not in NICKNAMES:
+            raise InvalidSchedule(f'invalid cron expression "{expression}": {text} is not '
+                                  f'supported; use {", ".join(NICKNAMES)} or {FIELDS}')
+        return NICKNAMES[text.lower()]
+    fields = text.split(" ")
+    if len(fields) != 5:
+        raise InvalidSchedule(f'invalid cron expression "{expression}": {len(fields)} '
+                              f'field{"s" if len(fields) != 1 else ""}; crontab has {FIELDS}')
+    try:
+        CronSim(text, datetime(2000, 1, 1))
+    except CronSimError as exc:
+        field = str(exc).removeprefix("Bad ")
+        allowed = f" (allowed: {RANGES[field]}, with * , - /)" if field in RANGES else ""
+        raise InvalidSchedule(f'invalid cron expression "{expression}": {exc}{allowed}; '
+                              f"crontab has {FIELDS}") from None
+    return text
+
+
+@dataclass(frozen=True)
+class Occurrences:
+    """When a schedule fires: exactly one of `cron`, `interval_s` (counted in real time
+    from `start`) and `at`, with wall-clock times read in `timezone`."""
+
+    cron: str | None
+    interval_s: int | None
+    at: datetime | None
+    timezone: str
+    start: datetime
+
+    def after(self, moment: datetime) -> datetime | None:
+        """The first fire time strictly after `moment` (aware, UTC), None when none is left."""
+        tzinfo = zone(self.timezone)
+        if self.cron:
+            try:
+                local = next(CronSim(crontab(self.cron), moment.astimezone(tzinfo)))
+            except StopIteration:  # cronsim looks 50 years ahead
+                return None
+            return local.astimezone(ZoneInfo("UTC"))
+        if self.interval_s:
+            passed = max(0, (moment - self.start) // timedelta(seconds=self.interval_s) + 1)
+            return self.start + passed * timedelta(seconds=self.interval_s)
+        assert self.at is not None  # exactly one of the three is set
+        at = self.at if self.at.tzinfo else self.at.replace(tzinfo=tzinfo)
+        return at if at > moment else None
+
+
+def occurrences(cron: str | None, interval_s: int | None, at: datetime | None, tz: str,
+                start: datetime | None = None, *, new: bool = True) -> Occurrences:
+    """The fire times of exactly one of cron, interval_s and at. Raises InvalidSchedule
+    (an unknown zone, a wrong cron expression; when `new`, an interval under
+    JOBDECK_MIN_SCHEDULE_INTERVAL_SECONDS or an `at` that has passed)."""
+    given = [k for k, v in (("cron", cron), ("interval_s", interval_s), ("at", at))
+             if v is not None and v != ""]
     if len(given) != 1:
         raise InvalidSchedule("give exactly one of cron, interval_s and at"
                               + (f" (got {', '.join(given)})" if given else ""))
-    tzinfo = zone(tz)
+    zone(tz)
     if cron:
-        try:
-            return CronTrigger.from_crontab(_cron_weekdays_as_names(cron), timezone=tzinfo)
-        except ValueError as exc:
-            raise InvalidSchedule(f'invalid cron expression "{cron}": {exc}; five fields: '
-                                  'minute hour day-of-month month day-of-week, e.g. '
-                                  '"0 6 * * 1-5"') from None
-    if interval_s:
-        if interval_s < 1:
-            raise InvalidSchedule("interval_s must be at least 1 second")
-        return IntervalTrigger(seconds=interval_s, timezone=tzinfo,
-                               start_date=start or utcnow())
-    assert at is not None  # exactly one of cron, interval_s and at is given
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=tzinfo)
-    return DateTrigger(run_date=at, timezone=tzinfo)
+        crontab(cron)
+    if interval_s is not None and new:
+        shortest = current_settings().min_schedule_interval_seconds
+        if interval_s < shortest:
+            raise InvalidSchedule(
+                f"interval_s={interval_s} is shorter than the minimum of {shortest} s "
+                "(JOBDECK_MIN_SCHEDULE_INTERVAL_SECONDS): runs that close together pile up")
+    if at is not None and new and (at if at.tzinfo else at.replace(tzinfo=zone(tz))
+                                   ) <= utcnow():
+        raise InvalidSchedule(f"at={at.isoformat()} has passed: give a time in the future")
+    return Occurrences(cron or None, interval_s, at, tz, start or utcnow())
 
 
-WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def _cron_weekdays_as_names(cron: str) -> str:
-    """Cron counts weekdays from Sunday = 0 (or 7); APScheduler from Monday = 0. Names
-    mean the same to both: "0 6 * * 1-5" stays Monday to Friday."""
-    fields = cron.split()
-    if len(fields) != 5:
-        return cron  # APScheduler explains what is wrong
-
-    def name(token: str) -> str:
-        return WEEKDAYS[int(token)] if token.isdigit() and int(token) <= 7 else token
-
-    parts = []
-    for part in fields[4].split(","):
-        base, _, step = part.partition("/")
-        base = "-".join(name(t) for t in base.split("-"))
-        parts.append(base + (f"/{step}" if step else ""))
-    return " ".join(fields[:4] + [",".join(parts)])
-
-
-def next_fire_time(trigger, tz: str, previous: datetime | None, now: datetime
-                   ) -> datetime | None:
-    """The next fire after `previous` (or from `now`). A cron schedule never fires at the
-    same local wall-clock time twice: when clocks go back, 02:30 happens twice and a daily
-    02:30 fires once."""
-    candidate = trigger.get_next_fire_time(previous, now)
-    if not isinstance(trigger, CronTrigger):  # intervals count real time, not wall time
-        return candidate
-    for _ in range(1000):  # a bound, in case a trigger keeps answering the same time
-        if candidate is None or previous is None or (
-                candidate > previous and _wall(candidate, tz) != _wall(previous, tz)):
-            return candidate
-        # look from a minute later (with a previous fire time, APScheduler starts there)
-        now = max(candidate, now) + timedelta(minutes=1)
-        candidate = trigger.get_next_fire_time(None, now)
-    return None
-
-
-def _wall(moment: datetime, tz: str) -> datetime:
-    return moment.astimezone(zone(tz)).replace(tzinfo=None)
-
-
-def preview(trigger, tz: str, count: int = 5, now: datetime | None = None) -> list[datetime]:
-    """The next `count` fire times from now."""
+def preview(when: Occurrences, count: int = 5, now: datetime | None = None
+            ) -> list[datetime]:
+    """The next `count` fire times after `now`, as the scheduler will plan them."""
     times: list[datetime] = []
-    previous: datetime | None = None
-    now = now or utcnow()
+    moment = now or utcnow()
     while len(times) < count:
-        upcoming = next_fire_time(trigger, tz, previous, now)
+        upcoming = when.after(moment)
         if upcoming is None:
             break
         times.append(upcoming)
-        previous, now = upcoming, upcoming
+        moment = upcoming
     return times
+
+
+def of_schedule(schedule) -> Occurrences:
+    """A stored Schedule's fire times (intervals count from when they were set)."""
+    return occurrences(schedule.cron, schedule.interval_s, schedule.at, schedule.timezone,
+                       start=schedule.interval_from or schedule.created_at, new=False)

@@ -1,35 +1,27 @@
-"""Schedules, the engine's public API: create, change and delete them; each enabled one has
-one pending job (status Scheduled, at its next fire time); firing queues that job exactly
-once and plans the next; a server that was down makes up one missed run or records misses."""
+"""Schedules, the engine's public API: create, change and delete them, read them with their
+pending job and recent runs. How they fire is engine/service/schedule_firing.py."""
 
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, update
 from sqlmodel import col, select
 
-from engine.bus import events
 from engine.errors import NotFound
 from engine.identity import audit
 from engine.identity.access import Actor
-from engine.queue.huey_queue import enqueue_job
 from engine.runbook import stored_runbook
+from engine.service import schedule_firing
 from engine.service.jobs import resolve_params
-from engine.service.schedule_times import (
-    InvalidSchedule,
-    make_trigger,
-    next_fire_time,
-    preview,
-    zone,
-)
+from engine.service.schedule_firing import fire, make_up_missed
+from engine.service.schedule_times import InvalidSchedule, occurrences, of_schedule, preview, zone
 from engine.store.db import read_scope, session_scope
-from engine.store.transitions import TransitionRefused, transition_job
-from models import Job, JobEvent, JobStatus, Runbook, Schedule, Trigger, utcnow
+from models import AuditEvent, Job, JobStatus, Runbook, Schedule, ScheduleOverlap, utcnow
 
-MAX_MISSES_KEPT = 50
-__all__ = ["InvalidSchedule", "create_schedule", "delete_schedule", "fire", "list_schedules",
-           "make_up_missed", "next_times", "pending_job", "update_schedule"]
+__all__ = ["InvalidSchedule", "create_schedule", "delete_schedule", "fire", "get_schedule",
+           "list_schedules", "make_up_missed", "next_times", "pending_job", "recent_runs",
+           "schedule_audit", "update_schedule"]
+WHEN = ("cron", "interval_s", "at")
 
 
 def server_timezone() -> str:
@@ -40,23 +32,22 @@ def server_timezone() -> str:
     return name or "UTC"
 
 
-def trigger_of(schedule: Schedule):
-    return make_trigger(schedule.cron, schedule.interval_s, schedule.at, schedule.timezone,
-                        start=schedule.created_at)
-
-
 def next_times(schedule: Schedule, count: int = 5, now: datetime | None = None) -> list:
-    """The next fire times (what the form shows before saving)."""
-    return preview(trigger_of(schedule), schedule.timezone, count, now)
+    """The next `count` fire times (aware, UTC), as the scheduler will plan them."""
+    return preview(of_schedule(schedule), count, now)
 
 
-def _check(session, schedule: Schedule) -> None:
+def _check(session, schedule: Schedule, new_times: bool) -> None:
+    """InvalidSchedule or InvalidParams when the schedule cannot fire; its `at` is made
+    aware in its zone and its params resolved against the runbook's."""
     row = session.exec(select(Runbook).where(Runbook.name == schedule.runbook_name)).first()
     if row is None:
         raise InvalidSchedule(f'there is no runbook named "{schedule.runbook_name}"')
-    trigger_of(schedule)
+    occurrences(schedule.cron, schedule.interval_s, schedule.at, schedule.timezone,
+                new=new_times)
     if schedule.at is not None and schedule.at.tzinfo is None:  # a wall time in its zone
         schedule.at = schedule.at.replace(tzinfo=zone(schedule.timezone))
+    schedule.overlap = ScheduleOverlap(schedule.overlap)
     schedule.params = resolve_params(stored_runbook(row.source, f"{row.name}.yaml"),
                                      schedule.params)
 
@@ -64,23 +55,22 @@ def _check(session, schedule: Schedule) -> None:
 def create_schedule(runbook: str, params: dict | None = None, *, cron: str | None = None,
                     interval_s: int | None = None, at: datetime | None = None,
                     timezone: str | None = None, enabled: bool = True,
-                    misfire_grace_s: int = 300, now: datetime | None = None,
-                    by: Actor | None = None) -> Schedule:
+                    misfire_grace_s: int = 300, overlap: str = "skip",
+                    now: datetime | None = None, by: Actor | None = None) -> Schedule:
     """A new schedule and its first Scheduled job. InvalidSchedule or InvalidParams when
     it cannot fire (the message says why)."""
-    schedule = Schedule(runbook_name=runbook, params={k: str(v) for k, v in (params or {})
-                                                      .items()},
+    schedule = Schedule(runbook_name=runbook,
+                        params={k: str(v) for k, v in (params or {}).items()},
                         cron=cron, interval_s=interval_s, at=at,
                         timezone=timezone or server_timezone(), enabled=enabled,
-                        misfire_grace_s=misfire_grace_s)
+                        misfire_grace_s=misfire_grace_s, overlap=ScheduleOverlap(overlap))
     with session_scope() as session:
-        _check(session, schedule)
+        _check(session, schedule, new_times=True)
         session.add(schedule)
         session.flush()
-        published = _plan_next(session, schedule, None, now or utcnow())
-        published.append(_changed(session, schedule))
+        published = schedule_firing.replan(session, schedule, now or utcnow())
         _audit(session, by, "schedule_created", schedule, None, _when(schedule))
-    _publish(published)
+    schedule_firing.publish(published)
     return schedule
 
 
@@ -88,8 +78,11 @@ def _when(schedule: Schedule) -> str:
     """A schedule in a few words, for the audit log."""
     when = (f"cron {schedule.cron}" if schedule.cron else f"every {schedule.interval_s} s"
             if schedule.interval_s else f"at {schedule.at.isoformat() if schedule.at else '?'}")
-    return f"{schedule.runbook_name}: {when} {schedule.timezone}" + (
-        "" if schedule.enabled else " (disabled)")
+    params = ", ".join(f"{k}={v}" for k, v in sorted(schedule.params.items()))
+    return (f"{schedule.runbook_name}: {when} {schedule.timezone}, overlap "
+            f"{ScheduleOverlap(schedule.overlap).value}" + (f", params {params}" if params
+                                                             else "")
+            + ("" if schedule.enabled else " (off)"))
 
 
 def _audit(session, by: Actor | None, action: str, schedule: Schedule, before: str | None,
@@ -101,191 +94,86 @@ def _audit(session, by: Actor | None, action: str, schedule: Schedule, before: s
 
 def update_schedule(schedule_id: int, now: datetime | None = None, by: Actor | None = None,
                     **changes) -> Schedule:
-    """Change a schedule; its pending job is replaced by one at the new next time."""
+    """Change a schedule (any of create_schedule's keywords but runbook); its pending job
+    is replaced by one at the new next time. NotFound, InvalidSchedule, InvalidParams."""
     with session_scope() as session:
-        schedule = session.get(Schedule, schedule_id)
-        if schedule is None:
-            raise NotFound(f"there is no schedule {schedule_id}")
+        schedule = _stored(session, schedule_id)
         before = _when(schedule)
+        if "params" in changes:
+            changes["params"] = {k: str(v) for k, v in (changes["params"] or {}).items()}
+        # a new interval or time must meet today's rules; an unchanged one stays valid
+        new_times = any(changes.get(k) is not None and changes[k] != getattr(schedule, k)
+                        for k in ("interval_s", "at"))
+        if changes.get("interval_s") not in (None, schedule.interval_s):
+            schedule.interval_from = utcnow()  # a new interval counts from now
         for key, value in changes.items():
             setattr(schedule, key, value)
-        if {"cron", "interval_s", "at"} & changes.keys():  # one kind replaces the others
-            for kind in {"cron", "interval_s", "at"} - changes.keys():
+        if set(WHEN) & changes.keys():  # one kind replaces the others
+            for kind in set(WHEN) - changes.keys():
                 setattr(schedule, kind, None)
         schedule.updated_at = utcnow()
-        _check(session, schedule)
+        _check(session, schedule, new_times=new_times)
         session.add(schedule)
-        _drop_pending(session, schedule.id)
-        published = _plan_next(session, schedule, None, now or utcnow())
-        published.append(_changed(session, schedule))
+        published = schedule_firing.replan(session, schedule, now or utcnow())
         _audit(session, by, "schedule_changed", schedule, before, _when(schedule))
-    _publish(published)
+    schedule_firing.publish(published)
     return schedule
 
 
 def delete_schedule(schedule_id: int, by: Actor | None = None) -> None:
-    """Remove a schedule and its pending job; jobs it already started stay, unlinked."""
+    """Delete a schedule: its pending job goes, it fires no more and is listed no more.
+    Its row stays (hidden) so that its id is never reused and the jobs it ran still name
+    it. NotFound when there is none (or it was deleted already)."""
     with session_scope() as session:
-        schedule = session.get(Schedule, schedule_id)
-        if schedule is None:
-            raise NotFound(f"there is no schedule {schedule_id}")
-        _drop_pending(session, schedule_id)
-        session.exec(update(Job).where(col(Job.schedule_id) == schedule_id)
-                     .values(schedule_id=None))
-        session.delete(schedule)
-        event = _changed(session, schedule)
+        schedule = _stored(session, schedule_id)
+        schedule.enabled, schedule.deleted_at = False, utcnow()
+        session.add(schedule)
+        published = schedule_firing.replan(session, schedule, utcnow())
         _audit(session, by, "schedule_deleted", schedule, _when(schedule), None)
-    _publish([event])
+    schedule_firing.publish(published)
+
+
+def _stored(session, schedule_id: int) -> Schedule:
+    schedule = session.get(Schedule, schedule_id)
+    if schedule is None or schedule.deleted_at is not None:
+        raise NotFound(f"there is no schedule {schedule_id}" + (
+            " (it was deleted)" if schedule is not None else ""))
+    return schedule
 
 
 def list_schedules() -> list[Schedule]:
+    """Every schedule not deleted, oldest first."""
     with read_scope() as session:
-        return list(session.exec(select(Schedule).order_by(col(Schedule.id))))
+        return list(session.exec(select(Schedule).where(col(Schedule.deleted_at).is_(None))
+                                 .order_by(col(Schedule.id))))
 
 
 def get_schedule(schedule_id: int) -> Schedule | None:
+    """The schedule, None when there is none or it was deleted."""
     with read_scope() as session:
-        return session.get(Schedule, schedule_id)
+        schedule = session.get(Schedule, schedule_id)
+        return schedule if schedule is not None and schedule.deleted_at is None else None
 
 
 def pending_job(schedule_id: int) -> Job | None:
     """The schedule's next occurrence, a job in status Scheduled."""
     with read_scope() as session:
-        return _pending(session, schedule_id)
+        return session.exec(select(Job).where(Job.schedule_id == schedule_id,
+                                              Job.status == JobStatus.scheduled)).first()
 
 
-def fire(schedule_id: int, occurrence: datetime, now: datetime | None = None) -> Job | None:
-    """Queue the job of this occurrence and plan the next. However often it is called for
-    one occurrence (two schedulers, a retry), one job is queued; None when nothing was."""
-    now = now or utcnow()
-    with session_scope() as session:
-        schedule = session.get(Schedule, schedule_id)
-        job = session.exec(select(Job).where(Job.schedule_id == schedule_id,
-                                             Job.scheduled_for == occurrence)).first()
-        if schedule is None or job is None:
-            return None
-        try:
-            job = transition_job(session, job.id, JobStatus.queued,
-                                 only_from={JobStatus.scheduled}, queued_at=now)
-        except TransitionRefused:  # fired already, or this occurrence was cancelled
-            return None
-        assert job.id is not None  # a stored job
-        schedule.last_fired_at = occurrence
-        session.add(schedule)
-        published = [events.record(session, events.JOB_STATUS, job.id, status="queued")]
-        if _pending(session, schedule_id) is None:
-            published += _plan_next(session, schedule, occurrence, now)
-        published.append(_changed(session, schedule))
-    _publish(published)
-    enqueue_job(job.id)
-    return job
+def recent_runs(schedule_id: int, limit: int = 10) -> list[Job]:
+    """The schedule's latest jobs that left Scheduled (queued, running or ended), newest
+    first."""
+    with read_scope() as session:
+        return list(session.exec(select(Job).where(Job.schedule_id == schedule_id,
+                                                   Job.status != JobStatus.scheduled)
+                                 .order_by(col(Job.id).desc()).limit(limit)))
 
 
-def skip_occurrence(session, job: Job, now: datetime) -> list[events.Event]:
-    """After a Scheduled job was cancelled: the schedule's next occurrence takes its place."""
-    schedule = session.get(Schedule, job.schedule_id) if job.schedule_id else None
-    if schedule is None or _pending(session, schedule.id) is not None:
-        return []
-    return _plan_next(session, schedule, job.scheduled_for, now) + [
-        _changed(session, schedule)]
-
-
-def make_up_missed(now: datetime | None = None) -> list[int]:
-    """At scheduler start: for each schedule whose pending time passed while no scheduler
-    ran, run the latest missed occurrence once if it is within misfire_grace_s, and record
-    every other one as missed. Returns the ids of the jobs queued."""
-    now, queued = now or utcnow(), []
-    for schedule in list_schedules():
-        assert schedule.id is not None  # a stored schedule
-        pending = pending_job(schedule.id)
-        if not schedule.enabled or pending is None:
-            continue
-        assert pending.scheduled_for is not None  # a Scheduled job has its time
-        if pending.scheduled_for > now:
-            continue
-        missed = _occurrences(schedule, pending.scheduled_for, now)
-        latest = missed[-1]
-        late = (now - latest).total_seconds()
-        make_up = late <= schedule.misfire_grace_s
-        skipped = missed[:-1] if make_up else missed
-        with session_scope() as session:
-            row = session.get(Schedule, schedule.id)
-            row.misses = (row.misses + [{
-                "at": at.isoformat(), "reason": "Jobdeck was not running (or no scheduler "
-                f"was); {'a later run was made up instead' if make_up else ''}".rstrip("; ")
-                + ("" if make_up else f"; more than misfire_grace_s={row.misfire_grace_s} s "
-                                      "late")} for at in skipped])[-MAX_MISSES_KEPT:]
-            session.add(row)
-            job = session.get(Job, pending.id)
-            if make_up:
-                job.scheduled_for = latest  # the made-up run stands for its own time
-                session.add(job)
-                published = []
-            else:
-                _drop_pending(session, row.id)
-                published = _plan_next(session, row, latest, now)
-            published.append(_changed(session, row))
-        _publish(published)
-        if make_up:
-            fired = fire(schedule.id, latest, now)
-            if fired:
-                assert fired.id is not None  # a stored job
-                queued.append(fired.id)
-    return queued
-
-
-def _occurrences(schedule: Schedule, first: datetime, now: datetime) -> list[datetime]:
-    found, trigger = [first], trigger_of(schedule)
-    while len(found) < 10_000:
-        upcoming = next_fire_time(trigger, schedule.timezone, found[-1], found[-1])
-        if upcoming is None or upcoming > now:
-            break
-        found.append(upcoming)
-    return found
-
-
-def _pending(session, schedule_id: int) -> Job | None:
-    return session.exec(select(Job).where(Job.schedule_id == schedule_id,
-                                          Job.status == JobStatus.scheduled)).first()
-
-
-def _drop_pending(session, schedule_id: int) -> None:
-    """Remove the occurrence that has not happened (and its one recorded event)."""
-    ids = list(session.exec(select(Job.id).where(Job.schedule_id == schedule_id,
-                                                 Job.status == JobStatus.scheduled)))
-    if ids:
-        session.exec(delete(JobEvent).where(col(JobEvent.job_id).in_(ids)))
-        session.exec(delete(Job).where(col(Job.id).in_(ids)))
-
-
-def _plan_next(session, schedule: Schedule, previous: datetime | None, now: datetime
-               ) -> list[events.Event]:
-    """The Scheduled job of the next occurrence (none when disabled or all done)."""
-    if not schedule.enabled:
-        return []
-    when = next_fire_time(trigger_of(schedule), schedule.timezone, previous,
-                          max(now, previous + timedelta(microseconds=1)) if previous else now)
-    if when is None:
-        return []
-    runbook = session.exec(select(Runbook).where(Runbook.name == schedule.runbook_name)).one()
-    spec = stored_runbook(runbook.source, f"{runbook.name}.yaml")
-    job = Job(runbook_id=runbook.id, runbook_name=runbook.name, runbook_title=runbook.title,
-              runbook_version=runbook.version, source=runbook.source,
-              status=JobStatus.scheduled, trigger=Trigger.schedule,
-              started_by=f"schedule {schedule.id}", params=dict(schedule.params),
-              created_at=utcnow(), scheduled_for=when, step_count=len(spec.steps),
-              schedule_id=schedule.id)
-    session.add(job)
-    session.flush()
-    assert job.id is not None  # the flush assigned it
-    return [events.record(session, events.JOB_STATUS, job.id, status="scheduled")]
-
-
-def _changed(session, schedule: Schedule) -> events.Event:
-    """Tells the scheduler (in whatever process) to re-arm this schedule."""
-    return events.Event(events.SCHEDULE_CHANGED, 0, {"schedule_id": schedule.id})
-
-
-def _publish(published: list[events.Event]) -> None:
-    for event in published:
-        events.get_bus().publish(event)
+def schedule_audit(schedule_id: int, limit: int = 50) -> list[AuditEvent]:
+    """Who created, changed or deleted the schedule, newest first."""
+    with read_scope() as session:
+        return list(session.exec(select(AuditEvent)
+                                 .where(AuditEvent.target == f"schedule {schedule_id}")
+                                 .order_by(col(AuditEvent.id).desc()).limit(limit)))

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from engine.errors import NotFound
 from engine.identity.access import Actor
 from engine.service import schedules
-from engine.service.schedule_times import InvalidSchedule, make_trigger, preview
-from models import ErrorDetail, FireTimes, Schedule, ScheduleRead
+from engine.service.report import job_summary
+from engine.service.schedule_times import InvalidSchedule, occurrences, preview
+from models import ErrorDetail, FireTimes, Schedule, ScheduleOverlap, ScheduleRead
 from pages.api.access import REFUSED, allowed
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
@@ -27,6 +28,7 @@ class ScheduleBody(BaseModel):
     timezone: str | None = Field(None, examples=["Europe/Berlin"])
     enabled: bool = True
     misfire_grace_s: int = Field(300, ge=0)
+    overlap: ScheduleOverlap = ScheduleOverlap.skip
 
 
 class ScheduleChanges(BaseModel):
@@ -37,10 +39,11 @@ class ScheduleChanges(BaseModel):
     timezone: str | None = None
     enabled: bool | None = None
     misfire_grace_s: int | None = Field(None, ge=0)
+    overlap: ScheduleOverlap | None = None
 
 
-def document(schedule: Schedule) -> dict:
-    """The schedule as the API sends it (ScheduleRead)."""
+def document(schedule: Schedule, with_runs: bool = False) -> dict:
+    """The schedule as the API sends it (ScheduleRead); its last runs `with_runs`."""
     assert schedule.id is not None  # a stored schedule
     pending = schedules.pending_job(schedule.id)
     try:
@@ -53,10 +56,13 @@ def document(schedule: Schedule) -> dict:
         "at": schedule.at.isoformat() if schedule.at else None,
         "timezone": schedule.timezone, "enabled": schedule.enabled,
         "misfire_grace_s": schedule.misfire_grace_s,
+        "overlap": schedule.overlap.value,
         "next_fire_times": upcoming if schedule.enabled else [],
         "pending_job_id": pending.id if pending else None,
         "last_fired_at": schedule.last_fired_at.isoformat() if schedule.last_fired_at else None,
         "misses": schedule.misses,
+        "last_runs": [job_summary(j) for j in schedules.recent_runs(schedule.id)]
+        if with_runs else [],
     }
 
 
@@ -75,32 +81,37 @@ def create(body: ScheduleBody, actor: Actor = allowed("schedules")) -> dict:
     schedule = schedules.create_schedule(body.runbook, _stringify(body.params),
                         cron=body.cron, interval_s=body.interval_s, at=body.at,
                         timezone=body.timezone, enabled=body.enabled,
-                        misfire_grace_s=body.misfire_grace_s, by=actor)
+                        misfire_grace_s=body.misfire_grace_s, overlap=body.overlap.value,
+                        by=actor)
     return document(schedule)
 
 
 @router.post("/preview", summary="The next five fire times, without saving",
              response_model=FireTimes)
 def preview_times(body: ScheduleBody) -> dict:
-    trigger = make_trigger(body.cron, body.interval_s, body.at,
+    when = occurrences(body.cron, body.interval_s, body.at,
                        body.timezone or schedules.server_timezone())
-    return {"next_fire_times": [t.isoformat() for t in preview(
-        trigger, body.timezone or schedules.server_timezone())]}
+    return {"next_fire_times": [t.isoformat() for t in preview(when)]}
 
 
-@router.get("/{schedule_id}", summary="A schedule with its next fire times and misses",
+@router.get("/{schedule_id}", summary="A schedule with its next fire times, misses and "
+            "last runs",
             response_model=ScheduleRead, responses=NO_SCHEDULE)
 def get(schedule_id: int) -> dict:
     schedule = schedules.get_schedule(schedule_id)
     if schedule is None:
         raise NotFound(f"there is no schedule {schedule_id}")
-    return document(schedule)
+    return document(schedule, with_runs=True)
 
 
 @router.patch("/{schedule_id}", summary="Change a schedule; its pending job follows",
               response_model=ScheduleRead, responses={**NO_SCHEDULE, **REFUSED})
 def change(schedule_id: int, body: ScheduleChanges, actor: Actor = allowed("schedules")) -> dict:
-    changes = body.model_dump(exclude_unset=True)
+    # null means "no change" where a schedule must have a value
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()
+               if v is not None or k in ("params", "cron", "interval_s", "at")}
+    if "overlap" in changes:
+        changes["overlap"] = changes["overlap"].value
     if "params" in changes:
         changes["params"] = _stringify(changes["params"] or {})
     return document(schedules.update_schedule(schedule_id, by=actor, **changes))

@@ -23,7 +23,8 @@ NO_BODY = {("delete", "/api/schedules/{schedule_id}")}  # 204 No Content
 # What a client reads from a job in a list (engine/service/report.py's job_summary)
 JOB_FIELDS = {"id", "runbook", "runbook_title", "runbook_version", "status", "trigger",
               "started_by", "created_at", "started_at", "finished_at", "step_count",
-              "steps_done", "current_step", "worker", "error", "metrics"}
+              "steps_done", "current_step", "worker", "error", "metrics", "schedule_id",
+              "scheduled_for"}
 
 
 @pytest_asyncio.fixture

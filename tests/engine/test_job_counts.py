@@ -45,6 +45,10 @@ def test_an_existing_database_is_counted_once(runtime, settings):
             db.execute(f"ALTER TABLE auditevent DROP COLUMN {column}")
         for column in ("dialogs", "tabs", "warnings"):  # what a step's page did (0004)
             db.execute(f"ALTER TABLE steprun DROP COLUMN {column}")
+        for table, column in (("schedule", "overlap"), ("schedule", "deleted_at"),
+                              ("schedule", "interval_from"),
+                              ("schedulerlock", "since")):  # overlap and takeover (0005)
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("DROP TABLE job_status_count")
         db.execute("DROP TABLE alembic_version")
         db.execute("DROP TABLE instance_secret")
