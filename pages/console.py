@@ -8,6 +8,7 @@ from nicegui import app, ui
 from engine.demo_site import create_demo_app
 from engine.settings import Settings
 from pages.api import events as api_events
+from pages.api import health as api_health
 from pages.api import routes as api
 from pages.api import schedules as api_schedules
 from pages.api.docs import mount_docs
@@ -20,6 +21,7 @@ from pages.ui.job_page import job_page
 from pages.ui.jobs_page import jobs_page
 from pages.ui.runbook_page import runbook_page
 from pages.ui.runbooks_page import runbooks_page
+from pages.ui.schedule_page import schedule_page
 from pages.ui.schedules_page import schedules_page
 from pages.ui.secrets_page import secrets_page
 from pages.ui.users_page import users_page
@@ -27,7 +29,8 @@ from pages.ui.users_page import users_page
 PAGES: dict[str, Callable[..., Any]] = {
     "/": jobs_page, "/jobs": jobs_page, "/jobs/{job_id}": job_page,
     "/runbooks": runbooks_page, "/runbooks/{name}": runbook_page,
-    "/schedules": schedules_page, "/account": account_page, "/users": users_page,
+    "/schedules": schedules_page, "/schedules/{schedule_id}": schedule_page,
+    "/account": account_page, "/users": users_page,
     "/audit": audit_page, "/secrets": secrets_page}
 
 
@@ -44,6 +47,7 @@ def build_console(settings: Settings, with_demo: bool = True) -> None:
     app.include_router(api.router)
     app.include_router(api_events.router)
     app.include_router(api_schedules.router)
+    app.include_router(api_health.router)
     mount_docs()
     if with_demo:
         app.mount("/demo", create_demo_app())

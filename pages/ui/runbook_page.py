@@ -10,6 +10,10 @@ from pages.ui.schedules_page import describe, schedule_dialog
 from pages.ui.start_job_dialog import open_start_dialog
 
 
+async def to_schedules() -> None:
+    ui.navigate.to("/schedules")
+
+
 async def runbook_page(name: str) -> None:
     row = await run.io_bound(runbooks.get_runbook, name)
     with frame(row.title if row else "Runbook"):
@@ -25,8 +29,8 @@ async def runbook_page(name: str) -> None:
                          f"{relative_time(row.updated_at)}").classes("text-grey-7 text-sm")
             if allowed("schedules"):
                 ui.button("Run at…", icon="schedule", on_click=lambda: schedule_dialog(
-                    lambda: ui.navigate.to("/schedules"), runbook=row.name,
-                    first_kind="at")).props("outline").mark("run-at")
+                    to_schedules, runbook=row.name, first_kind="at")).props(
+                    "outline").mark("run-at")
             if allowed("start"):
                 ui.button("Run", icon="play_arrow", on_click=lambda: open_start_dialog(row))
         if summary.get("description"):
@@ -61,7 +65,7 @@ async def runbook_page(name: str) -> None:
             ui.label("Schedules").classes("text-lg font-medium")
             for schedule in mine:
                 ui.link(describe(schedule) + ("" if schedule.enabled else " (off)"),
-                        "/schedules").classes("font-mono text-sm")
+                        f"/schedules/{schedule.id}").classes("font-mono text-sm")
         ui.label("Recent jobs").classes("text-lg font-medium")
         listed = await run.io_bound(jobs.list_jobs, None, None, 10, 0, row.name)
         recent = listed[0] if listed is not None else []  # None: the server is stopping

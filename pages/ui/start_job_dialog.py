@@ -1,5 +1,5 @@
 """The dialog that asks for a runbook's params (a file picker for each file param) and
-starts a job."""
+starts a job; its params form is also the schedule dialog's."""
 
 from collections.abc import Callable
 
@@ -15,27 +15,50 @@ from models import Runbook
 from pages.ui.identity import acting
 
 
+def params_form(params: dict, values: dict | None = None, *,
+                chosen: dict[str, FileUpload] | None = None,
+                on_file_change: Callable[[], object] = lambda: None) -> dict[str, ui.input]:
+    """One input per text param (`params`: Runbook.summary["params"]), holding `values`
+    or else the param's default, its description as hint, `*` when it must be given.
+    File params get a picker whose upload lands in `chosen` (then `on_file_change` is
+    called); without `chosen` (a schedule cannot keep a file) a note says they cannot be
+    given here. Returns param -> input."""
+    inputs: dict[str, ui.input] = {}
+    for name, spec in params.items():
+        if spec.get("type") == "file":
+            if chosen is not None:
+                _file_picker(name, spec, chosen, on_file_change)
+            else:
+                ui.label(f'"{name}" is a file parameter: a schedule cannot give it a file, '
+                         "so this runbook is not schedulable (start it with Run)").classes(
+                    "text-sm text-grey-7").mark(f"file-note-{name}")
+            continue
+        label = name + (" *" if spec.get("required") and spec.get("default") is None else "")
+        value = (values or {}).get(name, spec.get("default")) or ""
+        inputs[name] = ui.input(label, value=value).props(
+            f'outlined dense data-param="{name}"').classes("w-full").mark(f"param-{name}")
+        if spec.get("description"):
+            inputs[name].props(f'hint="{_attr(spec["description"])}"')
+    if not params:
+        ui.label("This runbook takes no parameters.").classes("text-sm")
+    return inputs
+
+
+def given_values(inputs: dict[str, ui.input]) -> dict[str, str]:
+    """What was typed; an emptied field is left out, so that its default applies."""
+    return {k: field.value for k, field in inputs.items() if field.value not in (None, "")}
+
+
 def open_start_dialog(runbook: Runbook) -> None:
     params = runbook.summary.get("params", {})
     with ui.dialog() as dialog, ui.card().classes("w-full max-w-lg").props("data-start-dialog"):
         ui.label(f"Run {runbook.title}").classes("text-lg font-medium")
         if runbook.summary.get("description"):
             ui.label(runbook.summary["description"]).classes("text-sm text-grey-7")
-        inputs = {}
         chosen: dict[str, FileUpload] = {}  # file param -> the file uploaded for it
         file_names = [n for n, spec in params.items() if spec.get("type") == "file"]
-        for name, spec in params.items():
-            if name in file_names:
-                _file_picker(name, spec, chosen, on_change=lambda: error.set_text(""))
-                continue
-            label = name + (" *" if spec.get("required") and spec.get("default") is None
-                            else "")
-            inputs[name] = ui.input(label, value=spec.get("default") or "").props(
-                f'outlined dense data-param="{name}"').classes("w-full").mark(f"param-{name}")
-            if spec.get("description"):
-                inputs[name].props(f'hint="{_attr(spec["description"])}"')
-        if not params:
-            ui.label("This runbook takes no parameters.").classes("text-sm")
+        inputs = params_form(params, chosen=chosen,
+                             on_file_change=lambda: error.set_text(""))
         secrets = runbook.summary.get("secrets", [])
         if secrets:
             ui.label("Uses secrets: " + ", ".join(secrets) + " (from the server's secret "
@@ -43,8 +66,7 @@ def open_start_dialog(runbook: Runbook) -> None:
         error = ui.label().classes("text-negative text-sm whitespace-pre-wrap")
 
         async def start() -> None:
-            given = {k: field.value for k, field in inputs.items()
-                     if field.value not in (None, "")}
+            given = given_values(inputs)
             missing = [n for n in file_names if n not in chosen]
             if missing:
                 error.text = "\n".join(f'"{n}" needs a file: choose one above'
