@@ -2,6 +2,7 @@
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
     four_eyes: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
+    # The console's address as people and runbooks reach it (links, {{console_url}}); unset:
+    # http://127.0.0.1:PORT (the host when it is a specific one). Set it on workers too.
+    public_url: str | None = None
     # Jobs the console runs at once, in the worker process it starts and supervises (0: none,
     # e.g. with separate worker processes).
     workers: int = 2
@@ -76,6 +80,14 @@ class Settings(BaseSettings):
                              "host:5432/database (unset it for the built-in SQLite)")
         return url
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str | None) -> str | None:
+        if url and not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+            raise ValueError("the console's address as people reach it, e.g. "
+                             "https://jobdeck.example.com or http://10.0.0.5:8080")
+        return url
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, url: str | None) -> str | None:
@@ -118,10 +130,22 @@ class Settings(BaseSettings):
         return list(dict.fromkeys(d.resolve() for d in dirs))
 
     @property
+    def console_url(self) -> str:
+        """The console's base URL, no trailing slash: what `{{console_url}}` stands for."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
+    @property
     def private_host_allowlist(self) -> list[str]:
-        if self.allow_private_hosts is None:
-            return [f"127.0.0.1:{self.port}", f"localhost:{self.port}"]
-        return [h.strip() for h in self.allow_private_hosts.split(",") if h.strip()]
+        """Private hosts runbooks may reach: JOBDECK_ALLOW_PRIVATE_HOSTS, and always the
+        console's own address (its demo site is what the examples drive)."""
+        own = urlsplit(self.console_url)
+        port = own.port or (443 if own.scheme == "https" else 80)
+        console = [f"{own.hostname}:{port}", f"127.0.0.1:{self.port}", f"localhost:{self.port}"]
+        given = [h.strip() for h in (self.allow_private_hosts or "").split(",") if h.strip()]
+        return list(dict.fromkeys(given + console))
 
 
 _process: list[Settings] = []  # the one Settings this process was composed with

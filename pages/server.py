@@ -50,9 +50,13 @@ def _first_admin(settings: Settings) -> None:
     except AccountError as exc:
         raise AccountError(f"JOBDECK_ADMIN_PASSWORD: {exc}") from None
     if made:
-        url = f"http://{settings.host}:{settings.port}/login"
+        url = f"{settings.console_url}/login"
         print(f"\n  First start: sign in at {url}\n  as  admin  with the password  {made}\n"
               "  It is shown only this once: change it on your account page.\n", flush=True)
+        if settings.four_eyes:
+            print("  Approvals: whoever starts a job may not approve it (four eyes). Add an\n"
+                  "  approver on the Users page, or set JOBDECK_FOUR_EYES=false if you work\n"
+                  "  alone.\n", flush=True)
 
 
 def run_server(settings: Settings) -> None:

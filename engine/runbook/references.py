@@ -5,7 +5,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from engine.runbook.actions import runs_nested_steps
 from engine.runbook.model import Runbook, default_step_name
 from engine.runbook.scalars import written_at
-from engine.runbook.templating import Pos, collect_refs
+from engine.runbook.templating import BUILTINS, Pos, collect_refs
 
 Problem = tuple[Pos, str | None, str]
 
@@ -13,9 +13,20 @@ Problem = tuple[Pos, str | None, str]
 def check_references(runbook: Runbook, doc: CommentedMap) -> list[Problem]:
     """Problems with names: each (position, step name or None, message)."""
     problems: list[Problem] = []
-    inputs = set(runbook.params) | set(runbook.secrets)
+    inputs = set(runbook.params) | set(runbook.secrets) | set(BUILTINS)
     for name in sorted(set(runbook.params) & set(runbook.secrets)):
         problems.append((doc.lc.value("secrets"), None, f'"{name}" is both a param and a secret'))
+    for name in sorted((set(runbook.params) | set(runbook.secrets)) & set(BUILTINS)):
+        problems.append((doc.lc.value("params" if name in runbook.params else "secrets"), None,
+                         f'"{name}" is a built-in name ({{{{{name}}}}} is filled in by '
+                         "Jobdeck): choose another"))
+    params = doc.get("params")
+    if isinstance(params, CommentedMap):  # a default is filled in before any input exists
+        for name, spec in params.items():
+            if isinstance(spec, CommentedMap) and "default" in spec:
+                refs = collect_refs(spec["default"], spec.lc.value("default"))
+                problems += _undefined(refs, set(BUILTINS), None,
+                                       "a built-in name: " + ", ".join(BUILTINS))
     settings = doc.get("settings")
     for key in ("base_url", "http_credentials"):  # templated once, before the first step
         if isinstance(settings, CommentedMap) and key in settings:
@@ -49,9 +60,10 @@ def _walk(seq: CommentedSeq, defined: set, inputs: set, problems: list[Problem],
                 problems += _undefined(collect_refs(raw["until"], written_at(raw, "until")),
                                        defined, step)
         for cname in captures:
-            if cname in inputs:
+            if cname in inputs or cname in BUILTINS:
                 problems.append((captures.lc.key(cname), step,
-                                 f'capture "{cname}" has the name of a param or secret'))
+                                 f'capture "{cname}" has the name of a param, a secret or a '
+                                 'built-in'))
             defined.add(cname)
 
 

@@ -10,6 +10,8 @@ TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}")
 NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)?)\s*$")
 
 Pos = tuple[int, int]
+# Names every runbook may use without declaring them; the worker fills them in.
+BUILTINS = ("console_url",)  # the console's base URL (JOBDECK_PUBLIC_URL or its own address)
 
 
 def references(text: str) -> list[str | None]:
@@ -34,6 +36,11 @@ def collect_refs(node: Any, pos: Pos, skip: tuple = ()) -> list[tuple[str | None
         for i, v in enumerate(node):
             out += collect_refs(v, node.lc.item(i))
     return out
+
+
+def render_builtins(text: str, console_url: str) -> str:
+    """`text` with the built-in names filled in (a param's default may use them)."""
+    return render(text, {"console_url": console_url})
 
 
 def render(value: Any, values: dict[str, str]) -> Any:

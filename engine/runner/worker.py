@@ -79,8 +79,9 @@ def _run_claimed(job, *, settings: Settings, bus: events.EventBus, approver=None
     try:
         runbook = stored_runbook(job.source, f"{job.runbook_name}.yaml")
         secrets = resolve_secrets(runbook.secrets)
-        return HOST.run(_execute(job_id, runbook, {**job.params, **secrets},
-                                 list(secrets.values()), settings, bus, approver))
+        values = {"console_url": settings.console_url, **job.params, **secrets}
+        return HOST.run(_execute(job_id, runbook, values, list(secrets.values()), settings,
+                                 bus, approver))
     except TransitionRefused as exc:  # the sweeper failed it meanwhile (lease ran out)
         log.warning("job %s was ended elsewhere while this worker ran it (%s): its lease "
                     "ran out during database trouble or clock skew; nothing more recorded",

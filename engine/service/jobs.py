@@ -14,6 +14,7 @@ from engine.identity import audit
 from engine.queue.huey_queue import enqueue_job
 from engine.runbook import Runbook as RunbookSpec
 from engine.runbook import stored_runbook
+from engine.runbook.templating import render_builtins
 from engine.secrets.store import SecretStoreError
 from engine.secrets.values import missing_secrets, secret_env_name
 from engine.service.job_files import (
@@ -69,8 +70,8 @@ def resolve_params(spec: RunbookSpec, given: dict[str, str],
             continue
         if name in given:
             values[name] = str(given[name])
-        elif param.default is not None:
-            values[name] = param.default
+        elif param.default is not None:  # "{{console_url}}/demo": this console's demo
+            values[name] = render_builtins(param.default, current_settings().console_url)
         elif param.required:
             problems.append(f'missing required parameter "{name}"')
         else:

@@ -6,16 +6,18 @@ from nicegui import run, ui
 from engine.runbook import Problem, RunbookInvalid
 from engine.service import runbooks
 from pages.ui.display import relative_time
-from pages.ui.frame import frame
+from pages.ui.frame import follow_dark_mode, frame
 from pages.ui.identity import acting, allowed
 from pages.ui.start_job_dialog import open_start_dialog
 
-TEMPLATE = """name: my-runbook
+# Valid as it stands and runnable on any console: {{console_url}} is this console's address.
+TEMPLATE = """version: 1
+name: my-runbook
 title: My runbook
 steps:
   - name: open
     action: goto
-    url: http://127.0.0.1:8080/demo/
+    url: "{{console_url}}/demo/"
 """
 
 
@@ -63,7 +65,8 @@ def add_dialog(on_added) -> None:
         ui.label("Add a runbook").classes("text-lg font-medium")
         ui.label("Paste its YAML or upload a file; it is checked before it is saved.").classes(
             "text-sm text-grey-7")
-        editor = ui.codemirror(TEMPLATE, language="YAML").classes("w-full h-80 border")
+        editor = follow_dark_mode(ui.codemirror(TEMPLATE, language="YAML").classes(
+            "w-full h-80 border"))
         errors = ui.column().classes("w-full gap-0")
 
         async def upload(e: ui_events.UploadEventArguments) -> None:
@@ -83,6 +86,7 @@ def add_dialog(on_added) -> None:
             except RunbookInvalid as exc:
                 show_errors(errors, exc.problems)
                 editor.line_tooltips = error_tooltips(exc.problems)
+                editor.decorations = error_lines(exc.problems)
                 first = exc.problems[0].line
                 if first:
                     editor.reveal_line(first)
@@ -90,6 +94,7 @@ def add_dialog(on_added) -> None:
             if saved is None:  # the server is stopping
                 return
             editor.line_tooltips = {}
+            editor.decorations = []
             word = {"created": "added", "unchanged": "is unchanged",
                     "new_version": f"saved as version {saved.runbook.version}"}[saved.outcome]
             ui.notify(f"Runbook {saved.runbook.name} {word}", type="positive")
@@ -123,3 +128,14 @@ def error_tooltips(problems: list[Problem]) -> dict[int, str]:
             marks[problem.line] = f"{marks[problem.line]}\n{text}" if problem.line in marks \
                 else text
     return marks
+
+
+# A line with a problem: tinted red with a red bar at its left, in light and dark mode.
+ERROR_LINE = {"style": "background-color: rgba(229, 57, 53, 0.18); "
+                       "box-shadow: inset 3px 0 #e53935", "data-error-line": ""}
+
+
+def error_lines(problems: list[Problem]) -> list[dict]:
+    """The editor's line decorations that mark each line with a problem (NiceGUI 3.17+)."""
+    lines = sorted({p.line for p in problems if p.line})
+    return [{"kind": "line", "line": line, "attributes": ERROR_LINE} for line in lines]

@@ -234,3 +234,42 @@ steps:
         'each.yaml:7:25: step "step-3": "{{row.n}}" is not defined: it must be an earlier '
         "step's capture, a param or a secret",
     ]
+
+
+def test_console_url_is_a_built_in_name_usable_in_defaults_and_steps():
+    spec = load_runbook("""version: 1
+name: anywhere
+title: Anywhere
+params:
+  site: {default: "{{console_url}}/demo"}
+steps:
+  - {action: goto, url: "{{console_url}}/demo/table"}
+""", "anywhere.yaml")
+    assert spec.params["site"].default == "{{console_url}}/demo"
+    with pytest.raises(RunbookInvalid) as bad:
+        load_runbook("""version: 1
+name: clash
+title: Clash
+params:
+  console_url: {default: x}
+  site: {default: "{{other}}/demo"}
+steps:
+  - {action: goto, url: "{{site}}", capture: {console_url: {url: true}}}
+""", "clash.yaml")
+    text = "\n".join(bad.value.errors)
+    assert '"console_url" is a built-in name' in text
+    assert '"{{other}}" is not defined: it must be a built-in name: console_url' in text
+    assert 'capture "console_url" has the name of a param, a secret or a built-in' in text
+
+
+def test_the_console_url_and_its_place_in_the_url_policy():
+    from engine.settings import Settings
+
+    plain = Settings(port=18101, allow_private_hosts=None)
+    assert plain.console_url == "http://127.0.0.1:18101"
+    assert "127.0.0.1:18101" in plain.private_host_allowlist
+    public = Settings(public_url="https://jobdeck.example.com/", allow_private_hosts="10.0.0.5")
+    assert public.console_url == "https://jobdeck.example.com"
+    assert public.private_host_allowlist[:2] == ["10.0.0.5", "jobdeck.example.com:443"]
+    with pytest.raises(ValueError, match="the console's address as people reach it"):
+        Settings(public_url="jobdeck.example.com")

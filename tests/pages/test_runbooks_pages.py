@@ -47,6 +47,15 @@ async def test_adding_an_invalid_runbook_lists_every_problem_and_saves_nothing(u
     assert runbooks.list_runbooks() == []
 
 
+async def test_the_add_runbook_template_is_valid_as_it_stands(user):
+    await user.open("/runbooks")
+    user.find("Add runbook").click()
+    user.find("Check and save").click()
+    await user.should_see("Runbook my-runbook added")
+    [saved] = runbooks.list_runbooks()
+    assert "{{console_url}}/demo/" in saved.source  # runs on whatever port the console has
+
+
 async def test_adding_a_valid_runbook_then_starting_it_with_params(user):
     await user.open("/runbooks")
     user.find("Add runbook").click()
