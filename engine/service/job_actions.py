@@ -12,7 +12,8 @@ from sqlmodel import col, select
 from engine.bus import events
 from engine.errors import ActionRefused, Forbidden, InvalidInput, NotFound
 from engine.identity import audit
-from engine.identity.access import four_eyes_forbids
+from engine.identity.access import four_eyes_forbids, may
+from engine.identity.accounts import list_users
 from engine.service.jobs import rerun_job
 from engine.service.report import publish_report
 from engine.service.schedule_firing import skip_occurrence
@@ -22,7 +23,8 @@ from engine.store.transitions import TransitionRefused, transition_job
 from models import JOB_ACTIONS, AuditEvent, ErrorKind, Job, JobAction, JobStatus, utcnow
 
 S = JobStatus
-__all__ = ["ActionRefused", "Forbidden", "act", "available_actions", "audit_trail"]
+__all__ = ["ActionRefused", "Forbidden", "act", "available_actions", "audit_trail",
+           "other_approvers"]
 
 
 def available_actions(job: Job) -> list[JobAction]:
@@ -70,8 +72,12 @@ def act(job_id: int, action: JobAction | str, *, by: str = "someone",
             session.refresh(job)
             published.append(events.record(session, events.CONTROL, job_id, action=action,
                                            by=by, comment=comment))
+        # a request the worker carries out gets its "after" when the job gets there
+        # (engine/store/transitions.py); a cancel before the start is done already
         audit.record(by, action, job_id=job_id, comment=comment, source=source,
-                     before=before.value, after=job.status.value, session=session)
+                     before=before.value,
+                     after=job.status.value if job.status != before else None,
+                     session=session)
     for event in published:
         events.get_bus().publish(event)
     if job.status == S.cancelled:
@@ -92,6 +98,14 @@ def _four_eyes(job_id: int, action: JobAction, by: str, source: str | None) -> N
         audit.record(by, f"{action.value}_refused", job_id=job_id, source=source,
                      comment=refusal)
         raise Forbidden(refusal)
+
+
+def other_approvers(started_by: str | None) -> list[str]:
+    """The active users besides the job's starter who may approve it: who can finish an
+    approval under the four-eyes rule (none: a lone admin must add one, or turn the rule
+    off with JOBDECK_FOUR_EYES=false)."""
+    return [u.name for u in list_users()
+            if not u.disabled and u.name != started_by and may(u.role, JobAction.approve)]
 
 
 def _cancel_before_start(session, job_id: int, by: str) -> Job:

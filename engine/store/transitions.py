@@ -5,7 +5,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from engine.errors import Conflict
-from models import Job, JobStatus
+from models import AuditEvent, Job, JobAction, JobStatus
 
 S = JobStatus
 JOB_TRANSITIONS: dict[JobStatus, set[JobStatus]] = {
@@ -17,6 +17,17 @@ JOB_TRANSITIONS: dict[JobStatus, set[JobStatus]] = {
     S.completed: set(),
     S.failed: set(),
     S.cancelled: set(),
+}
+
+
+# What each job action that a worker carries out leads to (besides ending the job); its
+# audit record gets the status it really led to when the job gets there. A rejected step
+# fails, so a rejection's outcome is where the job ends (failed, or on with
+# continue_on_error).
+EFFECTS: dict[JobAction, set[JobStatus]] = {
+    JobAction.pause: {S.paused}, JobAction.resume: {S.running},
+    JobAction.cancel: {S.cancelled}, JobAction.approve: {S.running},
+    JobAction.reject: set(),
 }
 
 
@@ -46,4 +57,15 @@ def transition_job(session: Session, job_id: int, target: JobStatus,
             f"job {job_id} is {job.status.value.replace('_', ' ')}: it cannot become "
             f"{target.value.replace('_', ' ')}")
     session.refresh(job)
+    _record_outcome(session, job_id, target)
     return job
+
+
+def _record_outcome(session: Session, job_id: int, target: JobStatus) -> None:
+    """Complete the audit records of actions asked for on this job and not carried out yet
+    (recorded with no "after"): their real before → after, e.g. running → paused."""
+    led_here = [a.value for a, effects in EFFECTS.items() if target in effects
+                or target.is_final]
+    session.exec(update(AuditEvent).where(
+        col(AuditEvent.job_id) == job_id, col(AuditEvent.status_after).is_(None),
+        col(AuditEvent.action).in_(led_here)).values(status_after=target.value))

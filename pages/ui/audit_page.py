@@ -13,20 +13,32 @@ from pages.ui.identity import admin_only
 
 PAGE_SIZE = 50
 PERIODS = {"all": "Any time", "1": "Last 24 hours", "7": "Last 7 days", "30": "Last 30 days"}
+# On a phone (Quasar's xs, below 600 px) three columns stay: who and the change go under
+# the action, the comment and the address under what it was done on.
+HIDE_ON_PHONE = {"classes": "gt-xs", "headerClasses": "gt-xs"}
 COLUMNS = [
     {"name": "at", "label": "When", "field": "at", "align": "left"},
-    {"name": "actor", "label": "Who", "field": "actor", "align": "left"},
+    {"name": "actor", "label": "Who", "field": "actor", "align": "left", **HIDE_ON_PHONE},
     {"name": "action", "label": "Action", "field": "action", "align": "left"},
     {"name": "target", "label": "On", "field": "target", "align": "left"},
-    {"name": "change", "label": "Before → after", "field": "change", "align": "left"},
-    {"name": "comment", "label": "Comment", "field": "comment", "align": "left"},
-    {"name": "source", "label": "From", "field": "source", "align": "left"},
+    {"name": "change", "label": "Before → after", "field": "change", "align": "left",
+     **HIDE_ON_PHONE},
+    {"name": "comment", "label": "Comment", "field": "comment", "align": "left",
+     **HIDE_ON_PHONE},
+    {"name": "source", "label": "From", "field": "source", "align": "left", **HIDE_ON_PHONE},
 ]
-# {{ }} in Vue templates escapes: what people typed stays text
-JOB_LINK = """<q-td :props="props">
+# {{ }} in Vue templates escapes: what people typed stays text. A URL has no spaces to
+# wrap at: it may break anywhere.
+JOB_LINK = """<q-td :props="props" style="overflow-wrap: anywhere">
   <a v-if="props.row.job_id" :href="'/jobs/' + props.row.job_id" class="text-primary">
     job {{ props.row.job_id }}</a>
-  <span v-if="props.row.job_id && props.row.target"> · </span>{{ props.row.target }}</q-td>"""
+  <span v-if="props.row.job_id && props.row.target"> · </span>{{ props.row.target }}
+  <div v-if="props.row.comment" class="lt-sm text-grey-7">“{{ props.row.comment }}”</div>
+  <div v-if="props.row.source" class="lt-sm text-xs text-grey-7">from {{ props.row.source }}
+  </div></q-td>"""
+ACTION = """<q-td :props="props">{{ props.row.action }}
+  <div class="lt-sm text-xs text-grey-7">by {{ props.row.actor }}</div>
+  <div v-if="props.row.change" class="lt-sm text-xs">{{ props.row.change }}</div></q-td>"""
 
 
 def label(action: str) -> str:
@@ -39,6 +51,8 @@ def label(action: str) -> str:
 
 def row_of(event) -> dict:
     change = " → ".join(v for v in (event.status_before, event.status_after) if v)
+    if event.job_id and event.status_before and not event.status_after:
+        change += " → …"  # asked for; the worker has not carried it out (yet)
     return {"id": event.id, "at": relative_time(event.at), "exact": exact_time(event.at),
             "actor": event.actor, "action": label(event.action),
             "target": event.target or "", "job_id": event.job_id, "change": change,
@@ -56,18 +70,20 @@ async def audit_page(actor: str = "", action: str = "", q: str = "", days: str =
         with ui.row().classes("w-full items-center gap-3"):
             who = ui.select({"": "Anyone", **{a: a for a in actors}}, value=actor if actor in
                             actors else "", label="Who").props("dense outlined").classes(
-                "w-44").mark("filter-actor")
+                "w-full sm:w-44").mark("filter-actor")
             what = ui.select({"": "Any action", **{a: label(a) for a in actions}},
                              value=action if action in actions else "", label="Action"
-                             ).props("dense outlined").classes("w-52").mark("filter-action")
+                             ).props("dense outlined").classes("w-full sm:w-52").mark(
+                "filter-action")
             when = ui.select(PERIODS, value=days if days in PERIODS else "all", label="When"
-                             ).props("dense outlined").classes("w-40")
+                             ).props("dense outlined").classes("w-full sm:w-40")
             text = ui.input(placeholder="Search target, comment, address, job id", value=q
                             ).props("dense outlined clearable debounce=300").classes(
-                "w-72").mark("filter-text")
+                "w-full sm:w-72").mark("filter-text")
         table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=0).classes(
             "w-full").props("flat bordered hide-bottom wrap-cells dense").mark("audit")
         table.add_slot("body-cell-target", JOB_LINK)
+        table.add_slot("body-cell-action", ACTION)
         table.add_slot("body-cell-at", '<q-td :props="props"><span :title="props.row.exact">'
                                        "{{ props.row.at }}</span></q-td>")
         summary = ui.label().classes("text-sm text-grey-7")

@@ -102,6 +102,22 @@ def own_job(action: str, started_by: str | None) -> bool:
                              four_eyes=current_settings().four_eyes)
 
 
+def _four_eyes_note(others: list[str]) -> None:
+    """Why the starter cannot decide, and, when nobody else can, how to fix that."""
+    with ui.column().classes("gap-1 text-sm text-grey-8").mark("four-eyes"):
+        if others:
+            ui.label("You started this job: another approver decides on this step ("
+                     + ", ".join(others[:5]) + ("…" if len(others) > 5 else "") + ").")
+            return
+        ui.label("You started this job, and no other active user may approve it: whoever "
+                 "starts a job may not approve it (four eyes).")
+        with ui.row().classes("gap-1 items-baseline"):
+            ui.label("An admin adds an approver on")
+            ui.link("Users", "/users")
+            ui.label("or, for a one-person installation, runs Jobdeck with "
+                     "JOBDECK_FOUR_EYES=false.")
+
+
 def decision_buttons(job_id: int, dialog, on_done, started_by: str | None) -> None:
     """Approve/Reject in the approval dialog, with an optional comment; for those who may."""
     if not allowed("approve"):
@@ -109,8 +125,7 @@ def decision_buttons(job_id: int, dialog, on_done, started_by: str | None) -> No
         ui.button("Close", on_click=dialog.close).props("flat no-caps")
         return
     if own_job(A.approve, started_by):
-        ui.label("You started this job: another approver decides on this step.").classes(
-            "text-sm text-grey-8").mark("four-eyes")
+        _four_eyes_note(job_actions.other_approvers(started_by))
         ui.button("Close", on_click=dialog.close).props("flat no-caps")
         return
     comment = ui.input("Comment (optional)").classes("w-full")
@@ -144,4 +159,4 @@ def activity(trail: list[AuditEvent]) -> None:
             if event.comment:
                 text += f" · “{event.comment}”"
             ui.label(text).tooltip(f"{exact_time(event.at)}: {event.status_before} → "
-                                   f"{event.status_after}").props("data-activity")
+                                   f"{event.status_after or '…'}").props("data-activity")
