@@ -74,7 +74,18 @@ def run(runbook: Path,
                                         help="name=value, repeatable; name=@path gives a "
                                              "file param its file."),
         report_json: Optional[Path] = typer.Option(None, "--report-json",
-                                                   help="Write the report as JSON here.")):
+                                                   help="Write the report as JSON here."),
+        console: Optional[str] = typer.Option(
+            None, "--console", help="The running console's address, for {{console_url}} "
+            "(JOBDECK_PUBLIC_URL; default http://127.0.0.1:JOBDECK_PORT)."),
+        as_name: Optional[str] = typer.Option(None, "--as", help="The user who starts it "
+                                              "(recorded; default: cli)."),
+        no_input: bool = typer.Option(False, "--no-input",
+                                      help="Never ask y/n: an approval step waits for "
+                                           "`jobs approve` or the console, as in a script."),
+        remind_every: float = typer.Option(60.0, "--remind-every", min=1,
+                                           help="Seconds between the lines that say a job "
+                                                "still waits for approval (no terminal).")):
     """Run a runbook here with progress; exit 0 completed, 1 failed, 2 invalid input."""
     from engine.cli.run import run_file
 
@@ -85,7 +96,9 @@ def run(runbook: Path,
             raise typer.Exit(2)
         key, value = item.split("=", 1)
         params[key] = value
-    raise typer.Exit(run_file(runbook, params, _settings(), report_json))
+    raise typer.Exit(run_file(runbook, params, _settings(public_url=console), report_json,
+                              as_name=as_name, no_input=no_input,
+                              remind_every_s=remind_every))
 
 
 @app.command()
@@ -138,30 +151,45 @@ def db_current():
                f"{schema.head()}")
 
 
-jobs_app = typer.Typer(help="List jobs and act on them: approve, reject, pause, resume, "
-                             "cancel, rerun.")
+jobs_app = typer.Typer(help="List and show jobs, and act on them: approve, reject, pause, "
+                             "resume, cancel, rerun.")
 app.add_typer(jobs_app, name="jobs")
 
 
 @jobs_app.command("list")
 def jobs_list(status: Optional[str] = typer.Option(None, help="e.g. running,failed"),
-              limit: int = typer.Option(20, help="How many, newest first.")):
+              limit: int = typer.Option(20, help="How many, newest first."),
+              as_json: bool = typer.Option(False, "--json", help="Print JSON as GET "
+                                           "/api/jobs gives it: {items, total}.")):
     """The newest jobs with what can be done to each."""
     from engine.cli.jobs import list_command
 
-    raise typer.Exit(list_command(_settings(), status, limit))
+    raise typer.Exit(list_command(_settings(), status, limit, as_json))
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: int = typer.Argument(..., help="The job's id."),
+              as_json: bool = typer.Option(False, "--json", help="Print the execution "
+                                           "report as GET /api/jobs/ID gives it.")):
+    """One job: status, who started it, times, figures, the failed step, artifacts.
+    Exit 0 shown, 2 no such job."""
+    from engine.cli.jobs import show_command
+
+    raise typer.Exit(show_command(_settings(), job_id, as_json))
 
 
 def _action_command(action: str, summary: str) -> None:
     def command(job_id: int = typer.Argument(..., help="The job's id."),
                 comment: Optional[str] = typer.Option(None, "--comment", "-m"),
-                actor: str = typer.Option(os.environ.get("USER", "cli"), "--as",
-                                          help="Who acts (recorded in the audit trail).")):
+                as_name: Optional[str] = typer.Option(
+                    None, "--as", help="The user who acts (must exist and be allowed; "
+                    "recorded). Needed to approve or reject while JOBDECK_FOUR_EYES is on.")):
         from engine.cli.jobs import act_command
 
-        raise typer.Exit(act_command(_settings(), job_id, action, comment, actor))
+        raise typer.Exit(act_command(_settings(), job_id, action, comment, as_name))
 
-    command.__doc__ = summary + ". Exit 0 done, 1 not possible now, 2 no such job."
+    command.__doc__ = (summary + ". Exit 0 done, 1 not possible now or not allowed, "
+                       "2 no such job or user.")
     jobs_app.command(action)(command)
 
 

@@ -66,7 +66,7 @@ def test_run_prints_steps_and_writes_the_report(tmp_path, runbook_file, site_por
     result = cli(tmp_path, "run", str(runbook_file), "-p", "tag=love", "-p", "page=2",
                  "--report-json", str(report_path), site_port=site_port)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "success  open (goto)" in result.stdout
+    assert "success   open (goto)" in result.stdout
     assert "token_seen='••••'" in result.stdout and "tok-123" not in result.stdout
     report = json.loads(report_path.read_text())
     assert report["status"] == "completed"
@@ -165,9 +165,9 @@ def test_jobs_list_and_actions_from_the_terminal(tmp_path, site_port):
     assert "rerun" in listed.stdout  # what can be done now
 
     refused = cli(tmp_path, "jobs", "pause", "1")
-    assert refused.returncode == 1 and "can be paused only when running" in refused.stdout
+    assert refused.returncode == 1 and "can be paused only when running" in refused.stderr
 
-    rerun = cli(tmp_path, "jobs", "rerun", "1", "-m", "again please", "--as", "ann")
+    rerun = cli(tmp_path, "jobs", "rerun", "1", "-m", "again please")
     assert rerun.returncode == 0 and "re-run as job 2" in rerun.stdout
     cancelled = cli(tmp_path, "jobs", "cancel", "2")  # queued: no worker runs here
     assert cancelled.returncode == 0 and "job 2 is cancelled" in cancelled.stdout

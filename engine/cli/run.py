@@ -9,15 +9,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.bus import events
+from engine.cli.approvals import REMIND_EVERY_S, WaitNotice, ask
+from engine.cli.as_user import acting_user
 from engine.cli.errors import exit_code
-from engine.errors import Unavailable
+from engine.errors import JobdeckError, Unavailable
 from engine.limits import excerpt
 from engine.runbook import Runbook, RunbookInvalid, load_runbook_file
 from engine.runner.worker import close_browser, execute_job
 from engine.runtime import Runtime
 from engine.service.job_files import JobFiles
 from engine.service.jobs import InvalidParams, create_job
-from engine.service.report import build_report
+from engine.service.report import build_report, figures_text
 from engine.service.runbooks import save_runbook
 from engine.settings import Settings
 from engine.store.db import session_scope
@@ -26,18 +28,15 @@ from models import JobStatus, StepRun, Trigger
 STATUS_STYLE = {"success": "green", "failed": "red", "skipped": "yellow"}
 
 
-def _ask(console: Console):
-    def approver(step) -> str:
-        message = step.approval.get("message") or f'Run step "{step.name}"?'
-        answer = console.input(f"[bold]Approval ({step.approval.get('risk')} risk):[/] "
-                               f"{excerpt(message)} [y/n] ")
-        return "approve" if answer.strip().lower() in ("y", "yes") else "reject"
-    return approver
-
-
 def run_file(path: Path, params: dict[str, str], settings: Settings,
-             report_json: Path | None) -> int:
-    """Exit code: 0 completed, 1 failed or cancelled, 2 invalid runbook or parameters."""
+             report_json: Path | None, *, as_name: str | None = None, no_input: bool = False,
+             remind_every_s: float = REMIND_EVERY_S) -> int:
+    """Exit code: 0 completed, 1 failed or cancelled, 2 invalid runbook or parameters or
+    an unknown `as_name` (1 when their role may not start jobs).
+
+    An approval step asks y/n when stdin is a terminal (not `no_input`) and four eyes is
+    off; otherwise the run says on stderr what it waits for and how to decide, again every
+    `remind_every_s`."""
     console = Console(stderr=False, highlight=False)
     try:
         spec = load_runbook_file(path)
@@ -46,11 +45,16 @@ def run_file(path: Path, params: dict[str, str], settings: Settings,
             console.print(line, style="red", markup=False)
         return exit_code(exc)
     runtime = Runtime(settings)
+    try:
+        started_by = acting_user(as_name, "start")
+    except JobdeckError as exc:
+        console.print(str(exc), style="red", markup=False)
+        return exit_code(exc)
     save_runbook(spec)
     try:
         with ExitStack() as opened:  # the files are copied into the job as it is created
             texts, files = split_params(spec, params, opened)
-            job = create_job(spec.name, texts, trigger=Trigger.cli, started_by="cli",
+            job = create_job(spec.name, texts, trigger=Trigger.cli, started_by=started_by,
                              files=files)
     except InvalidParams as exc:
         console.print(f"invalid parameters: {exc} (give each as -p NAME=VALUE)",
@@ -74,12 +78,21 @@ def run_file(path: Path, params: dict[str, str], settings: Settings,
             if row.parent_id is None:
                 progress.advance(task)
 
+        # Four eyes: whoever runs the job may not answer its approval, so the terminal
+        # waits for another approver as a script does.
+        asking = sys.stdin.isatty() and not no_input and not settings.four_eyes
+        notice = WaitNotice(job.id, Console(stderr=True, highlight=False), settings,
+                            remind_every_s, started_by=started_by)
         unsubscribe = events.get_bus().subscribe(on_event)
+        unsubscribe_notice = (lambda: None) if asking else \
+            events.get_bus().subscribe(notice.on_event)
         try:
             status = execute_job(job.id, settings=settings, bus=events.get_bus(),
                                  heartbeat=runtime.heartbeat,
-                                 approver=_ask(console) if sys.stdin.isatty() else None)
+                                 approver=ask(console, progress) if asking else None)
         finally:
+            unsubscribe_notice()
+            notice.close()
             unsubscribe()
             close_browser()
     report = build_report(job.id, settings.data_dir)
@@ -122,8 +135,9 @@ def split_params(spec: Runbook, params: dict[str, str], opened: ExitStack
 def _step_line(row: StepRun) -> str:
     indent = "    " if row.parent_id else ""
     it = f"[{row.iteration}] " if row.iteration else ""
-    text = (f"{indent}{it}{row.status.value:8} {row.name} ({row.action}) "
-            f"{row.duration_ms or 0} ms, {row.retries} retries")
+    took = "—" if row.duration_ms is None else f"{row.duration_ms} ms"  # skipped: none
+    text = (f"{indent}{it}{row.status.value:9} {row.name} ({row.action}) "
+            f"{took}, {row.retries} retries")
     if row.captures:
         text += "  " + ", ".join(f"{k}={excerpt(str(v))!r}" for k, v in row.captures.items())
     if row.error_message:
@@ -135,9 +149,7 @@ def _print_report(console: Console, report: dict) -> None:
     m = report["metrics"]
     style = "green" if report["status"] == "completed" else "red"
     console.print(f"job {report['job_id']} {report['status']}", style=style)
-    console.print(f"duration {m['duration_ms']} ms · {m['steps_succeeded']} succeeded · "
-                  f"{m['steps_failed']} failed · {m['steps_skipped']} skipped · "
-                  f"{m['retry_count']} retries", markup=False)
+    console.print(f"duration {m['duration_ms']} ms · {figures_text(report)}", markup=False)
     if report["error"]:
         console.print(f"{report['error']['kind']}: {excerpt(report['error']['message'])}",
                       style="red", markup=False)
