@@ -326,6 +326,18 @@ async def animated(request: Request) -> HTMLResponse:
                  '<p id="done" hidden>Done</p>' + script)
 
 
+async def frozen(request: Request) -> HTMLResponse:
+    """A page whose script keeps it busy for `ms` (default 8000) once loaded: nothing can
+    paint it meanwhile, so a screenshot of it times out."""
+    try:
+        ms = max(0, min(int(request.query_params.get("ms", "8000")), 60_000))
+    except ValueError:
+        ms = 8000
+    return _page("Frozen", "<p>Busy…</p><script>addEventListener('load', () => setTimeout("
+                 f"() => {{ const end = Date.now() + {ms}; while (Date.now() < end) {{}} }}));"
+                 "</script>")
+
+
 async def _on_404(request: Request, exc: Exception) -> HTMLResponse:
     return _not_found(request)
 
@@ -350,6 +362,7 @@ def create_demo_app(open_redirect: bool = False) -> Starlette:
         Route("/long", long_page),
         Route("/comments", comments),
         Route("/animated", animated),
+        Route("/frozen", frozen),
         *demo_real_web.routes(),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _on_404})

@@ -59,11 +59,18 @@ class JobError(BaseModel):
 
 
 class JobMetrics(BaseModel):
-    duration_ms: int | None
+    """The job's figures, correct while it runs (docs/console.md, "What the figures mean").
+    The step counts are of top-level steps (a repeat or for_each is one step)."""
+
+    duration_ms: int | None = Field(description="from its start to its end; so far while "
+                                    "it runs (None: not started)")
     steps_succeeded: int
-    steps_failed: int
-    steps_skipped: int
-    retry_count: int
+    steps_failed: int = Field(description="not counting steps stopped by a cancel")
+    steps_skipped: int = Field(description="a false `when`, or not reached as the job stopped")
+    steps_cancelled: int = Field(description="stopped by a cancel while running or awaiting "
+                                 "approval")
+    retry_count: int = Field(description="selector-resolution retries of every step run, "
+                             "nested ones included")
 
 
 class JobRead(BaseModel):
@@ -83,7 +90,9 @@ class JobRead(BaseModel):
     started_at: IsoTime | None
     finished_at: IsoTime | None
     step_count: int = Field(description="top-level steps in the runbook")
-    steps_done: int = Field(description="top-level steps finished so far")
+    steps_done: int = Field(description="top-level steps reached so far and ended (a step "
+                            "skipped because the job stopped was not reached): N of "
+                            "step_count")
     current_step: str | None
     worker: str | None = Field(description="host:pid:tag of the process that ran the job")
     error: JobError | None
@@ -108,8 +117,9 @@ class StepRunRead(BaseModel):
     description: str | None
     status: StepStatus
     iteration: int | None = Field(description="1-based iteration of a step inside a repeat")
-    started_at: IsoTime | None
-    duration_ms: int | None
+    started_at: IsoTime | None = Field(description="None for a step not reached")
+    duration_ms: int | None = Field(description="None while it runs and for a skipped step; "
+                                    "an approval step's includes the wait")
     retries: int
     selector_used: str | None
     captures: dict[str, Any]

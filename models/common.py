@@ -65,6 +65,7 @@ class StepStatus(str, Enum):
     success = "success"
     failed = "failed"
     skipped = "skipped"
+    cancelled = "cancelled"  # stopped by a person's Cancel while it ran or awaited approval
 
 
 class Trigger(str, Enum):

@@ -34,7 +34,7 @@ class Job(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     step_count: int = 0  # top-level steps in the runbook
-    steps_done: int = 0  # top-level steps finished so far: "step k of n" while running
+    steps_done: int = 0  # top-level steps reached and ended: "step k+1 of n" while running
     current_step: str | None = None
     error_kind: str | None = None
     error_message: str | None = None
@@ -48,4 +48,7 @@ class Job(SQLModel, table=True):
     steps_succeeded: int = 0
     steps_failed: int = 0
     steps_skipped: int = 0
+    # a database default, as migration 0006 gives it: writers that name only the
+    # older columns (a 0.x worker during an upgrade, bench scripts) still insert rows
+    steps_cancelled: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     retry_count: int = 0

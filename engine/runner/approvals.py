@@ -12,12 +12,13 @@ from engine.runbook.templating import render
 from engine.runner.locate import to_locator
 from engine.store.db import session_scope
 from engine.store.transitions import transition_job
-from models import ArtifactKind, ErrorKind, JobStatus, StepStatus
+from models import ArtifactKind, ErrorKind, JobStatus, StepRun, StepStatus
 
 
-async def wait_for_approval(execution, step: Step) -> None:
-    """Block until a decision; a rejection or a timeout fails the job at this step, a
-    cancel ends it."""
+async def wait_for_approval(execution, step: Step, row: StepRun) -> None:
+    """Block until a decision. The step's row (`row`, started when the wait began) stays
+    open on approval, for the step to run on; a rejection or a timeout fails it and the
+    job, a cancel closes it as cancelled and ends the job."""
     job_id, bus = execution.job_id, execution.bus
     assert step.approval is not None  # only approval steps wait for one
     shot, artifact_id = await _screenshot_with_target(execution, step)
@@ -31,6 +32,10 @@ async def wait_for_approval(execution, step: Step) -> None:
         decision, by = await _await_decision(execution)
     if decision == "cancel":
         execution.cancel(by)
+        await asyncio.to_thread(
+            execution.recorder.step_finished, row, StepStatus.cancelled,
+            error_kind=ErrorKind.cancelled.value,
+            error_message=f"cancelled by {execution.cancelled_by} while waiting for approval")
         return
     await asyncio.to_thread(execution.recorder.set_status, JobStatus.running,
                             decision=decision, by=by)
@@ -40,7 +45,8 @@ async def wait_for_approval(execution, step: Step) -> None:
     message = (f'step "{step.name}" was rejected by {by}' if decision == "reject" else
                f'no one approved step "{step.name}" within '
                f"{execution.runbook.settings.approval_timeout_s} s (approval_timeout_s)")
-    await asyncio.to_thread(_record_refusal, execution.recorder, step, kind, message)
+    await asyncio.to_thread(execution.recorder.step_finished, row, StepStatus.failed,
+                            error_kind=kind.value, error_message=message)
     execution.failure, execution.stopped = StepFailed(kind, message), True
 
 
@@ -58,11 +64,6 @@ def _ask(job_id: int, bus, step: Step, shot: bytes | None, artifact_id: int | No
             risk=approval.get("risk"), jpeg=shot, artifact_id=artifact_id)
     bus.publish(waiting)
     bus.publish(request)
-
-
-def _record_refusal(recorder, step: Step, kind: ErrorKind, message: str) -> None:
-    row = recorder.step_started(step.name, step.action, step.description)
-    recorder.step_finished(row, StepStatus.failed, error_kind=kind.value, error_message=message)
 
 
 async def _await_decision(execution) -> tuple[str, str | None]:

@@ -40,7 +40,7 @@ from engine.runner.tabs import describe_tabs, watch_tabs
 from engine.runner.url_policy import UrlPolicy
 from engine.secrets.values import Redactor, basic_auth_forms, redact_archive
 from engine.store.artifacts import ArtifactStore
-from models import ArtifactKind, ErrorKind, JobStatus, StepStatus
+from models import ArtifactKind, ErrorKind, JobStatus, StepRun, StepStatus
 
 log = logging.getLogger(__name__)
 
@@ -145,25 +145,30 @@ class JobExecution:
                 await self.obey_actions()
             if self.stopped:
                 if parent_id is None:  # the timeline lists what never ran
-                    await self._skipped(step)
+                    await self._skipped(step, reached=False)
                 continue
             if index and self.runbook.settings.step_delay_ms:
                 await asyncio.sleep(self.runbook.settings.step_delay_ms / 1000)
             if step.when is not None and not await self.condition_holds(step.when):
                 await self._skipped(step, parent_id, iteration)
                 continue
-            if step.approval is not None:
-                await wait_for_approval(self, step)
-                if self.cancelled_by:  # cancelled while waiting: the step never ran
-                    await self._skipped(step, parent_id, iteration)
-                if self.stopped:
+            row = None
+            if step.approval is not None:  # the step starts with its wait: it is current
+                row = await self._started(step, parent_id, iteration)
+                await wait_for_approval(self, step, row)
+                if self.stopped:  # rejected, timed out or cancelled: the row is closed
                     continue
-            await self.run_step(step, parent_id, iteration)
+            await self.run_step(step, parent_id, iteration, row)
+
+    async def _started(self, step: Step, parent_id: int | None,
+                       iteration: int | None) -> StepRun:
+        return await asyncio.to_thread(self.recorder.step_started, step.name, step.action,
+                                       self._description(step), parent_id, iteration)
 
     async def _skipped(self, step: Step, parent_id: int | None = None,
-                       iteration: int | None = None) -> None:
+                       iteration: int | None = None, reached: bool = True) -> None:
         await asyncio.to_thread(self.recorder.step_skipped, step.name, step.action,
-                                self._description(step), parent_id, iteration)
+                                self._description(step), parent_id, iteration, reached)
 
     def _description(self, step: Step) -> str | None:
         """The step's description, templated like its parameters (secrets masked)."""
@@ -193,11 +198,12 @@ class JobExecution:
     def cancel(self, by: str | None) -> None:
         self.cancelled_by, self.stopped = by or "someone", True
 
-    async def run_step(self, step: Step, parent_id: int | None,
-                       iteration: int | None) -> None:
-        row = await asyncio.to_thread(self.recorder.step_started, step.name, step.action,
-                                      self._description(step), parent_id, iteration)
+    async def run_step(self, step: Step, parent_id: int | None, iteration: int | None,
+                       row: StepRun | None = None) -> None:
+        """Run one step on its row (`row`: started already, when it waited for approval)."""
+        row = row or await self._started(step, parent_id, iteration)
         assert row.id is not None  # step_started inserted the row
+        self.ctx.enter_step(row.id, step.action, parent_id, iteration)
         if self.live:
             self.live.current_step = step.name
         rb = self.runbook.settings
@@ -240,11 +246,13 @@ class JobExecution:
             failure = StepFailed(ErrorKind.cancelled, "cancelled while this step ran")
         if self.ctx.masked and self.live:
             self.live.suspend()
-        if not action.nested:
+        cancelled = failure is not None and failure.kind == ErrorKind.cancelled
+        if not action.nested and not cancelled:  # a cancel is closing the page
             await self._step_screenshot(step, row.id, failure is not None)
         status = StepStatus.success
-        if failure:
-            status = StepStatus.failed
+        if failure:  # a step a cancel stopped did not fail: it is not counted as failed
+            status = (StepStatus.cancelled if failure.kind == ErrorKind.cancelled
+                      else StepStatus.failed)
             failure = StepFailed(failure.kind, self.redactor.text(failure.message),
                                  self.redactor.data(await self._diagnostics(failure)))
         diagnostics = failure.diagnostics if failure else {}
@@ -335,13 +343,17 @@ class JobExecution:
         try:
             data = await self.ctx.page.screenshot(type="jpeg", quality=60,
                                                   mask=self.ctx.masks(), timeout=3000)
-        except PlaywrightError:
+        except PlaywrightError as exc:  # e.g. a page too busy to paint: say so on the step
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            self.ctx.warnings.append(
+                f"the screenshot after this step could not be taken: {reason}")
             return
         await asyncio.to_thread(self._keep_screenshot, step, row_id, data)
 
     def _keep_screenshot(self, step: Step, row_id: int, data: bytes) -> None:
-        self.ctx.artifacts.save(ArtifactKind.screenshot, f"after {step.name}", data, "jpg",
-                                row_id)
+        self.ctx.artifacts.save(ArtifactKind.screenshot,
+                                self.ctx.artifact_name(f"after {step.name}", row_id), data,
+                                "jpg", row_id)
         self.bus.publish(events.Event(events.SCREENSHOT, self.job_id,
                                       {"jpeg": data, "step": step.name, "live": False}))
 

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from engine.bus import events
+from engine.runner.records import job_figures
 from engine.service.report import publish_report
 from engine.store import job_counts
 from engine.store.db import database_now, session_scope
@@ -120,6 +121,9 @@ def _fail_jobs(which, reason, bus: events.EventBus, data_dir: Path) -> list[int]
                          .values(status=StepStatus.failed, finished_at=now,
                                  error_kind=ErrorKind.worker_lost.value,
                                  error_message="the worker stopped while this step ran"))
+            # the step failed just now counts like any other (one rule: records.job_figures)
+            steps = session.exec(select(StepRun).where(StepRun.job_id == job.id)).all()
+            session.exec(update(Job).where(col(Job.id) == job.id).values(**job_figures(steps)))
             lost.append(events.record(session, events.JOB_STATUS, job.id, status="failed"))
     for event in lost:
         log.warning("job %s failed: worker lost", event.job_id)

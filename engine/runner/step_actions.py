@@ -151,8 +151,9 @@ async def wait(ctx, st, args):
 async def screenshot(ctx, st, args):
     data = await ctx.page.screenshot(full_page=args.get("full_page", False), type="png",
                                mask=ctx.masks())
-    await asyncio.to_thread(ctx.artifacts.save, ArtifactKind.screenshot, st.step.name, data,
-                            "png", st.step_run_id)
+    await asyncio.to_thread(ctx.artifacts.save, ArtifactKind.screenshot,
+                            ctx.artifact_name(st.step.name, st.step_run_id), data, "png",
+                            st.step_run_id)
 
 
 @step_action("approval", optional=("message", "risk"))

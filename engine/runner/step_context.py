@@ -61,6 +61,25 @@ class JobContext:
     # Runs a nested step's own steps (step, its step run's id); set by the job's execution.
     run_nested: Callable[[Step, int], Awaitable[None]] | None = None
 
+    # Where each step run sits in the loops around it ("iteration 2", "item 3"), by its
+    # row's id, with its action: what tells the screenshots of a repeated step apart.
+    places: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def enter_step(self, row_id: int, action: str, parent_id: int | None,
+                   iteration: int | None) -> None:
+        """Note where a step run sits: under a for_each its item's number, under a repeat
+        its iteration's, after those of the loops around its parent."""
+        outer_action, outer = self.places.get(parent_id or 0, ("", ""))
+        here = ""
+        if iteration is not None:
+            here = f"{'item' if outer_action == 'for_each' else 'iteration'} {iteration}"
+        self.places[row_id] = (action, ", ".join(p for p in (outer, here) if p))
+
+    def artifact_name(self, name: str, row_id: int | None) -> str:
+        """`name`, with where its step run sits in loops: "after fill (iteration 2)"."""
+        place = self.places.get(row_id or 0, ("", ""))[1]
+        return f"{name} ({place})" if place else name
+
     def masks(self) -> list[Locator]:
         """The fields holding a secret on the job's current tab: what a screenshot paints
         over (another tab's fields are not on this screenshot)."""

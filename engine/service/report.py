@@ -5,11 +5,35 @@ from engine.bus import events
 from engine.errors import NotFound
 from engine.service.jobs import get_job
 from engine.store.db import session_scope
-from models import Job
+from models import Job, utcnow
 
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+def job_duration_ms(job: Job) -> int | None:
+    """From the job's start to its end; while it runs, so far (None: it never started)."""
+    if job.duration_ms is not None or job.started_at is None or job.status.is_final:
+        return job.duration_ms
+    return int((utcnow() - job.started_at).total_seconds() * 1000)
+
+
+def progress_text(job: Job) -> str:
+    """"step k of n" while the job is under way (k: the step it is at), "k of n steps"
+    after (k: the top-level steps it reached, whatever their end)."""
+    if job.status.is_active:
+        return f"step {min(job.steps_done + 1, job.step_count)} of {job.step_count}"
+    return f"{job.steps_done} of {job.step_count} steps"
+
+
+def figures_text(summary: dict) -> str:
+    """A job summary's figures in one line, as the CLI prints them."""
+    m = summary["metrics"]
+    cancelled = f" · {m['steps_cancelled']} cancelled" if m["steps_cancelled"] else ""
+    return (f"{summary['steps_done']} of {summary['step_count']} steps · "
+            f"{m['steps_succeeded']} succeeded · {m['steps_failed']} failed · "
+            f"{m['steps_skipped']} skipped{cancelled} · {m['retry_count']} retries")
 
 
 def job_summary(job: Job) -> dict:
@@ -33,12 +57,27 @@ def job_summary(job: Job) -> dict:
         "worker": job.worker_id,  # host:pid:tag of the process that ran it (None: not yet)
         "error": {"kind": job.error_kind, "message": job.error_message}
         if job.error_kind else None,
+        # kept up to date by the worker as each step ends (engine/runner/records.py)
         "metrics": {
-            "duration_ms": job.duration_ms, "steps_succeeded": job.steps_succeeded,
+            "duration_ms": job_duration_ms(job), "steps_succeeded": job.steps_succeeded,
             "steps_failed": job.steps_failed, "steps_skipped": job.steps_skipped,
-            "retry_count": job.retry_count,
+            "steps_cancelled": job.steps_cancelled, "retry_count": job.retry_count,
         },
     }
+
+
+def artifact_url(artifact_id: int, download: bool = False) -> str:
+    """Where the console serves an artifact: GET /api/artifacts/{id} (as an attachment
+    with `download`)."""
+    return f"/api/artifacts/{artifact_id}" + ("?download=1" if download else "")
+
+
+def public_report(report: dict) -> dict:
+    """A report for people and programs outside the server: each artifact's `url`
+    instead of its `path` (the server's file system is not the client's business)."""
+    artifacts = [{**{k: v for k, v in a.items() if k != "path"}, "url": artifact_url(a["id"])}
+                 for a in report.get("artifacts", [])]
+    return {**report, "artifacts": artifacts}
 
 
 def build_report(job_id: int, data_dir) -> dict | None:

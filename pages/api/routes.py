@@ -13,7 +13,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.identity import audit
 from engine.identity.access import NEEDS, Actor, may
 from engine.service import job_actions, jobs, runbooks
-from engine.service.report import build_report, job_summary
+from engine.service.report import build_report, job_summary, public_report
 from engine.settings import current_settings
 from models import (
     JOB_ACTIONS,
@@ -52,10 +52,7 @@ def _job_document(job_id: int) -> dict:
     report = build_report(job_id, current_settings().data_dir)
     if report is None:
         raise NotFound(f"there is no job {job_id}")
-    for artifact in report["artifacts"]:
-        artifact["url"] = f"/api/artifacts/{artifact['id']}"
-        del artifact["path"]  # the server's file system is not the client's business
-    return report
+    return public_report(report)
 
 
 def _statuses(status: str | None) -> list[JobStatus] | None:

@@ -20,6 +20,8 @@ STEP_STATUS_LOOK: dict[str, tuple[str, str, str]] = {
     StepStatus.success.value: ("success", "positive", "check_circle"),
     StepStatus.failed.value: ("failed", "negative", "error"),
     StepStatus.skipped.value: ("skipped", "grey-6", "redo"),
+    # as a cancelled job looks: a person stopped it, it did not fail
+    StepStatus.cancelled.value: ("cancelled", "brown-5", "block"),
     StepStatus.running.value: ("running", "primary", "autorenew"),
     "pending": ("pending", "grey-5", "radio_button_unchecked"),
 }

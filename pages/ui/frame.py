@@ -16,6 +16,7 @@ def frame(title: str):
     ui.page_title(f"{title} · Jobdeck")
     # kept per browser on the server (browser storage is a cookie, fixed once the page is sent)
     dark = ui.dark_mode(app.storage.user.get("dark"))  # None: follow the system
+    app.storage.client["dark_mode"] = dark  # for the code views that follow it
     with ui.header().classes("items-center px-4 py-1 gap-1 flex-wrap"):
         ui.link("Jobdeck", "/jobs").classes("text-lg font-bold text-white no-underline mr-4")
         for label, target in NAV:
@@ -24,7 +25,7 @@ def frame(title: str):
                                                "API", "Demo site") else ""))
         ui.space()
         ui.button(icon="dark_mode", on_click=lambda: _toggle(dark)).props(
-            "flat round dense color=white").tooltip("Dark mode")
+            "flat round dense color=white").tooltip("Dark mode").mark("dark-mode")
         _account_menu()
     ui.add_body_html(SESSION_ENDED_SCRIPT)
     ui.timer(SESSION_CHECK_S, _check_session, immediate=False)  # the gate just checked
@@ -81,6 +82,31 @@ def _account_menu() -> None:
             with ui.element("form").props('method="post" action="/logout"').classes("w-full"):
                 ui.button("Sign out", icon="logout").props(
                     "type=submit flat no-caps align=left").classes("w-full").mark("sign-out")
+
+
+def follow_dark_mode(code: ui.codemirror) -> ui.codemirror:
+    """Give a code view the page's light or dark theme, now and whenever it switches:
+    CodeMirror paints its own colours, which Quasar's dark mode does not reach."""
+    dark = app.storage.client.get("dark_mode")
+    if dark is None:  # not under frame()
+        return code
+
+    def show(is_dark) -> None:
+        if not code.is_deleted:
+            code.theme = "basicDark" if is_dark else "basicLight"
+
+    async def ask_browser() -> None:  # following the system: only the browser knows
+        try:
+            show(await ui.run_javascript("document.body.classList.contains('body--dark')"))
+        except TimeoutError:  # the page went away, or answers no scripts
+            pass
+
+    dark.on_value_change(lambda e: show(e.value))
+    if dark.value is None:
+        ui.timer(0, ask_browser, once=True)  # runs once the browser is connected
+    else:
+        show(dark.value)
+    return code
 
 
 def _toggle(dark) -> None:

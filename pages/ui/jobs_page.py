@@ -7,6 +7,7 @@ from nicegui import run, ui
 
 from engine.bus import events
 from engine.service import jobs
+from engine.service.report import job_duration_ms, progress_text
 from models import Job, JobStatus
 from pages.ui import live
 from pages.ui.display import duration, exact_time, job_status_look, relative_time
@@ -28,14 +29,21 @@ TABS: dict[str, tuple[str, list[JobStatus]]] = {
     "failed": ("Failed", [S.failed]),
 }
 
+# On a phone (Quasar's xs, below 600 px) the table keeps four columns: the runbook cell
+# says when it started and the status cell how far it got, under the name and the badge.
 HIDE_ON_PHONE = {"classes": "gt-xs", "headerClasses": "gt-xs"}
+# and narrower cells: Quasar's 16 px a side would leave the runbook's name a word a line
+PHONE_CELLS = ("@media (max-width: 599.98px) { .jobs-table .q-table tr > th, "
+               ".jobs-table .q-table tr > td { padding: 6px 6px; } }")
 COLUMNS = [
     {"name": "runbook", "label": "Runbook", "field": "runbook", "align": "left"},
     {"name": "status", "label": "Status", "field": "status", "align": "left"},
     {"name": "trigger", "label": "Trigger", "field": "trigger", "align": "left",
      **HIDE_ON_PHONE},
-    {"name": "progress", "label": "Progress", "field": "progress", "align": "left"},
-    {"name": "started", "label": "Started", "field": "started", "align": "left"},
+    {"name": "progress", "label": "Progress", "field": "progress", "align": "left",
+     **HIDE_ON_PHONE},
+    {"name": "started", "label": "Started", "field": "started", "align": "left",
+     **HIDE_ON_PHONE},
     {"name": "duration", "label": "Duration", "field": "duration", "align": "right",
      **HIDE_ON_PHONE},
     {"name": "retries", "label": "Retries", "field": "retries", "align": "right",
@@ -48,11 +56,13 @@ SLOTS = {
     "body-cell-runbook": """<q-td :props="props">
   <a :href="'/jobs/' + props.row.id" class="text-primary no-underline font-medium"
      @click.stop>{{ props.row.runbook }}</a>
-  <div class="text-xs text-grey-7">#{{ props.row.id }}</div></q-td>""",
+  <div class="text-xs text-grey-7">#{{ props.row.id }}<span class="lt-sm"
+    :title="props.row.started_exact"> · {{ props.row.started }}</span></div></q-td>""",
     "body-cell-status": """<q-td :props="props">
   <q-badge :color="props.row.color" class="q-py-xs q-px-sm" :data-status="props.row.status">
     <q-icon :name="props.row.icon" size="14px" class="q-mr-xs"/>{{ props.row.status_label }}
-  </q-badge></q-td>""",
+  </q-badge><div class="lt-sm text-xs text-grey-7 q-mt-xs">{{ props.row.progress }}</div>
+  </q-td>""",
     "body-cell-progress": """<q-td :props="props" style="min-width: 9rem">
   <div class="text-xs">{{ props.row.progress }}</div>
   <q-linear-progress v-if="props.row.active" :value="props.row.fraction" rounded
@@ -72,17 +82,13 @@ def job_row(job: Job) -> dict:
     label, color, icon = job_status_look(job.status)
     active = job.status.is_active
     total = max(job.step_count, 1)
-    if active:
-        progress = f"step {min(job.steps_done + 1, job.step_count)} of {job.step_count}"
-    else:
-        progress = f"{job.steps_done} of {job.step_count} steps"
     return {
         "id": job.id, "runbook": job.runbook_title, "status": job.status.value,
         "status_label": label, "color": color, "icon": icon, "trigger": job.trigger.value,
-        "progress": progress, "active": active, "fraction": job.steps_done / total,
+        "progress": progress_text(job), "active": active, "fraction": job.steps_done / total,
         "started": relative_time(job.started_at or job.scheduled_for or job.created_at),
         "started_exact": exact_time(job.started_at or job.scheduled_for or job.created_at),
-        "duration": duration(job.duration_ms), "retries": job.retry_count,
+        "duration": duration(job_duration_ms(job)), "retries": job.retry_count,
         "started_by": job.started_by,
     }
 
@@ -128,7 +134,8 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
         bulk_place = ui.row().classes("w-full")
         table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=0,
                          selection="multiple" if allowed("cancel") else None).classes(
-            "w-full").props("flat bordered hide-bottom wrap-cells").mark("jobs")
+            "w-full jobs-table").props("flat bordered hide-bottom wrap-cells").mark("jobs")
+        ui.add_css(PHONE_CELLS)
         for slot, template in SLOTS.items():
             table.add_slot(slot, template)
         table.on("rowClick", lambda e: ui.navigate.to(f"/jobs/{e.args[1]['id']}"))

@@ -4,7 +4,7 @@ from nicegui import run, ui
 
 from engine.service import jobs, runbooks, schedules
 from pages.ui.display import job_status_look, relative_time
-from pages.ui.frame import frame
+from pages.ui.frame import follow_dark_mode, frame
 from pages.ui.identity import allowed
 from pages.ui.schedules_page import describe, schedule_dialog
 from pages.ui.start_job_dialog import open_start_dialog
@@ -57,8 +57,8 @@ async def runbook_page(name: str) -> None:
                     ui.label(f"{index}. {step['name']} ({step['action']})").classes("text-sm")
             with ui.card().classes("grow basis-0 min-w-[20rem]"):
                 ui.label("YAML").classes("text-lg font-medium")
-                ui.codemirror(row.source, language="YAML").classes(
-                    "w-full border").disable()
+                follow_dark_mode(ui.codemirror(row.source, language="YAML").classes(
+                    "w-full border border-gray-300 dark:border-gray-600").disable())
         mine = [s for s in await run.io_bound(schedules.list_schedules) or []
                 if s.runbook_name == row.name]
         if mine:

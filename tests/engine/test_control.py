@@ -139,6 +139,7 @@ def test_cancel_interrupts_a_step_blocked_on_a_slow_page(run_runbook):
     assert detail.job.status == S.cancelled
     assert "cancelled by ann" in detail.job.error_message
     assert step(detail, "slow").error_kind == ErrorKind.cancelled.value
+    assert step(detail, "slow").status == StepStatus.cancelled
     assert step(detail, "who").status == StepStatus.skipped
     assert took < 15, "the job waited for the slow page instead of being interrupted"
 
@@ -174,7 +175,7 @@ def _started(name, job_id):
                                                   StepRun.job_id == job_id)).first()
 
 
-def test_cancel_while_waiting_for_approval_skips_the_rest(run_runbook):
+def test_cancel_while_waiting_for_approval_cancels_that_step_and_skips_the_rest(run_runbook):
     thread, result = start_in_background(run_runbook, """
         version: 1
         name: waits
@@ -191,7 +192,10 @@ def test_cancel_while_waiting_for_approval_skips_the_rest(run_runbook):
     thread.join(30)
     detail = result["detail"]
     assert detail.job.status == S.cancelled
-    assert [s.name for s in detail.steps if s.status == StepStatus.skipped] == ["risky", "after"]
+    assert step(detail, "risky").status == StepStatus.cancelled  # awaited, then stopped
+    assert "cancelled by ann while waiting for approval" in step(detail, "risky").error_message
+    assert [s.name for s in detail.steps if s.status == StepStatus.skipped] == ["after"]
+    assert (detail.job.steps_cancelled, detail.job.steps_failed) == (1, 0)
 
 
 def _job_with_status(status):

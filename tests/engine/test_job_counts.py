@@ -49,6 +49,7 @@ def test_an_existing_database_is_counted_once(runtime, settings):
                               ("schedule", "interval_from"),
                               ("schedulerlock", "since")):  # overlap and takeover (0005)
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.execute("ALTER TABLE job DROP COLUMN steps_cancelled")  # 0006
         db.execute("DROP TABLE job_status_count")
         db.execute("DROP TABLE alembic_version")
         db.execute("DROP TABLE instance_secret")

@@ -109,5 +109,8 @@ def test_killed_worker_leaves_no_running_job(runtime, settings, site, site_port)
     assert "long" in detail.job.error_message
     long = [s for s in detail.steps if s.name == "long"][0]
     assert long.status == StepStatus.failed and long.error_kind == ErrorKind.worker_lost
+    # the step the worker died in counts as failed, as the page and the API say
+    assert (detail.job.steps_succeeded, detail.job.steps_failed, detail.job.steps_done) == (
+        1, 1, 2)
     assert [a.id for a in detail.artifacts] == [a.id for a in kept]
     assert all((settings.data_dir / a.path).is_file() for a in detail.artifacts)
