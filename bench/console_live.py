@@ -1,7 +1,8 @@
-"""How live the console is: event → DOM latency, live view frame rate and its cost, and
-server memory with many viewers.
+"""How live the console is: event → DOM latency, live view frame rate and its cost,
+server memory with many viewers, and how fast the job page loads beside the jobs list.
 
-Run from the repo root:  python bench/console_live.py [--jobs N] [--pairs N] [--viewers N] [--quick]
+Run from the repo root:
+  python bench/console_live.py [--jobs N] [--pairs N] [--viewers N] [--loads N] [--quick]
 
 1. event → DOM: a real console (`python main.py`, a subprocess with its own data) runs a
    job of 12 steps of ~0.25 s each; its job page is open in Chromium, where a
@@ -17,6 +18,7 @@ Run from the repo root:  python bench/console_live.py [--jobs N] [--pairs N] [--
    first step started to its last step finished (recorded by the worker) gives the
    slowdown; the viewer's live image changes in that time give the frames per second it saw.
 4. memory: the console's RSS/PSS before and with N job pages open on a running job.
+5. page load: the job page beside the jobs list, idle and busy (bench/page_load.py).
 Puts its figures into docs/benchmarks.md's table (--quick: prints only).
 """
 
@@ -45,7 +47,9 @@ from console_process import (
     start_job,
     stop_console,
     wait_finished,
+    wait_status,
 )
+from page_load import load_figures, page_load
 from playwright.sync_api import sync_playwright
 from report import Figure, publish, spread
 
@@ -165,14 +169,6 @@ def watched_steps(browser, url: str, data: Path, pairs: int) -> dict:
     return {"fps": fps, "with": with_viewer, "without": without}
 
 
-def wait_status(url: str, job_id: int, status: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while httpx.get(f"{url}/api/jobs/{job_id}", headers=headers(url)).json()["status"] != status:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"job {job_id} did not reach {status}")
-        time.sleep(0.05)
-
-
 def memory(browser, url: str, pid: int, viewers: int) -> tuple:
     job_id = start_job(url, "bench-live")
     time.sleep(2)
@@ -194,30 +190,34 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=3, help="jobs for event → DOM (12 steps each)")
     parser.add_argument("--pairs", type=int, default=3, help="with/without-viewer job pairs")
     parser.add_argument("--viewers", type=int, default=20, help="open pages for the memory figure")
-    parser.add_argument("--quick", action="store_true", help="1 job, 1 pair, 3 viewers; print only")
+    parser.add_argument("--loads", type=int, default=7, help="loads of each page, idle and busy")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 job, 1 pair, 3 viewers, 3 loads; print only")
     args = parser.parse_args()
     if args.quick:
-        args.jobs, args.pairs, args.viewers = 1, 1, 3
-    with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp:
+        args.jobs, args.pairs, args.viewers, args.loads = 1, 1, 3, 3
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory(
+            prefix="jobdeck-bench-") as tmp:
+        browser = launch(playwright, find_browser(None))
         data = Path(tmp) / "data"
         process, url = start_console(data)
         try:
             add_runbook(url, EVENTS_RUNBOOK.replace("URL", url))
             add_runbook(url, LIVE_RUNBOOK.replace("URL", url))
             add_runbook(url, STEPPED_RUNBOOK.replace("URL", url))
-            with sync_playwright() as playwright:
-                browser = launch(playwright, find_browser(None))
-                print("event → DOM …", flush=True)
-                latencies = event_to_dom(browser, url, data, args.jobs)
-                print("live view …", flush=True)
-                live = live_view(browser, url, data, args.pairs)
-                print("watched steps …", flush=True)
-                stepped = watched_steps(browser, url, data, args.pairs)
-                print("memory …", flush=True)
-                before, during = memory(browser, url, process.pid, args.viewers)
-                browser.close()
+            print("event → DOM …", flush=True)
+            latencies = event_to_dom(browser, url, data, args.jobs)
+            print("live view …", flush=True)
+            live = live_view(browser, url, data, args.pairs)
+            print("watched steps …", flush=True)
+            stepped = watched_steps(browser, url, data, args.pairs)
+            print("memory …", flush=True)
+            before, during = memory(browser, url, process.pid, args.viewers)
         finally:
             stop_console(process)
+        print("page load …", flush=True)
+        loads = page_load(browser, args.loads)
+        browser.close()
 
     p50 = statistics.median(latencies)
     fps = statistics.median(live["fps"])
@@ -240,10 +240,11 @@ def main() -> None:
                "pages open on it", f"{before[0]:.0f} ({before[1]:.0f}) MB vs {during[0]:.0f} "
                f"({during[1]:.0f}) MB", "", "",
                f"+{(during[0] - before[0]) / args.viewers:.1f} MB RSS a viewer"),
+        *load_figures(loads),
     ]
     command = ("python bench/console_live.py --quick" if args.quick else
                f"python bench/console_live.py --jobs {args.jobs} --pairs {args.pairs} "
-               f"--viewers {args.viewers}")
+               f"--viewers {args.viewers} --loads {args.loads}")
     publish("console_live", command, figures, quick=args.quick)
 
 

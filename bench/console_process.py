@@ -106,3 +106,11 @@ def memory_mb(pid: int) -> tuple[float, float]:
         elif line.startswith("Pss:"):
             pss = int(line.split()[1]) / 1024
     return rss, pss
+
+
+def wait_status(url: str, job_id: int, status: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{url}/api/jobs/{job_id}", headers=headers(url)).json()["status"] != status:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"job {job_id} did not reach {status}")
+        time.sleep(0.05)

@@ -8,6 +8,7 @@ from pathlib import Path
 from nicegui import run, ui
 
 from engine.limits import excerpt
+from engine.service.report import artifact_url
 from models import Artifact, ArtifactKind
 from pages.ui.display import file_size
 
@@ -40,7 +41,8 @@ def _cell(value) -> str:
 
 
 def url(artifact: Artifact, download: bool = False) -> str:
-    return f"/api/artifacts/{artifact.id}" + ("?download=1" if download else "")
+    assert artifact.id is not None  # a stored artifact
+    return artifact_url(artifact.id, download)
 
 
 def previewable(artifact: Artifact) -> bool:
@@ -61,7 +63,8 @@ def render_artifacts(artifacts: list[Artifact], step_names: dict[int | None, str
                 ui.icon(KIND_ICONS.get(artifact.kind.value, "description")).classes(
                     "text-grey-7")
                 with ui.column().classes("gap-0 grow min-w-0"):
-                    ui.label(artifact.name).classes("font-medium truncate")
+                    # max-w-full: a long name is cut with … instead of running under the buttons
+                    ui.label(artifact.name).classes("font-medium truncate max-w-full")
                     step = ("given when the job started" if artifact.kind == ArtifactKind.input
                             else step_names.get(artifact.step_run_id, "whole job"))
                     ui.label(f"{artifact.kind.value} · {file_size(artifact.size)} · {step}"

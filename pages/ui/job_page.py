@@ -4,10 +4,13 @@ all kept live by the job's events without reloading.
 A watched job must run as fast as an unwatched one, and the page shares the process (and
 its GIL) with the workers: so a step event changes its timeline row in place, a live frame
 only swaps the image's source, and the job is re-read at most every RELOAD_EVERY_S, each
-part of the page drawn again only when what it shows has changed."""
+part of the page drawn again only when what it shows has changed.
+
+The page must appear as fast as the jobs list (bench/page_load.py): it is sent with the
+header, the figures and a screenful of timeline rows; the other rows, the artifacts and the
+screenshot strip follow once the browser is connected, and a step's details when opened."""
 
 import base64
-import json
 import time
 from typing import Any, NotRequired, TypedDict
 
@@ -15,25 +18,23 @@ from nicegui import run, ui
 
 from engine.bus import events
 from engine.runbook import RunbookInvalid, stored_runbook
-from engine.runbook.actions import runs_nested_steps
 from engine.secrets.values import MASK
 from engine.service import job_actions, jobs
-from engine.service.report import build_report
+from engine.service.report import artifact_url
 from engine.settings import current_settings
-from models import ArtifactKind, JobStatus, utcnow
+from models import ArtifactKind, JobStatus
 from pages.ui import live
-from pages.ui.display import duration, exact_time, job_status_look, relative_time
+from pages.ui.display import exact_time, job_status_look, relative_time
 from pages.ui.frame import frame
 from pages.ui.job_actions_bar import action_buttons, activity, decision_buttons, lasting_dialog
 from pages.ui.job_artifacts import render_artifacts, url
-from pages.ui.job_timeline import Timeline, timeline_rows
+from pages.ui.job_metrics import MetricCards
+from pages.ui.job_report import report_section
+from pages.ui.job_timeline import Timeline, risk_badge, timeline_rows
 
 FRAME_INTERVAL_S = 0.1  # at most 10 live frames a second per viewer
 RELOAD_EVERY_S = 0.5  # events re-read the job at most twice a second, however many come
-METRICS = [("Total duration", "timer", "metric-duration"),
-           ("Steps succeeded", "check_circle", "metric-succeeded"),
-           ("Steps failed", "error", "metric-failed"),
-           ("Retries", "replay", "metric-retries")]
+FIRST_ROWS = 12  # timeline rows drawn before the page is sent: about a screenful
 
 
 class PageState(TypedDict):
@@ -45,6 +46,7 @@ class PageState(TypedDict):
     drawn: dict[str, Any]  # what each redrawn part of the page shows (_part_keys)
     replay: list[dict] | None  # step events that came in while a read was under way
     approval_shown: bool
+    below_shown: bool  # all timeline rows, artifacts and screenshot strip (once it is up)
     dialog: NotRequired[ui.dialog | None]  # the open approval dialog
 
 
@@ -84,7 +86,8 @@ async def job_page(job_id: int) -> None:
         return
     client = ui.context.client
     state: PageState = {"view": view, "open": set(), "last_frame": 0.0,
-                        "drawn": _part_keys(view), "replay": None, "approval_shown": False}
+                        "drawn": _part_keys(view), "replay": None, "approval_shown": False,
+                        "below_shown": False}
 
     async def reload() -> None:
         """Read the job and draw what changed; step events that arrive during the read are
@@ -124,13 +127,17 @@ async def job_page(job_id: int) -> None:
 
     @ui.refreshable
     def artifacts() -> None:
+        if not state["below_shown"]:
+            ui.spinner()
+            return
         detail = state["view"]["detail"]
         render_artifacts(detail.artifacts, {s.id: s.name for s in detail.steps}, data_dir)
 
     @ui.refreshable
     def strip() -> None:  # a finished job's screenshots, to show in the live view's place
         detail = state["view"]["detail"]
-        for shot in _screenshots(detail) if detail.job.status.is_final else []:
+        shown = detail.job.status.is_final and state["below_shown"]
+        for shot in _screenshots(detail) if shown else []:
             ui.image(url(shot)).classes("w-24 h-14 border rounded cursor-pointer shrink-0"
                                         ).props(f'fit=cover title="{_attr(shot.name)}"'
                                                 ).on("click", lambda s=shot: _show(s))
@@ -138,7 +145,7 @@ async def job_page(job_id: int) -> None:
     @ui.refreshable
     def report() -> None:
         if state["view"]["detail"].job.status.is_final:
-            _report(job_id, data_dir)
+            report_section(job_id, data_dir)
 
     parts = {"header": header, "actions": actions, "artifacts": artifacts, "strip": strip,
              "report": report}
@@ -148,11 +155,11 @@ async def job_page(job_id: int) -> None:
         with ui.row().classes("gap-2 items-start w-full"):
             actions()
         with ui.row().classes("w-full gap-3"):
-            metrics = _metric_cards()
+            metrics = MetricCards()
         with ui.row().classes("w-full gap-4 items-start flex-wrap lg:flex-nowrap"):
             with ui.card().classes("grow basis-0 min-w-[18rem]"):
                 ui.label("Steps").classes("text-lg font-medium")
-                timeline = Timeline(state["open"])
+                timeline = Timeline(state["open"], FIRST_ROWS)
             with ui.card().classes("w-full lg:w-[28rem] shrink-0"):
                 ui.label("Live view").classes("text-lg font-medium")
                 # a plain <img> without transitions: frames replace each other at once
@@ -197,8 +204,7 @@ async def job_page(job_id: int) -> None:
     def show_metrics() -> None:  # also every second: times and the duration keep moving
         detail = state["view"]["detail"]
         _show_facts(facts, detail.job)
-        for key, value in _metric_values(detail.job, detail.steps).items():
-            metrics[key].text = value
+        metrics.show(detail.job)
 
     def _show(shot) -> None:
         live_image.set_source(url(shot))
@@ -237,7 +243,14 @@ async def job_page(job_id: int) -> None:
         elif client.has_socket_connection:
             events.get_bus().publish(events.Event(events.VIEWING, job_id))
 
+    def show_below() -> None:
+        state["below_shown"] = True
+        timeline.show_all()
+        artifacts.refresh()
+        strip.refresh()
+
     live.job_events.subscribe(on_event)
+    ui.timer(0, show_below, once=True)  # once the page shows (the module's docstring)
     if not view["detail"].job.status.is_final:  # what happened between the read and now
         ui.timer(0, reread.now, once=True)
     # NiceGUI starts a timer once the browser is connected and stops it with the client.
@@ -339,48 +352,6 @@ def _show_facts(facts: dict[str, ui.label], job) -> None:
         facts["scheduled_for"].text = relative_time(job.scheduled_for)
 
 
-def _metric_cards() -> dict[str, ui.label]:
-    """The metric cards; returns the label that shows each one's value, by its data-metric."""
-    values = {}
-    for label, icon, test_id in METRICS:
-        with ui.card().classes("grow basis-0 min-w-[9rem] p-3 gap-0").props(
-                f'data-metric="{test_id}"'):
-            with ui.row().classes("items-center gap-1 text-grey-7 text-xs"):
-                ui.icon(icon, size="16px")
-                ui.label(label)
-            values[test_id] = ui.label().classes("text-2xl font-semibold")
-    return values
-
-
-def _metric_values(job, steps) -> dict[str, str]:
-    leaves = [s for s in steps if not runs_nested_steps(s.action)]
-    if job.duration_ms is not None:
-        total = job.duration_ms
-    elif job.started_at:  # still running: it keeps counting
-        end = job.finished_at or utcnow()
-        total = int((end - job.started_at).total_seconds() * 1000)
-    else:
-        total = None
-    return {"metric-duration": duration(total),
-            "metric-succeeded": str(sum(s.status.value == "success" for s in leaves)),
-            "metric-failed": str(sum(s.status.value == "failed" for s in leaves)),
-            "metric-retries": str(sum(s.retries for s in steps))}
-
-
-def _report(job_id: int, data_dir) -> None:
-    with ui.expansion("Execution report", icon="summarize").classes(
-            "w-full border rounded").props("data-report") as box:
-        async def fill() -> None:
-            if box.default_slot.children:
-                return
-            report = await run.io_bound(build_report, job_id, data_dir)
-            with box:
-                ui.link("Download as JSON", f"/api/jobs/{job_id}/report")
-                ui.label(json.dumps(report, indent=2, ensure_ascii=False)).classes(
-                    "font-mono text-xs whitespace-pre-wrap break-all")
-        box.on_value_change(fill)
-
-
 def _approval_dialog(job_id: int, request: dict, on_done, started_by: str | None
                      ) -> ui.dialog:
     with lasting_dialog() as dialog, ui.card().classes("max-w-xl").props("data-approval"):
@@ -392,8 +363,8 @@ def _approval_dialog(job_id: int, request: dict, on_done, started_by: str | None
             if request.get(key):
                 ui.label(str(request[key])).classes("whitespace-pre-wrap")
         if request.get("risk"):
-            ui.badge(f"risk: {request['risk']}", color="deep-orange-7")
+            risk_badge(request["risk"])
         if request.get("artifact_id"):
-            ui.image(f"/api/artifacts/{request['artifact_id']}").classes("w-full border")
+            ui.image(artifact_url(request["artifact_id"])).classes("w-full border")
         decision_buttons(job_id, dialog, on_done, started_by)
     return dialog

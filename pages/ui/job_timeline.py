@@ -6,6 +6,7 @@ from typing import Iterator
 from nicegui import ui
 
 from engine.limits import excerpt
+from engine.service.report import artifact_url
 from models import StepRun
 from pages.ui.display import STEP_STATUS_LOOK, duration
 
@@ -41,6 +42,20 @@ def timeline_rows(planned: list[dict], runs: list[StepRun]) -> list[dict]:
     return rows
 
 
+# An approval's risk: a low one is routine, not an alarm
+RISK_COLORS = {"low": "blue-grey-6", "medium": "amber-9", "high": "red-8"}
+
+
+def risk_badge(risk: str) -> ui.badge:
+    """The approval's risk as a badge: low grey, medium amber, high red."""
+    return ui.badge(f"risk: {risk}", color=RISK_COLORS.get(risk, "amber-9")).classes(
+        "py-1 px-2").props(f'data-risk="{risk.replace(chr(34), "")}"')
+
+
+# The badges a row's header may show before its duration, in this order: (color, props)
+FLAGS = {"notes": ("orange-9", "outline data-step-notes"), "retries": ("amber-9", "outline")}
+
+
 class StatusBadge:
     """A step's status badge; `show` changes it in place the moment an event arrives."""
 
@@ -67,25 +82,40 @@ class Timeline:
     """The timeline of one job page. Rows are drawn once and then changed in place: a step
     event changes its row's badge and duration at once, and `show` (after each re-read)
     changes what differs. Only a change of shape draws again: other top-level rows (all of
-    them), or another run or iteration under a step (that step's details)."""
+    them), or another run or iteration under a step (that step's details).
 
-    def __init__(self, open_ids: set):
+    Until `show_all`, only the first `first_rows` rows are drawn, without their iterations'
+    rows: what a screen shows first, so that a long job's page appears as fast as a short
+    one's."""
+
+    def __init__(self, open_ids: set, first_rows: int | None = None):
         self.open_ids = open_ids  # the rows the viewer opened (or closed), kept across draws
         self.box = ui.column().classes("w-full gap-1")
         self.rows: list[StepRow] = []
         self._shape: list[tuple[str, str]] = []
+        self._limit = first_rows  # None: every row
+        self._shown: tuple[list[dict], dict[int, int]] = ([], {})  # the last show()'s
 
     def show(self, rows: list[dict], screenshot_of: dict[int, int]) -> None:
         """Show `timeline_rows(...)`; `screenshot_of` maps step run ids to artifact ids."""
+        self._shown = (rows, screenshot_of)
         shape = [(row["name"], row["action"]) for row in rows]
         if shape != self._shape:
             self._shape = shape
             self.box.clear()
-            with self.box:
-                self.rows = [StepRow(str(index), name, action, self.open_ids)
-                             for index, (name, action) in enumerate(shape, start=1)]
+            self.rows = []
+        with self.box:
+            for index, (name, action) in enumerate(shape[len(self.rows):self._limit],
+                                                   start=len(self.rows) + 1):
+                self.rows.append(StepRow(str(index), name, action, self.open_ids))
         for step_row, row in zip(self.rows, rows):
-            step_row.show(row["run"], screenshot_of, row["iterations"])
+            step_row.show(row["run"], screenshot_of, row["iterations"],
+                          brief=self._limit is not None)
+
+    def show_all(self) -> None:
+        """Draw the rows beyond the first ones too (once the page is on screen)."""
+        self._limit = None
+        self.show(*self._shown)
 
     def step_event(self, data: dict) -> None:
         """Show what a step_started or step_finished event says about its step at once.
@@ -105,7 +135,8 @@ class Timeline:
 
 class StepRow:
     """One step's row: its number, status, name, action, retries and duration, and the
-    details a click opens (what it captured, its error, its repeat iterations' rows)."""
+    details a click opens (what it captured, its error, its repeat iterations' rows); a
+    closed row's own details are drawn when it is first opened."""
 
     def __init__(self, number: str, name: str, action: str, open_ids: set):
         self.number, self.name, self.action = number, name, action
@@ -113,24 +144,25 @@ class StepRow:
         self.run: StepRun | None = None
         self.children: list[StepRow] = []
         self._details: tuple | None = None  # what the details were drawn from
+        # what a closed row would show once opened: drawn on the first opening, as most
+        # rows are never opened and their details made the page slow to appear
+        self._unopened: tuple | None = None
         self.expansion = ui.expansion(value=False).classes(
             "w-full border border-gray-300 dark:border-gray-600 rounded").props(
             f'dense data-step="{name}" header-class="px-2" hide-expand-icon')
-        self.expansion.on_value_change(lambda e: _remember(open_ids, self.key, e.value))
+        self.expansion.on_value_change(self._toggled)
         with self.expansion.add_slot("header"):
-            with ui.row().classes("w-full items-center gap-3 no-wrap"):
+            with ui.row().classes("w-full items-center gap-3 no-wrap") as self.header:
                 ui.label(f"{number}.").classes("text-grey-6 w-6 text-right")
                 self.badge = StatusBadge("pending")
                 with ui.column().classes("gap-0 grow"):
                     ui.label(name).classes("font-medium")
                     self.about = ui.label(action).classes("text-xs text-grey-7")
-                self.notes = ui.badge(color="orange-9").props("outline data-step-notes")
-                self.notes.set_visibility(False)
-                self.retries = ui.badge(color="amber-9").props("outline")
-                self.retries.set_visibility(False)
                 self.duration = ui.label().classes("text-sm text-grey-8 w-20 text-right")
-        with self.expansion:
-            self.body = ui.column().classes("w-full")
+        # made when first needed: few rows have flags or details, and every element counts
+        # while the page is built and drawn
+        self.flags: dict[str, ui.badge] = {}
+        self.body: ui.column | None = None
 
     @property
     def key(self) -> int | str:
@@ -150,8 +182,9 @@ class StepRow:
             self.duration.text = duration(duration_ms)
 
     def show(self, run: StepRun | None, screenshot_of: dict[int, int],
-             iterations: dict[int, list[StepRun]] | None = None) -> None:
-        """Change the row to show `run` (None: not run yet) and its iterations' runs."""
+             iterations: dict[int, list[StepRun]] | None = None, brief: bool = False) -> None:
+        """Change the row to show `run` (None: not run yet) and its iterations' runs (not
+        yet when `brief`)."""
         self.run = run
         status = run.status.value if run else "pending"
         self.show_status(status)
@@ -159,10 +192,8 @@ class StepRow:
         self.about.text = self.action + (f" · {run.description}" if run and run.description
                                          else "")
         retries = run.retries if run else 0
-        self.retries.text = f"{retries} retr{'y' if retries == 1 else 'ies'}"
-        self.retries.set_visibility(bool(retries))
-        self.notes.text = _notes(run)
-        self.notes.set_visibility(bool(self.notes.text))
+        self._flag("notes", _notes(run))
+        self._flag("retries", f"{retries} retr{'y' if retries == 1 else 'ies'}" if retries else "")
         expandable = run is not None and bool(
             run.captures or run.error_message or run.selector_used or iterations
             or run.diagnostics or run.id in screenshot_of or run.dialogs or run.tabs
@@ -171,31 +202,70 @@ class StepRow:
             self.expansion.props(remove="hide-expand-icon")
         else:
             self.expansion.props("hide-expand-icon")
+        shape = None if run is None or not expandable else (
+            run.id, run.selector_used, run.captures, run.error_kind, run.error_message,
+            run.diagnostics, run.dialogs, run.tabs, run.warnings, screenshot_of.get(run.id or 0),
+            "later" if brief and iterations else
+            [(number, [c.id for c in runs]) for number, runs in sorted((iterations or {}).items())])
+        if shape != self._details:
+            self._details = shape
+            self._draw_details(run, screenshot_of, {} if brief else iterations or {})
+        else:
+            nested = [c for _, runs in sorted((iterations or {}).items()) for c in runs]
+            for child, child_run in zip(self.children, nested):
+                child.show(child_run, screenshot_of)
+        # after the details: opening draws what waits to be drawn
         if expandable and status == "failed" and not self.expansion.value and (
                 f"closed-{self.key}" not in self.open_ids):
             self.expansion.value = True  # a failure shows why, unless the viewer closed it
         elif expandable and self.key in self.open_ids:
             self.expansion.value = True
-        shape = None if run is None or not expandable else (
-            run.id, run.selector_used, run.captures, run.error_kind, run.error_message,
-            run.diagnostics, run.dialogs, run.tabs, run.warnings, screenshot_of.get(run.id or 0),
-            [(number, [c.id for c in runs]) for number, runs in sorted((iterations or {}).items())])
-        if shape != self._details:
-            self._details = shape
-            self._draw_details(run, screenshot_of, iterations or {})
-        else:
-            nested = [c for _, runs in sorted((iterations or {}).items()) for c in runs]
-            for child, child_run in zip(self.children, nested):
-                child.show(child_run, screenshot_of)
+
+    def _flag(self, kind: str, text: str) -> None:
+        """Show `text` in the header's badge of `kind` (FLAGS), hidden while empty."""
+        badge = self.flags.get(kind)
+        if badge is None and text:
+            color, props = FLAGS[kind]
+            with self.header:
+                badge = self.flags[kind] = ui.badge(color=color).props(props)
+            kinds = list(FLAGS)
+            after = next((self.flags[k] for k in kinds[kinds.index(kind) + 1:]
+                          if k in self.flags), self.duration)
+            badge.move(target_index=self.header.default_slot.children.index(after))
+        if badge is not None:
+            badge.text = text
+            badge.set_visibility(bool(text))
+
+    def _body(self) -> ui.column:
+        if self.body is None:
+            with self.expansion:
+                self.body = ui.column().classes("w-full")
+        return self.body
+
+    def _toggled(self, event) -> None:
+        _remember(self.open_ids, self.key, event.value)
+        if event.value and self._unopened is not None:
+            run, screenshot_of = self._unopened
+            self._unopened = None
+            with self._body():  # above the iterations' rows
+                _step_details(run, screenshot_of).move(target_index=0)
 
     def _draw_details(self, run: StepRun | None, screenshot_of: dict[int, int],
                       iterations: dict[int, list[StepRun]]) -> None:
-        self.body.clear()
+        if self.body is not None:
+            self.body.clear()
         self.children = []
+        self._unopened = None
         if run is None or self._details is None:
             return
-        with self.body:
-            _step_details(run, screenshot_of)
+        if not self.expansion.value:
+            self._unopened = (run, screenshot_of)
+            if not iterations:
+                return
+        with self._body():
+            if self.expansion.value:
+                _step_details(run, screenshot_of)
+            # the iterations' rows, even while closed: they show how far the repeat got
             for number, runs in sorted(iterations.items()):
                 ui.label(f"Iteration {number}").classes("text-xs font-semibold text-grey-7 mt-2")
                 with ui.column().classes("w-full gap-1 pl-4 border-l-2"):
@@ -212,8 +282,8 @@ def _remember(open_ids: set, key, opened: bool) -> None:
     open_ids.add(key if opened else f"closed-{key}")
 
 
-def _step_details(run: StepRun, screenshot_of: dict[int, int]) -> None:
-    with ui.column().classes("w-full gap-1 text-sm"):
+def _step_details(run: StepRun, screenshot_of: dict[int, int]) -> ui.column:
+    with ui.column().classes("w-full gap-1 text-sm") as details:
         if run.selector_used:
             with ui.row().classes("gap-2 items-baseline"):
                 ui.label("Selector").classes("text-grey-7 w-24")
@@ -232,8 +302,11 @@ def _step_details(run: StepRun, screenshot_of: dict[int, int]) -> None:
         _page_events(run)
         _diagnostics(run.diagnostics)
         if run.id in screenshot_of:
-            ui.image(f"/api/artifacts/{screenshot_of[run.id]}").classes(
-                "w-80 border rounded").props('fit=contain alt="screenshot after this step"')
+            # at most 20rem, and never wider than its card (a phone is narrower)
+            ui.image(artifact_url(screenshot_of[run.id])).classes(
+                "w-80 max-w-full border rounded").props(
+                'fit=contain alt="screenshot after this step"')
+    return details
 
 
 def _notes(run: StepRun | None) -> str:

@@ -10,6 +10,15 @@ from engine.identity import accounts
 from pages.console import build_console
 
 PASSWORD = "a-password-for-tests"
+# FastAPI merges each included router's lifespan into the app's, one wrapper deeper per
+# include_router; NiceGUI's per-test reset does not undo it, so after many page tests
+# the nested wrappers exceed Python's recursion limit. Each test starts from the first.
+FIRST_LIFESPAN = core.app.router.lifespan_context
+
+
+def build(settings, with_demo: bool) -> None:
+    core.app.router.lifespan_context = FIRST_LIFESPAN
+    build_console(settings, with_demo=with_demo)
 
 
 async def sign_in(simulated, name: str, role: str = "admin") -> None:
@@ -25,7 +34,7 @@ async def sign_in(simulated, name: str, role: str = "admin") -> None:
 @pytest_asyncio.fixture
 async def user(runtime, settings):
     async with user_simulation() as simulated:
-        build_console(settings, with_demo=False)
+        build(settings, with_demo=False)
         await sign_in(simulated, "admin")
         yield simulated
 
@@ -34,7 +43,7 @@ async def user(runtime, settings):
 async def app_client(runtime, settings):
     """The whole console (demo site included) and a client with no credentials."""
     async with user_simulation() as simulated:
-        build_console(settings, with_demo=True)
+        build(settings, with_demo=True)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(core.app),
                                      base_url="http://test") as anonymous:
             yield simulated, anonymous
