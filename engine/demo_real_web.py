@@ -1,8 +1,8 @@
 """Demo pages for the "real web" runbook features: frames, dialogs, tabs and pop-ups, file
 upload, HTTP Basic auth, drag and drop, arbitrary HTTP statuses, an uncaught page error,
-an inline text file and web components (shadow roots). Part of the offline demo site
-(engine.demo_site adds `routes()` to its own); links are built from the scope's
-``root_path`` like the rest of the site.
+an inline text file, web components (shadow roots) and a page that echoes its URL. Part
+of the offline demo site (engine.demo_site adds `routes()` to its own); links are built
+from the scope's ``root_path`` like the rest of the site.
 """
 
 from __future__ import annotations
@@ -219,6 +219,30 @@ customElements.define("contact-card", class extends HTMLElement { connectedCallb
                 + _script(js, items=COMPONENT_ITEMS))
 
 
+ECHO_CLOCK = """var t0 = performance.now();
+(function tick() { var left = $ms - (performance.now() - t0);
+  document.getElementById("clock").textContent = Math.max(0, left).toFixed(0) + " ms left";
+  if (left > 0) requestAnimationFrame(tick);
+  else document.getElementById("done").hidden = false; })();"""
+
+
+async def echo(request: Request) -> HTMLResponse:
+    """Prints the decoded path and query, and the URL as sent: a page that shows what a
+    runbook put into its URL (as a search page shows the words searched for). With
+    `ms`, a clock keeps it painting until #done shows after that many milliseconds."""
+    query = " ".join(f"{k}={v}" for k, v in request.query_params.multi_items())
+    body = (f'<p>Path: <span id="echo-path">{esc(request.path_params["rest"])}</span></p>'
+            f'<p>Query: <span id="echo-query">{esc(query)}</span></p>'
+            f'<p>Address: <span id="echo-url">{esc(str(request.url))}</span></p>'
+            f'<p><input id="echo-field" aria-label="Echo" size="40" value="{esc(query)}">'
+            '</p><p id="plain">Nothing to hide here.</p>')
+    ms = request.query_params.get("ms", "")
+    if ms.isdigit():
+        body += ('<p id="clock"></p><p id="done" hidden>Done</p>'
+                 + _script(ECHO_CLOCK, ms=min(int(ms), 60_000)))
+    return page("Echo", body)
+
+
 async def notes_txt(request: Request) -> Response:
     return Response(NOTES_TXT.encode("utf-8"), media_type="text/plain; charset=utf-8")
 
@@ -238,4 +262,5 @@ def routes() -> list[Route]:
         Route("/page-error", page_error),
         Route("/files/notes.txt", notes_txt),
         Route("/components", components),
+        Route("/echo/{rest:path}", echo),
     ]

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -98,15 +99,43 @@ def watch_page(ctx: JobContext, page: Page) -> None:
 
 SCREENCAST = {"format": "jpeg", "quality": 60, "maxWidth": 1280, "maxHeight": 720}
 
+# Whether the tab shows one of FORMS (lower case, white space runs as one space) as text
+# or as a field's value: in its document, open shadow roots and same-origin frames.
+SHOWS_SECRET_JS = """(() => {
+  const forms = FORMS, texts = [];
+  const visit = (root) => {
+    texts.push(root.textContent || "");
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) visit(el.shadowRoot);
+      if (el.tagName === "INPUT" || el.tagName === "TEXTAREA") texts.push(el.value);
+      if (el.tagName === "IFRAME" || el.tagName === "FRAME") {
+        let inner = null;
+        try { inner = el.contentDocument; } catch (e) {}
+        if (inner && inner.documentElement) visit(inner.documentElement);
+      }
+    }
+  };
+  visit(document.documentElement);
+  const text = texts.join(" ").replace(/\\s+/g, " ").toLowerCase();
+  return forms.some((form) => text.includes(form));
+})()"""
+
 
 class LiveView:
     """Streams JPEG frames of the page (CDP screencast) onto the bus while someone watches
     the job: viewers repeat a VIEWING event (engine/bus/events.py); with none for
     VIEWING_TTL_S the screencast stops, so an unwatched job pays nothing for it. Each frame
-    is encoded once by Chromium and published once, whatever the number of viewers."""
+    is encoded once by Chromium and published once, whatever the number of viewers.
+    A frame taken while the tab shows a secret (`secret_texts`, Redactor.page_texts) as
+    text is dropped: screencast frames cannot be masked."""
 
-    def __init__(self, cdp: CDPSession, job_id: int, bus: events.EventBus):
+    def __init__(self, cdp: CDPSession, job_id: int, bus: events.EventBus,
+                 secret_texts: list[str] | None = None):
         self.job_id, self.bus, self._cdp = job_id, bus, cdp
+        forms = sorted({" ".join(text.split()).lower() for text in secret_texts or []})
+        # Sent over CDP, not Playwright's API: a trace records no CDP call, so the forms
+        # stay out of it.
+        self._probe = SHOWS_SECRET_JS.replace("FORMS", json.dumps(forms)) if forms else ""
         self.current_step: str | None = None
         self.suspended = False
         self.streaming = False
@@ -151,7 +180,7 @@ class LiveView:
         # Chromium sends the next frame only once this one is acknowledged: acknowledging
         # after FRAME_INTERVAL_S caps the rate at the source, so Chromium encodes only the
         # frames viewers get (not every painted frame, ~60 a second on a busy page).
-        if not self.suspended:
+        if not self.suspended and not await self._shows_secret():
             frame = events.Event(events.SCREENSHOT, self.job_id, {
                 "jpeg": base64.b64decode(params["data"]), "step": self.current_step,
                 "live": True})
@@ -161,6 +190,17 @@ class LiveView:
             await self._cdp.send("Page.screencastFrameAck", {"sessionId": params["sessionId"]})
         except PlaywrightError:
             pass
+
+    async def _shows_secret(self) -> bool:
+        """Whether the tab shows a secret as text; when it cannot be told, yes."""
+        if not self._probe:
+            return False
+        try:
+            reply = await self._cdp.send("Runtime.evaluate", {
+                "expression": self._probe, "returnByValue": True})
+        except PlaywrightError:
+            return True
+        return reply.get("result", {}).get("value") is not False
 
     def follow(self, page: Page, cdp: CDPSession) -> None:
         """Show another tab: frames come from its CDP session from now on."""

@@ -44,7 +44,8 @@ def _over_limit(ctx: JobContext, name: str) -> StepFailed:
 
 async def _keep(ctx: JobContext, st: StepRunState, dl: Download) -> None:
     """Save a started download as the step's artifact, under the server's file name."""
-    name = dl.suggested_filename or "download"  # Content-Disposition's, RFC 6266
+    # Content-Disposition's (RFC 6266), or the URL's: a secret in it stays out of the record
+    name = ctx.redactor.text(dl.suggested_filename or "download")
     stem, dot, ext = name.rpartition(".")
     path = ctx.artifacts.new_path(stem if dot else name, ext if dot else "bin")
     try:
@@ -94,7 +95,8 @@ async def _download_url(ctx: JobContext, st: StepRunState, url: str) -> None:
             raise StepFailed(ErrorKind.http_error, f"{url} answered HTTP {status}; "
                              "nothing was downloaded", {"url": url, "status": status})
         body = await response.body()
-        name = unquote(urlsplit(response.url).path.rsplit("/", 1)[-1]) or "download"
+        name = ctx.redactor.text(unquote(urlsplit(response.url).path.rsplit("/", 1)[-1])
+                                 or "download")
         stem, dot, ext = name.rpartition(".")
         path = ctx.artifacts.new_path(stem if dot else name, ext if dot else "bin")
         await asyncio.to_thread(path.write_bytes, body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -81,9 +82,21 @@ class JobContext:
         return f"{name} ({place})" if place else name
 
     def masks(self) -> list[Locator]:
-        """The fields holding a secret on the job's current tab: what a screenshot paints
-        over (another tab's fields are not on this screenshot)."""
-        return [secret for secret in self.masked if secret.page == self.page]
+        """What a screenshot of the job's current tab paints over (another tab's fields are
+        not on it): the fields a secret was typed into, and in each of the tab's frames the
+        smallest elements whose text holds a secret in a form a page shows (one pattern,
+        Redactor.page_pattern: one pass over the page; Playwright's text matching looks
+        into open shadow roots) and the fields whose value attribute holds one. A value a
+        script put into a field, or a secret drawn in an image or a canvas, is not found."""
+        masks = [secret for secret in self.masked if secret.page == self.page]
+        pattern = self.redactor.page_pattern
+        for frame in self.page.frames if pattern else []:
+            if frame.is_detached():  # gone while we looked: nothing of it is painted
+                continue
+            masks.append(frame.get_by_text(re.compile(pattern, re.IGNORECASE)))
+            # get_by_placeholder's and get_by_title's selector, for the value attribute
+            masks.append(frame.locator(f"internal:attr=[value=/{pattern}/i]"))
+        return masks
 
 
 @dataclass

@@ -5,13 +5,12 @@ environment variable JOBDECK_SECRET_<NAME>."""
 import base64
 import json
 import os
-import re
 import zipfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from engine.secrets import store as secret_store
+from engine.secrets.forms import page_text_forms, page_text_pattern, secret_forms
 
 MASK = "••••"
 
@@ -58,23 +57,6 @@ def secret_overview(used_by: dict[str, list[str]]) -> list[dict]:
     return rows
 
 
-def secret_forms(value: str) -> set[str]:
-    """A secret as it may be written down: itself, percent-encoded as HTML forms,
-    encodeURIComponent and Python do (either case of hex), inside a JSON string, base64."""
-    encoded = {quote(value, safe=""), quote_plus(value), quote(value, safe="-_.!~*'()"),
-               _form_encoded(value)}
-    encoded |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form)
-                for form in encoded}
-    return {value, json.dumps(value)[1:-1], base64.b64encode(value.encode()).decode(),
-            *encoded}
-
-
-def _form_encoded(value: str) -> str:
-    """As an HTML form posts it (WHATWG urlencoded; unlike Python's quote, "~" escaped)."""
-    return "".join(c if c.isascii() and (c.isalnum() or c in "*-._") else "+" if c == " "
-                   else "".join(f"%{b:02X}" for b in c.encode()) for c in value)
-
-
 def basic_auth_forms(credentials: dict | None) -> list[str]:
     """The password and the base64 token that HTTP Basic authentication sends for
     {username, password} (RFC 7617), as secret values; [] without credentials."""
@@ -85,13 +67,22 @@ def basic_auth_forms(credentials: dict | None) -> list[str]:
 
 
 class Redactor:
-    """Replaces every secret value (in any of its written forms) with •••• in text and in
-    nested data."""
+    """Replaces every secret value (in any of its written forms, engine.secrets.forms) with
+    •••• in text and in nested data: the one redaction of records, events, exports,
+    reports and traces."""
 
     def __init__(self, secret_values: list[str]):
+        # What a page may show as text, and a pattern that finds any of it: screenshots
+        # paint over the elements holding one, the live view drops frames showing one.
+        self.page_texts = sorted({form for v in secret_values if v
+                                  for form in page_text_forms(v)}, key=len, reverse=True)
+        self.page_pattern = page_text_pattern(self.page_texts)
+        forms = {form for v in secret_values if v for form in secret_forms(v)}
+        if self.page_pattern:  # it goes into selectors, which a trace records (as JSON)
+            forms |= {self.page_pattern} | {
+                json.dumps(self.page_pattern, ensure_ascii=ascii)[1:-1] for ascii in (True, False)}
         # Longest first, so a secret that contains another is masked whole.
-        self.values = sorted({form for v in secret_values if v for form in secret_forms(v)},
-                             key=len, reverse=True)
+        self.values = sorted(forms, key=len, reverse=True)
 
     def text(self, value: str) -> str:
         for secret in self.values:
