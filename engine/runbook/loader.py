@@ -7,6 +7,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.reader import ReaderError
 
 import engine.runner.assertions  # noqa: F401  (these fill ACTIONS: each action's entry)
 import engine.runner.data_actions  # noqa: F401
@@ -15,6 +16,15 @@ import engine.runner.step_actions  # noqa: F401
 import engine.runner.tabs  # noqa: F401
 from engine.errors import InvalidInput
 from engine.runbook.actions import ACTIONS, COMMON_KEYS
+from engine.runbook.limits import (
+    MAX_PROBLEMS,
+    LimitExceeded,
+    check_bytes,
+    check_size,
+    check_steps,
+    in_time,
+    parse_limited,
+)
 from engine.runbook.model import (
     FILE_PARAM_RE,
     PARAM_KEYS,
@@ -28,7 +38,8 @@ from engine.runbook.model import (
 from engine.runbook.parts import FILE_PRODUCERS, PartChecker
 from engine.runbook.problems import Problem, closest
 from engine.runbook.references import check_references
-from engine.runbook.scalars import as_written, parse_yaml, written_at
+from engine.runbook.scalars import as_written, written_at
+from engine.settings import current_settings
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
 TOP_KEYS = ("version", "name", "title", "description", "settings", "params", "secrets", "steps")
@@ -75,8 +86,8 @@ class _Loader(PartChecker):
         for key in ("version", "name", "title", "steps"):
             if key not in doc:
                 self.error((doc.lc.line, doc.lc.col), f'missing required key "{key}"')
-        if "version" in doc and doc["version"] != 1:
-            self.error(doc.lc.value("version"), "version must be 1")
+        if "version" in doc and (problem := _version_problem(doc["version"])):
+            self.error(doc.lc.value("version"), problem)
         name = doc.get("name")
         if "name" in doc and not (isinstance(name, str) and NAME_RE.match(name)):
             self.error(doc.lc.value("name"), "name must be a slug of a-z, 0-9 and -")
@@ -269,35 +280,90 @@ def _not_allowed(key: str, action: str, allowed: set) -> tuple[str, str | None]:
     return f'unknown key "{key}" for action "{action}"', closest(key, allowed)
 
 
-def load_runbook(source: str, path: str = "<runbook>") -> Runbook:
-    """Parse and validate a runbook's YAML; raise RunbookInvalid listing every problem."""
+def _version_problem(version: Any) -> str | None:
+    """Why `version` is not the number 1, or None. A number is what YAML reads
+    (`0x1` is 1); `true` is a bool, which Python counts as the int 1, so types decide."""
+    if isinstance(version, bool):
+        return f"version must be the number 1, not {str(version).lower()}"
+    if isinstance(version, str):
+        return f'version must be the number 1, not the text "{version[:20]}": write version: 1'
+    if isinstance(version, float):
+        return f"version must be the whole number 1, not {version}"
+    return None if isinstance(version, int) and version == 1 else "version must be 1"
+
+
+def load_runbook(source: str, path: str = "<runbook>", *, size_checked: bool = True
+                 ) -> Runbook:
+    """Parse and validate a runbook's YAML; raise RunbookInvalid listing every problem
+    (at most MAX_PROBLEMS, then how many more). The limits of engine/runbook/limits.py
+    are checked first, each as the one problem; `size_checked=False` skips the size, for
+    a runbook stored before JOBDECK_MAX_RUNBOOK_KB was lowered."""
     try:
-        doc = parse_yaml(source)
+        if size_checked:
+            check_size(source, current_settings().max_runbook_kb)
+        doc = parse_limited(source)
+        check_steps(doc)
+    except LimitExceeded as exc:
+        raise _refused(path, exc) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise RunbookInvalid([Problem(path, line, col, f"YAML syntax error: {exc.problem}")]
                              ) from None
+    except ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
+        line, col = _place(source, exc.position)
+        raise RunbookInvalid([Problem(path, line, col, f"YAML cannot hold character "
+                                      f"#x{exc.character:04x} here: remove it")]) from None
     loader = _Loader(path)
     runbook = loader.load(doc, source)
     if loader.problems or runbook is None:  # None comes with a problem
-        raise RunbookInvalid(sorted(loader.problems, key=lambda p: (p.line, p.column, str(p))))
+        problems = sorted(loader.problems, key=lambda p: (p.line or 0, p.column or 0, str(p)))
+        if len(problems) > MAX_PROBLEMS:  # a list nobody reads, and a slow page to show
+            more = len(problems) - MAX_PROBLEMS
+            problems = problems[:MAX_PROBLEMS] + [Problem(
+                path, None, None, f"… and {more} more problems (the first {MAX_PROBLEMS} "
+                "are listed)")]
+        raise RunbookInvalid(problems)
     return runbook
+
+
+def check_runbook(source: str, path: str = "<runbook>") -> Runbook:
+    """`load_runbook` for a server: in a thread of its own, refused (RunbookInvalid) when
+    it takes longer than CHECK_SECONDS, so a request never waits on it for longer."""
+    try:
+        return in_time(lambda: load_runbook(source, path))
+    except LimitExceeded as exc:
+        raise _refused(path, exc) from None
+
+
+def _refused(path: str, exc: LimitExceeded) -> RunbookInvalid:
+    line, col = (exc.pos[0] + 1, exc.pos[1] + 1) if exc.pos else (None, None)
+    return RunbookInvalid([Problem(path, line, col, exc.message)])
 
 
 @lru_cache(maxsize=128)
 def stored_runbook(source: str, path: str) -> Runbook:
     """A stored, already validated runbook, parsed once per process (parsing costs ~7 ms,
-    paid when a job is created and again when it starts). Treat the result as read-only."""
-    return load_runbook(source, path)
+    paid when a job is created and again when it starts). Treat the result as read-only.
+    Its size was checked when it was stored (JOBDECK_MAX_RUNBOOK_KB may be lower now)."""
+    return load_runbook(source, path, size_checked=False)
 
 
 def load_runbook_file(path: str | Path) -> Runbook:
-    """Read and validate a runbook file."""
+    """Read and validate a runbook file; one over JOBDECK_MAX_RUNBOOK_KB is not read."""
     p = Path(path)
     try:
+        check_bytes(p.stat().st_size, current_settings().max_runbook_kb)
         source = p.read_text(encoding="utf-8")
+    except LimitExceeded as exc:
+        raise _refused(str(p), exc) from None
     except OSError as exc:
         raise RunbookInvalid([Problem(str(p), None, None,
                                       f"cannot read the file: {exc.strerror}")]) from None
     return load_runbook(source, str(p))
+
+
+def _place(source: str, position: int) -> tuple[int, int]:
+    """The 1-based line and column of a character offset in `source`."""
+    before = source[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1

@@ -273,3 +273,11 @@ def test_the_console_url_and_its_place_in_the_url_policy():
     assert public.private_host_allowlist[:2] == ["10.0.0.5", "jobdeck.example.com:443"]
     with pytest.raises(ValueError, match="the console's address as people reach it"):
         Settings(public_url="jobdeck.example.com")
+
+
+def test_a_character_yaml_does_not_allow_is_a_problem_with_its_place():
+    with pytest.raises(RunbookInvalid) as bad:
+        load_runbook("version: 1\nname: a\ntitle: A\x00\nsteps: [{action: goto, url: x}]\n",
+                     "nul.yaml")
+    assert bad.value.errors == ["nul.yaml:3:9: YAML cannot hold character #x0000 here: "
+                                "remove it"]
