@@ -245,12 +245,20 @@ class SchedulerStatus(BaseModel):
     expires_at: IsoTime | None = Field(description="when the lock lapses unless renewed")
 
 
+class DiskStatus(BaseModel):
+    """The data directory and the free space on its disk, in MiB."""
+
+    path: str
+    free_mb: float
+
+
 class Health(BaseModel):
     """The instance's health: `ok`, or `degraded` with what is wrong in `warnings`."""
 
     status: str = Field(examples=["ok"])
     database: str
     scheduler: SchedulerStatus
+    disk: DiskStatus
     warnings: list[str]
 
 

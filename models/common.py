@@ -99,4 +99,5 @@ class ErrorKind(str, Enum):
     cancelled = "cancelled"
     browser_crashed = "browser_crashed"
     worker_lost = "worker_lost"
+    storage_full = "storage_full"  # the data directory's disk is full
     unknown = "unknown"

@@ -10,6 +10,7 @@ import hashlib
 import re
 import secrets
 import threading
+from contextlib import suppress
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -18,10 +19,11 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Forbidden, InvalidInput, StorageFull
 from engine.identity import audit
 from engine.identity.access import Actor
 from engine.store.db import read_scope, session_scope
+from engine.store.disk import storage_guard
 from models import ApiToken, LoginSession, Role, User, utcnow
 
 SESSION_LIFETIME = timedelta(hours=12)  # renewed while in use, ended by signing out
@@ -342,7 +344,8 @@ def token_actor(token: str | None) -> Actor | None:
         _refused_token(row, user, now)
         return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        with session_scope() as session:
+        # a full disk must not lock anyone out: "last used" is only a hint
+        with suppress(StorageFull), storage_guard(), session_scope() as session:
             stored = session.get(ApiToken, row.id)
             stored.last_used_at = now
             session.add(stored)

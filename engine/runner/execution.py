@@ -14,7 +14,7 @@ from playwright.async_api import Browser
 from playwright.async_api import Error as PlaywrightError
 
 from engine.bus import events
-from engine.errors import StepFailed
+from engine.errors import StepFailed, StorageFull
 from engine.runbook.actions import ACTIONS
 from engine.runbook.model import Runbook, Step
 from engine.runbook.templating import render
@@ -116,7 +116,7 @@ class JobExecution:
             if rb.trace:  # the trace's screenshots would show a typed secret unmasked
                 await context.tracing.start(screenshots=not self.runbook.secrets,
                                             snapshots=True)
-            self.live = LiveView(cdp, self.job_id, self.bus)
+            self.live = LiveView(cdp, self.job_id, self.bus, self.redactor.page_texts)
             self.ctx.on_switch += [lambda tab, _: self.control.watch(tab), self.live.follow]
             self.opened = True
             await self.run_steps(self.runbook.steps)
@@ -237,6 +237,8 @@ class JobExecution:
         except StepFailed as exc:
             failure = exc if self._browser_alive(exc.message) else StepFailed(
                 ErrorKind.browser_crashed, f"the browser stopped: {exc.message}")
+        except StorageFull as exc:  # a screenshot, export or download the disk cannot hold
+            failure = StepFailed(ErrorKind.storage_full, str(exc))
         except PlaywrightError as exc:
             blocked = navigation_blocked(self.ctx)
             failure = self._classify(exc, st.selector_used) if not blocked else StepFailed(
@@ -275,7 +277,7 @@ class JobExecution:
             raise BrowserCrashed(failure.message)
         if failure and not step.continue_on_error:
             self.failure = self.failure or failure
-            if rb.stop_on_error:
+            if rb.stop_on_error or failure.kind == ErrorKind.storage_full:
                 self.stopped = True
 
     async def run_nested(self, step: Step, row_id: int) -> None:
@@ -348,7 +350,11 @@ class JobExecution:
             self.ctx.warnings.append(
                 f"the screenshot after this step could not be taken: {reason}")
             return
-        await asyncio.to_thread(self._keep_screenshot, step, row_id, data)
+        try:
+            await asyncio.to_thread(self._keep_screenshot, step, row_id, data)
+        except StorageFull as exc:  # the step did its work; the job cannot keep its files
+            self.ctx.warnings.append(f"the screenshot after this step was not saved: {exc}")
+            self.failure, self.stopped = StepFailed(ErrorKind.storage_full, str(exc)), True
 
     def _keep_screenshot(self, step: Step, row_id: int, data: bytes) -> None:
         self.ctx.artifacts.save(ArtifactKind.screenshot,

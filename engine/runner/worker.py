@@ -6,6 +6,7 @@ import logging
 from playwright.async_api import Error as PlaywrightError
 
 from engine.bus import events
+from engine.errors import StorageFull, is_storage_full
 from engine.runbook import stored_runbook
 from engine.runner.browser import BrowserNotFound
 from engine.runner.browser_host import HOST
@@ -17,6 +18,7 @@ from engine.secrets.values import resolve_secrets
 from engine.service.report import publish_report
 from engine.settings import Settings
 from engine.store.db import session_scope
+from engine.store.disk import keep_reserve, release_reserve, storage_guard
 from engine.store.transitions import TransitionRefused, transition_job
 from models import ErrorKind, JobStatus, utcnow
 
@@ -60,12 +62,16 @@ def execute_job(job_id: int, *, settings: Settings, bus: events.EventBus,
                 heartbeat: Heartbeat, approver=None) -> JobStatus | None:
     """Claim and run one job to its end (blocks the calling thread, not the browser loop).
     Returns its final status (None: not claimed)."""
+    keep_reserve(settings.data_dir)  # room to record a job's end on a disk it fills
     job = claim(job_id, heartbeat, bus)
     if job is None:
         return None
     heartbeat.hold(job_id)
     try:
         status = _run_claimed(job, settings=settings, bus=bus, approver=approver)
+    except StorageFull as exc:  # not even its end fits: the sweeper ends it once there is room
+        log.error("job %s: its end could not be recorded: %s", job_id, exc)
+        return JobStatus.failed
     finally:
         heartbeat.release(job_id)
     publish_report(job_id, bus, settings.data_dir)
@@ -96,6 +102,12 @@ def _run_claimed(job, *, settings: Settings, bus: events.EventBus, approver=None
             JobStatus.failed, ErrorKind.browser_crashed,
             f"the browser could not run the job: {str(exc).strip().splitlines()[0]}").status
     except Exception as exc:
+        if isinstance(exc, StorageFull) or is_storage_full(exc):  # any write, e.g. a download
+            full = exc if isinstance(exc, StorageFull) else StorageFull(settings.data_dir)
+            release_reserve(settings.data_dir)
+            with storage_guard(settings.data_dir):
+                return JobRecorder(job_id, bus).job_finished(
+                    JobStatus.failed, ErrorKind.storage_full, str(full)).status
         log.exception("job %s failed unexpectedly", job_id)
         return JobRecorder(job_id, bus).job_finished(
             JobStatus.failed, ErrorKind.unknown, f"internal error: {exc!r}").status

@@ -28,6 +28,7 @@ from engine.settings import current_settings
 from engine.store import job_counts
 from engine.store.artifacts import artifact_file
 from engine.store.db import read_scope, session_scope
+from engine.store.disk import storage_guard
 from models import (
     JOB_ACTIONS,
     Artifact,
@@ -94,10 +95,11 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
     """Write a queued job for a stored runbook (not yet on the queue); `audited`: a person
     started it, which the audit log records in the same transaction. `files` (param ->
     (file name, bytes or a binary file)) are stored as the job's inputs in that same
-    transaction: the job exists with all its files or not at all."""
+    transaction: the job exists with all its files or not at all. StorageFull when the data
+    directory's disk is full."""
     data_dir, job = current_settings().data_dir, None
     try:
-        with session_scope() as session:
+        with storage_guard(data_dir), session_scope() as session:
             row = session.exec(select(Runbook).where(Runbook.name == runbook_name)).first()
             if row is None:
                 raise NotFound(f'no runbook named "{runbook_name}"')
@@ -131,7 +133,7 @@ def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
     the original."""
     data_dir, job, files = current_settings().data_dir, None, None
     try:
-        with session_scope() as session, ExitStack() as opened:
+        with storage_guard(data_dir), session_scope() as session, ExitStack() as opened:
             old = session.get(Job, job_id)
             if old is None:
                 raise NotFound(f"there is no job {job_id}")

@@ -9,8 +9,10 @@ from sqlmodel import select
 from engine.identity import audit
 from engine.identity.access import Actor
 from engine.runbook import Runbook as RunbookSpec
-from engine.runbook import RunbookInvalid, load_runbook, load_runbook_file
+from engine.runbook import RunbookInvalid, load_runbook_file
+from engine.runbook.loader import check_runbook
 from engine.store.db import read_scope, session_scope
+from engine.store.disk import storage_guard
 from models import Runbook, utcnow
 
 log = logging.getLogger(__name__)
@@ -29,8 +31,9 @@ def save_runbook(spec: RunbookSpec) -> Runbook:
 
 
 def store_runbook(spec: RunbookSpec) -> SavedRunbook:
-    """Store a validated runbook and say whether it was new, identical or a new version."""
-    with session_scope() as session:
+    """Store a validated runbook and say whether it was new, identical or a new version;
+    StorageFull when the data directory's disk is full."""
+    with storage_guard(), session_scope() as session:
         row = session.exec(select(Runbook).where(Runbook.name == spec.name)).first()
         if row is None:
             outcome = "created"
@@ -50,8 +53,9 @@ def store_runbook(spec: RunbookSpec) -> SavedRunbook:
 def add_runbook(source: str, file_name: str = "runbook.yaml", *, by: Actor | None = None
                 ) -> SavedRunbook:
     """Validate YAML text and store it; RunbookInvalid (with every error) when it is not valid.
-    A change by a person is recorded in the audit log."""
-    saved = store_runbook(load_runbook(source, file_name))
+    A change by a person is recorded in the audit log. Checked in a thread with a time
+    limit (engine/runbook/limits.py), so the console's request never waits on it long."""
+    saved = store_runbook(check_runbook(source, file_name))
     if by is not None and saved.outcome != "unchanged":
         audit.record(by.name, f"runbook_{saved.outcome}", target=f"runbook {saved.runbook.name}",
                      source=by.source, after=f"version {saved.runbook.version}")

@@ -7,7 +7,9 @@ from pathlib import Path
 import filetype
 from sqlmodel import Session, col, select
 
+from engine.errors import StorageFull
 from engine.store.db import session_scope
+from engine.store.disk import release_reserve, storage_guard
 from models import Artifact, ArtifactKind, StepRun
 
 
@@ -66,9 +68,19 @@ class ArtifactStore:
 
     def save(self, kind: ArtifactKind, name: str, data: bytes, ext: str,
              step_run_id: int | None) -> Artifact:
-        path = self.new_path(name, ext)
-        path.write_bytes(data)
-        return self.record(kind, name, path, step_run_id)
+        """Write and record a file; StorageFull (naming the data directory) when the disk is
+        full, after which the disk reserve is released so the job's end can be recorded."""
+        path = None
+        try:
+            with storage_guard(self.data_dir):
+                path = self.new_path(name, ext)
+                path.write_bytes(data)
+                return self.record(kind, name, path, step_run_id)
+        except StorageFull:
+            if path is not None:
+                path.unlink(missing_ok=True)  # a partial or unrecorded file helps nobody
+            release_reserve(self.data_dir)
+            raise
 
 
 def artifact_file(data_dir: Path, artifact: Artifact) -> Path | None:

@@ -3,6 +3,7 @@
 from nicegui import events as ui_events
 from nicegui import run, ui
 
+from engine.errors import StorageFull
 from engine.runbook import Problem, RunbookInvalid
 from engine.service import runbooks
 from pages.ui.display import relative_time
@@ -90,6 +91,10 @@ def add_dialog(on_added) -> None:
                 first = exc.problems[0].line
                 if first:
                     editor.reveal_line(first)
+                return
+            except StorageFull as exc:  # "the data directory is full (N MB free)": say so
+                ui.notify(str(exc), type="negative", multi_line=True, timeout=0,
+                          close_button=True)
                 return
             if saved is None:  # the server is stopping
                 return
