@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Hosts that may be reached although they are loopback/private: host, host:port or CIDR,
     # comma-separated. Unset: the console's own address, so the demo site works out of the box.
     allow_private_hosts: str | None = None
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (IPs or CIDRs, comma-separated).
+    # Unset: none, so a client cannot forge its address past the sign-in limit and the audit.
+    trusted_proxies: str | None = None
     # An explicit browser binary; unset: Playwright's Chromium, else a system Chromium/Chrome.
     browser_path: str | None = None
     # Chromium's sandbox: unset, on unless Jobdeck runs as root (Chromium refuses it there).
@@ -54,8 +57,12 @@ class Settings(BaseSettings):
     # A worker's browser is replaced after this many jobs so memory stays flat.
     browser_recycle_jobs: int = 50
     max_download_mb: float = 100.0
+    # /api/health warns when the data directory's disk has less free space than this.
+    min_free_mb: float = 200.0
     # A file given for a file param when a job starts (console, API, CLI) may be this large.
     max_upload_mb: float = 50.0
+    # A runbook's YAML may be this large (KB of UTF-8); a larger one is refused unread.
+    max_runbook_kb: int = 256
     # Each worker opens the next job's browser context while idle (a job then starts ~160 ms
     # sooner); costs one idle context (~60 MB) per worker.
     prepare_contexts: bool = True

@@ -7,12 +7,14 @@ from nicegui import app, ui
 
 from engine.demo_site import create_demo_app
 from engine.settings import Settings
+from pages.api import allow as api_allow
 from pages.api import events as api_events
 from pages.api import health as api_health
 from pages.api import routes as api
 from pages.api import schedules as api_schedules
 from pages.api.docs import mount_docs
 from pages.api.errors import install_error_handlers
+from pages.api.limits import RequestLimits
 from pages.auth_gate import AuthGate
 from pages.ui import sign_in
 from pages.ui.account_page import account_page
@@ -39,6 +41,7 @@ def build_console(settings: Settings, with_demo: bool = True) -> None:
     process's Runtime was built from the same `settings`."""
     # every route below needs a session or a token; a browser opening one of these paths
     # (or the API docs, or signing out) without one is sent to the sign-in form
+    app.add_middleware(RequestLimits)  # inside the gate: only callers it let in are read
     app.add_middleware(AuthGate, pages=[*PAGES, "/docs", "/logout"])
     app.include_router(sign_in.router)
     for path, page in PAGES.items():
@@ -48,6 +51,7 @@ def build_console(settings: Settings, with_demo: bool = True) -> None:
     app.include_router(api_events.router)
     app.include_router(api_schedules.router)
     app.include_router(api_health.router)
+    app.include_router(api_allow.router)  # last: what no API route took
     mount_docs()
     if with_demo:
         app.mount("/demo", create_demo_app())

@@ -83,4 +83,14 @@ def run_server(settings: Settings) -> None:
     # uvicorn would otherwise wait for them forever before stopping
     ui.run(host=settings.host, port=settings.port, title="Jobdeck", reload=False, show=False,
            favicon="🗂️", storage_secret=session_secret(settings.data_dir),
-           timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+           timeout_graceful_shutdown=settings.shutdown_grace_seconds, **proxy_options(settings))
+
+
+def proxy_options(settings: Settings) -> dict:
+    """uvicorn's proxy-header handling: off unless JOBDECK_TRUSTED_PROXIES names the proxy
+    (uvicorn would otherwise believe X-Forwarded-For from loopback, letting anyone on this
+    machine, or a misconfigured proxy, forge the address the sign-in limit counts)."""
+    trusted = [p.strip() for p in (settings.trusted_proxies or "").split(",") if p.strip()]
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}

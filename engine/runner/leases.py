@@ -5,10 +5,10 @@ import os
 import socket
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from engine.bus import events
@@ -49,28 +49,44 @@ class Heartbeat:
         return database_now() + timedelta(seconds=self.lease_seconds)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.lease_seconds / 3):
+        pause = self.lease_seconds / 3
+        while not self._stop.wait(pause):
             with self._lock:
                 held = list(self.held)
+            pause = self.lease_seconds / 3
             if not held:
                 continue
-            try:
+            try:  # while the database is away this waits in its reconnect, so the renewal
+                # lands as soon as it is back (the sweeper allows a lease for that)
                 with session_scope() as session:
                     session.exec(update(Job)
                                  .where(col(Job.id).in_(held), col(Job.worker_id) == WORKER_ID)
                                  .values(lease_expires_at=self.expiry()))
             except Exception:
                 log.exception("renewing leases failed")
+                pause = min(1.0, pause)  # try again soon, not a third of a lease later
 
 
-def sweep_lost_jobs(bus: events.EventBus, data_dir: Path) -> list[int]:
-    """Fail every active job whose lease expired: its worker died. Returns their ids."""
+def database_time() -> datetime:
+    """Now by the database's clock, as a value (database_now() is an SQL expression on
+    PostgreSQL, evaluated whenever the statement finally runs)."""
+    with session_scope() as session:
+        now = session.exec(select(func.now())).one() if session.get_bind().dialect.name == (
+            "postgresql") else utcnow()
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+def sweep_lost_jobs(bus: events.EventBus, data_dir: Path,
+                    expired_before: datetime | None = None) -> list[int]:
+    """Fail every active job whose lease expired (before `expired_before`, a database time
+    read earlier; default: now): its worker died. Returns their ids."""
     def reason(job: Job) -> str:
         where = f" during step {job.current_step!r}" if job.current_step else ""
         return (f"the worker {job.worker_id} stopped{where} (crashed or was killed) and its "
                 "lease expired; artifacts recorded so far are kept. Re-run the job")
 
-    return _fail_jobs(Job.lease_expires_at < database_now(), reason, bus, data_dir)
+    cutoff = database_now() if expired_before is None else expired_before
+    return _fail_jobs(col(Job.lease_expires_at) < cutoff, reason, bus, data_dir)
 
 
 def fail_held_jobs(heartbeat: Heartbeat, bus: events.EventBus, data_dir: Path) -> list[int]:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
+from pydantic import BaseModel
 
 from engine.identity.access import Actor, Forbidden, may, require
 from engine.service import jobs
@@ -12,6 +13,18 @@ from models import ErrorDetail
 REFUSED: dict[int | str, dict[str, Any]] = {403: {
     "model": ErrorDetail, "description": "Your role does not allow it (the message says "
     "which role does)"}}
+
+
+class Invalid(BaseModel):
+    """A 422: FastAPI's list of what does not fit the schema, or the engine's message."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# Every /api route: the gate answers 401 without a valid session or API token
+UNSIGNED: dict[int | str, dict[str, Any]] = {401: {
+    "model": ErrorDetail, "description": "Not signed in: no session, or an API token that "
+    "is not valid"}}
 
 
 def actor_of(request: Request) -> Actor:

@@ -18,9 +18,17 @@ ASSETS = "/docs-assets"
 
 def _schema(openapi_version: str) -> dict:
     routes = [*api.router.routes, *api_events.router.routes, *api_schedules.router.routes]
-    return get_openapi(
+    schema = get_openapi(
         title="Jobdeck API", version="1", routes=routes, openapi_version=openapi_version,
         description="Runbooks, jobs, artifacts and live job events. See docs/api.md.")
+    # A 422 is FastAPI's list of problems when the request does not fit its schema, or
+    # one message when the engine refuses a value (pages/api/errors.py): say both
+    invalid = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+    if invalid:
+        listed = invalid["properties"]["detail"]
+        invalid["properties"]["detail"] = {"anyOf": [listed, {"type": "string"}],
+                                           "title": "Detail"}
+    return schema
 
 
 @router.get("/openapi.json")

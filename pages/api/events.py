@@ -14,8 +14,9 @@ import asyncio
 import base64
 import json
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, Header, HTTPException, Path, Query
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -23,8 +24,10 @@ from engine.bus import events
 from engine.errors import NotFound
 from engine.service import jobs
 from models import ErrorDetail, JobStatus
+from pages.api.access import UNSIGNED
+from pages.api.limits import MAX_INT
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], responses=UNSIGNED)
 MAX_QUEUED_FRAMES = 20  # a slow client drops frames, never recorded events
 FINAL_GRACE_S = 5.0  # a finished job's report follows its last status at once
 
@@ -49,16 +52,25 @@ def _message(event: events.Event) -> dict:
             response_class=EventSourceResponse, responses={
                 200: {"description": "`event:` the kind, `data:` JSON with `job_id`; `id:` "
                       "on recorded events (send it back as `Last-Event-ID`)",
-                      "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      "content": {"text/event-stream": {"schema": {
+                          "type": "object", "required": ["event", "data"], "properties": {
+                              "event": {"type": "string"}, "data": {"type": "string"},
+                              "id": {"type": "string"}}}}}},
                 404: {"model": ErrorDetail, "description": "No such job"}})
-async def job_events(job_id: int, request: Request,
-                     last_event_id: str | None = Header(None)) -> EventSourceResponse:
+async def job_events(
+        job_id: Annotated[int, Path(ge=1, le=MAX_INT, description="the job's id")],
+        after: Annotated[int, Query(ge=0, le=MAX_INT, description="send the recorded events "
+                                    "after this event id (as Last-Event-ID does)")] = 0,
+        last_event_id: Annotated[str | None, Header(
+            description="the id of the last event received: the stream goes on after it")
+        ] = None) -> EventSourceResponse:
     if await run_in_threadpool(jobs.get_job, job_id) is None:
         raise NotFound(f"there is no job {job_id}")
-    try:
-        after = int(last_event_id or request.query_params.get("after", "0"))
-    except ValueError:
-        raise HTTPException(422, "Last-Event-ID must be an event id from this stream") from None
+    if last_event_id:  # empty: none, as before
+        if not (last_event_id.isascii() and last_event_id.isdigit()
+                and int(last_event_id) <= MAX_INT):
+            raise HTTPException(422, "Last-Event-ID must be an event id from this stream")
+        after = int(last_event_id)
     return EventSourceResponse(_stream(job_id, after), ping=15)
 
 

@@ -1,10 +1,10 @@
 """The REST API (documented at /docs): the same engine functions the pages call."""
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -31,9 +31,10 @@ from models import (
     Trigger,
 )
 from pages.api import start_body
-from pages.api.access import REFUSED, actor_of, allowed
+from pages.api.access import REFUSED, UNSIGNED, Invalid, actor_of, allowed
+from pages.api.limits import MAX_INT, allow_body, refuse_control_characters
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], responses=UNSIGNED)
 YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml",
               "text/plain")
 INLINE_TYPES = ("image/jpeg", "image/png", "video/webm")
@@ -42,6 +43,8 @@ NO_JOB: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "No such job"}}
 NO_RUNBOOK: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "No such runbook"}}
+JobId = Annotated[int, Path(ge=1, le=MAX_INT, description="the job's id")]
+ArtifactId = Annotated[int, Path(ge=1, le=MAX_INT, description="the artifact's id")]
 
 
 class Comment(BaseModel):
@@ -76,27 +79,28 @@ def me(actor: Actor = Depends(actor_of)) -> dict:
 @router.get("/jobs", summary="List jobs, newest first", response_model=JobPage)
 def list_jobs(status: str | None = Query(None, description="comma-separated statuses"),
               runbook: str | None = None, q: str | None = None,
-              limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+              limit: int = Query(50, ge=1, le=500),
+              offset: int = Query(0, ge=0, le=MAX_INT)) -> dict:
     found, total = jobs.list_jobs(_statuses(status), q, limit, offset, runbook=runbook)
     return {"items": [job_summary(j) for j in found], "total": total}
 
 
 @router.get("/jobs/{job_id}", summary="A job with its steps, metrics and artifacts",
             response_model=JobReport, responses=NO_JOB)
-def get_job(job_id: int) -> dict:
+def get_job(job_id: JobId) -> dict:
     return _job_document(job_id)
 
 
 @router.get("/jobs/{job_id}/report", summary="The execution report as a JSON file",
             response_model=JobReport, responses=NO_JOB)
-def get_report(job_id: int) -> JSONResponse:
+def get_report(job_id: JobId) -> JSONResponse:
     return JSONResponse(_job_document(job_id), headers={
         "Content-Disposition": f'attachment; filename="job-{job_id}-report.json"'})
 
 
 def _action_route(action: JobAction) -> None:
     """`POST /api/jobs/{id}/<action>` for each job action, from the one table of them."""
-    def take(job_id: int, body: Comment | None = None,
+    def take(job_id: JobId, body: Comment | None = None,
              actor: Actor = allowed(action.value)) -> dict:
         job = job_actions.act(job_id, action, by=actor.name, source=actor.source,
                           comment=body.comment if body else None)
@@ -158,6 +162,7 @@ async def add_runbook(request: Request, response: Response,
         source = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HTTPException(422, "the body is not UTF-8 text") from exc
+    refuse_control_characters(source, "the runbook")  # YAML's reader refuses them, unkindly
     saved = await run_in_threadpool(runbooks.add_runbook, source, "runbook.yaml", by=actor)
     response.status_code = 201 if saved.outcome in ("created", "new_version") else 200
     return {"outcome": saved.outcome, **_runbook_document(saved.runbook)}
@@ -166,8 +171,10 @@ async def add_runbook(request: Request, response: Response,
 @router.post("/runbooks/{name}/jobs", summary="Start a job of a runbook (JSON, or "
              "multipart/form-data to give the files of its file params)", status_code=201,
              response_model=JobRead, openapi_extra=start_body.OPENAPI_BODY, responses={
-                 **NO_RUNBOOK, **REFUSED, 422: {
-                     "model": ErrorDetail, "description": "Unknown or missing params, a "
+                 **NO_RUNBOOK, **REFUSED, 413: {
+                     "model": ErrorDetail, "description": "Larger than its files may be"},
+                 422: {
+                     "model": Invalid, "description": "Unknown or missing params, a "
                      "missing file, a file over JOBDECK_MAX_UPLOAD_MB: the message says which"}})
 async def start_job(name: str, request: Request, actor: Actor = allowed("start")) -> dict:
     if not start_body.is_multipart(request):
@@ -180,6 +187,7 @@ async def start_job(name: str, request: Request, actor: Actor = allowed("start")
         raise NotFound(f'there is no runbook named "{name}"')
     wanted = [p for p, spec in (row.summary.get("params") or {}).items()
               if spec.get("type") == "file"]
+    allow_body(request.scope, start_body.body_limit(len(wanted)))  # each file its own cap
     if start_body.too_large(request, len(wanted)):
         raise InvalidInput(f"the request is larger than this runbook's files may be "
                            f"together: each file may be at most "
@@ -198,7 +206,7 @@ async def start_job(name: str, request: Request, actor: Actor = allowed("start")
                       "content": {"application/octet-stream": {
                           "schema": {"type": "string", "format": "binary"}}}},
                 404: {"model": ErrorDetail, "description": "No such artifact"}})
-def get_artifact(artifact_id: int, download: bool = False,
+def get_artifact(artifact_id: ArtifactId, download: bool = False,
                  actor: Actor = Depends(actor_of)) -> FileResponse:
     artifact = jobs.get_artifact(artifact_id)
     path = artifact and jobs.artifact_path(artifact)

@@ -1,9 +1,10 @@
 """`/api/schedules`: create, list, change and delete schedules; preview their fire times."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from engine.errors import NotFound
@@ -12,33 +13,35 @@ from engine.service import schedules
 from engine.service.report import job_summary
 from engine.service.schedule_times import InvalidSchedule, occurrences, preview
 from models import ErrorDetail, FireTimes, Schedule, ScheduleOverlap, ScheduleRead
-from pages.api.access import REFUSED, allowed
+from pages.api.access import REFUSED, UNSIGNED, allowed
+from pages.api.limits import MAX_INT, MAX_SECONDS
 
-router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+router = APIRouter(prefix="/api/schedules", tags=["schedules"], responses=UNSIGNED)
 NO_SCHEDULE: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "No such schedule"}}
+ScheduleId = Annotated[int, Path(ge=1, le=MAX_INT, description="the schedule's id")]
 
 
 class ScheduleBody(BaseModel):
     runbook: str
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
     cron: str | None = Field(None, examples=["0 6 * * 1-5"])
-    interval_s: int | None = None
+    interval_s: int | None = Field(None, le=MAX_SECONDS)  # the minimum: the engine's
     at: datetime | None = None
     timezone: str | None = Field(None, examples=["Europe/Berlin"])
     enabled: bool = True
-    misfire_grace_s: int = Field(300, ge=0)
+    misfire_grace_s: int = Field(300, ge=0, le=MAX_SECONDS)
     overlap: ScheduleOverlap = ScheduleOverlap.skip
 
 
 class ScheduleChanges(BaseModel):
     params: dict[str, str | int | float | bool] | None = None
     cron: str | None = None
-    interval_s: int | None = None
+    interval_s: int | None = Field(None, le=MAX_SECONDS)  # the minimum: the engine's
     at: datetime | None = None
     timezone: str | None = None
     enabled: bool | None = None
-    misfire_grace_s: int | None = Field(None, ge=0)
+    misfire_grace_s: int | None = Field(None, ge=0, le=MAX_SECONDS)
     overlap: ScheduleOverlap | None = None
 
 
@@ -94,10 +97,18 @@ def preview_times(body: ScheduleBody) -> dict:
     return {"next_fire_times": [t.isoformat() for t in preview(when)]}
 
 
+@router.api_route("/preview", methods=["GET", "PATCH", "DELETE", "PUT", "OPTIONS"],
+                  include_in_schema=False)
+def preview_by_other_methods() -> JSONResponse:
+    """"preview" is no schedule id: 405, not a 422 about the id (RFC 9110 §15.5.6)."""
+    return JSONResponse({"detail": "use POST for /api/schedules/preview"}, status_code=405,
+                        headers={"Allow": "POST"})
+
+
 @router.get("/{schedule_id}", summary="A schedule with its next fire times, misses and "
             "last runs",
             response_model=ScheduleRead, responses=NO_SCHEDULE)
-def get(schedule_id: int) -> dict:
+def get(schedule_id: ScheduleId) -> dict:
     schedule = schedules.get_schedule(schedule_id)
     if schedule is None:
         raise NotFound(f"there is no schedule {schedule_id}")
@@ -106,7 +117,8 @@ def get(schedule_id: int) -> dict:
 
 @router.patch("/{schedule_id}", summary="Change a schedule; its pending job follows",
               response_model=ScheduleRead, responses={**NO_SCHEDULE, **REFUSED})
-def change(schedule_id: int, body: ScheduleChanges, actor: Actor = allowed("schedules")) -> dict:
+def change(schedule_id: ScheduleId, body: ScheduleChanges,
+           actor: Actor = allowed("schedules")) -> dict:
     # null means "no change" where a schedule must have a value
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()
                if v is not None or k in ("params", "cron", "interval_s", "at")}
@@ -119,5 +131,5 @@ def change(schedule_id: int, body: ScheduleChanges, actor: Actor = allowed("sche
 
 @router.delete("/{schedule_id}", summary="Delete a schedule and its pending job",
                status_code=204, responses={**NO_SCHEDULE, **REFUSED})
-def remove(schedule_id: int, actor: Actor = allowed("schedules")) -> None:
+def remove(schedule_id: ScheduleId, actor: Actor = allowed("schedules")) -> None:
     schedules.delete_schedule(schedule_id, by=actor)

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from engine.errors import InvalidInput
 from engine.settings import current_settings
+from pages.api.limits import refuse_control_characters
 
 MULTIPART = "multipart/form-data"
 FORM_SLACK_BYTES = 1024 * 1024  # the form's own framing and its text fields, beyond the files
@@ -61,11 +62,15 @@ async def json_params(request: Request) -> dict[str, str]:
             body=body) from None
 
 
+def body_limit(file_params: int) -> int:
+    """The most bytes a form with this many file params may have."""
+    return current_settings().max_upload_bytes * max(1, file_params) + FORM_SLACK_BYTES
+
+
 def too_large(request: Request, file_params: int) -> bool:
     """The request says (Content-Length) it is larger than its files may be together."""
     length = request.headers.get("content-length", "")
-    limit = current_settings().max_upload_bytes * max(1, file_params) + FORM_SLACK_BYTES
-    return length.isdigit() and int(length) > limit
+    return length.isdigit() and int(length) > body_limit(file_params)
 
 
 def form_params(form: FormData) -> tuple[dict[str, str], dict[str, tuple[str, Any]]]:
@@ -73,15 +78,18 @@ def form_params(form: FormData) -> tuple[dict[str, str], dict[str, tuple[str, An
     InvalidInput for a `params` field that is not a JSON object, two files for one param, or
     a text field other than `params` (a file param given as text, most likely)."""
     texts: dict[str, str] = {}
+    refuse_control_characters([text for key, value in form.multi_items() for text in (
+        key, value.filename or "" if isinstance(value, UploadFile) else "")], "a form field")
     raw = form.get("params")
     if raw is not None:
         try:
             if not isinstance(raw, str):
                 raise ValueError("a file")
             texts = _texts(StartJob(params=json.loads(raw)).params)
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):
             raise InvalidInput('the form field "params" holds the text params as a JSON '
                                'object of names and values, e.g. {"status": "open"}') from None
+    refuse_control_characters(texts, 'the form field "params"')
     files: dict[str, tuple[str, Any]] = {}
     stray = []
     for key, value in form.multi_items():
