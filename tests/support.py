@@ -23,6 +23,16 @@ def in_browser_thread(function, *args, **kwargs):
     return _BROWSER_THREAD.submit(function, *args, **kwargs).result()
 
 
+def eventually(probe, seconds: float = 60, what: str = "the condition"):
+    """Poll `probe` until it returns something truthy, and return that; AssertionError
+    naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (found := probe()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from support import start_console
+from support import eventually, start_console
 
 pytestmark = pytest.mark.slow
 LEASE = 6  # seconds; renewed every 2 s (the default is 30 s, renewed every 10 s)
@@ -37,7 +37,7 @@ def test_a_killed_scheduler_is_taken_over_and_fires_each_occurrence_once(tmp_pat
             schedule = client.post("/api/schedules", json={
                 "runbook": "beat", "interval_s": INTERVAL, "timezone": "UTC",
                 "overlap": "allow"}).json()
-            _until(lambda: fired(client, schedule["id"]), 20, "the first console never fired")
+            eventually(lambda: fired(client, schedule["id"]), 20, "the first console to fire")
             killed_holder = client.get("/api/health").json()["scheduler"]["holder"]
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
@@ -47,8 +47,8 @@ def test_a_killed_scheduler_is_taken_over_and_fires_each_occurrence_once(tmp_pat
             process, url = start_console(data, site_port, log_name=f"{name}.log", **env)
             consoles.append(process)
         with url.client(timeout=30) as client:
-            after = _until(lambda: [t for t in fired(client, schedule["id"])
-                                    if t > killed_at], 60, "no schedule fired after the kill")
+            after = eventually(lambda: [t for t in fired(client, schedule["id"])
+                                    if t > killed_at], 60, "a fire after the kill")
             # the first fire after the kill came within lease + renewal + one interval
             # (the consoles' own start-up time included)
             assert after[0] - killed_at <= timedelta(seconds=LEASE + LEASE / 3 + INTERVAL + 15)
@@ -74,11 +74,3 @@ def test_a_killed_scheduler_is_taken_over_and_fires_each_occurrence_once(tmp_pat
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-def _until(probe, seconds: float, failure: str):
-    deadline = time.monotonic() + seconds
-    while not (found := probe()):
-        assert time.monotonic() < deadline, failure
-        time.sleep(0.5)
-    return found

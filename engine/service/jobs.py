@@ -69,9 +69,11 @@ def resolve_params(spec: RunbookSpec, given: dict[str, str],
     for name, param in spec.params.items():
         if param.type == "file":
             continue
+        # "{{console_url}}/demo" means this console's demo, whether it is the default or
+        # was given as is (the Run dialog offers the default for editing)
         if name in given:
-            values[name] = str(given[name])
-        elif param.default is not None:  # "{{console_url}}/demo": this console's demo
+            values[name] = render_builtins(str(given[name]), current_settings().console_url)
+        elif param.default is not None:
             values[name] = render_builtins(param.default, current_settings().console_url)
         elif param.required:
             problems.append(f'missing required parameter "{name}"')

@@ -3,9 +3,9 @@ carries out (pause, resume, cancel, approve, reject) is completed with the statu
 reached, on real running jobs."""
 
 import threading
-import time
 
 from sqlmodel import select
+from support import eventually
 
 from engine.service.job_actions import act, audit_trail
 from engine.service.jobs import get_job
@@ -29,20 +29,12 @@ steps:
 def start(run_runbook, name: str) -> int:
     threading.Thread(target=run_runbook, args=(RUNBOOK.replace("NAME", name),),
                      daemon=True).start()
-    return until(lambda: _job(name) and _job(name).status == S.running and _job(name).id)
+    return eventually(lambda: _job(name) and _job(name).status == S.running and _job(name).id)
 
 
 def _job(name: str) -> Job | None:
     with read_scope() as session:
         return session.exec(select(Job).where(Job.runbook_name == name)).first()
-
-
-def until(probe, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while not (found := probe()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-    return found
 
 
 def changes(job_id: int) -> list[tuple[str, str, str | None]]:
@@ -53,13 +45,13 @@ def test_each_job_action_records_the_status_it_led_to(run_runbook):
     job_id = start(run_runbook, "audited")
     act(job_id, "pause", by="ann")
     assert changes(job_id) == [("pause", "running", None)]  # asked, not carried out yet
-    until(lambda: get_job(job_id).job.status == S.paused)
+    eventually(lambda: get_job(job_id).job.status == S.paused)
     act(job_id, "resume", by="ann")
-    until(lambda: get_job(job_id).job.status == S.waiting_for_approval)
+    eventually(lambda: get_job(job_id).job.status == S.waiting_for_approval)
     act(job_id, "approve", by="bob")
-    until(lambda: get_job(job_id).job.current_step == "slower")
+    eventually(lambda: get_job(job_id).job.current_step == "slower")
     act(job_id, "cancel", by="ann")
-    until(lambda: get_job(job_id).job.status == S.cancelled)
+    eventually(lambda: get_job(job_id).job.status == S.cancelled)
     assert changes(job_id) == [("pause", "running", "paused"),
                                ("resume", "paused", "running"),
                                ("approve", "waiting_for_approval", "running"),
@@ -68,7 +60,7 @@ def test_each_job_action_records_the_status_it_led_to(run_runbook):
 
 def test_a_rejection_records_the_failure_it_caused(run_runbook):
     job_id = start(run_runbook, "rejected")
-    until(lambda: get_job(job_id).job.status == S.waiting_for_approval)
+    eventually(lambda: get_job(job_id).job.status == S.waiting_for_approval)
     act(job_id, "reject", by="bob", comment="not today")
-    until(lambda: get_job(job_id).job.status.is_final)
+    eventually(lambda: get_job(job_id).job.status.is_final)
     assert changes(job_id) == [("reject", "waiting_for_approval", "failed")]

@@ -93,3 +93,15 @@ async def test_a_runbook_page_shows_its_steps_params_and_yaml(user):
     assert editor(user).value == GOOD
     await user.open("/runbooks/nope")
     await user.should_see('There is no runbook named "nope".')
+
+
+async def test_the_run_dialog_offers_a_console_url_default_that_runs_here(user, settings):
+    runbooks.add_runbook("version: 1\nname: here\ntitle: Here\nparams:\n"
+                "  site: {default: '{{console_url}}/demo'}\n"
+                "steps: [{action: goto, url: '{{site}}'}]\n")
+    await user.open("/runbooks")
+    user.find(marker="run-here").click()
+    await user.should_see("Run Here")
+    user.find(marker="start-job").click()  # the default as the dialog offers it
+    await eventually(lambda: _one_job())
+    assert jobs.list_jobs()[0][0].params == {"site": f"{settings.console_url}/demo"}

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import make_url
-from support import free_port
+from support import eventually, free_port
 
 from engine.service.jobs import get_job, start_job
 from engine.settings import Settings
@@ -110,15 +110,6 @@ steps:
 """
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_running_job_survives_an_outage_longer_than_its_lease(proxied, tmp_path, site,
                                                                 site_port):
     from engine.runbook import load_runbook
@@ -132,12 +123,12 @@ def test_a_running_job_survives_an_outage_longer_than_its_lease(proxied, tmp_pat
         runtime.start_workers(1)
         runtime.start_sweeper()
         job = start_job("long-wait")
-        wait_for(lambda: any(s.name == "long" and s.status == StepStatus.running
+        eventually(lambda: any(s.name == "long" and s.status == StepStatus.running
                              for s in get_job(job.id).steps), 60, "the long step to run")
         proxy.cut()
         time.sleep(8)  # well over the 3 s lease: every lease expires meanwhile
         proxy.restore()
-        detail = wait_for(lambda: (d := get_job(job.id)).job.status.is_final and d, 60,
+        detail = eventually(lambda: (d := get_job(job.id)).job.status.is_final and d, 60,
                           "the job to end")
         assert detail.job.status == JobStatus.completed, detail.job.error_message
     finally:
