@@ -39,6 +39,13 @@ from models.instance_secret import InstanceSecret
 from models.job import Job
 from models.job_action import JOB_ACTIONS, JobAction, JobActionRule
 from models.job_event import JobEvent
+from models.notification import (
+    DeliveryStatus,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationEvent,
+    NotifierCursor,
+)
 from models.runbook import Runbook
 from models.schedule import Schedule, SchedulerLock
 from models.step_run import StepRun
@@ -48,6 +55,8 @@ __all__ = [
     "ErrorKind", "InstanceSecret", "Job", "JobAction", "JobActionRule", "JobEvent", "JobStatus",
     "LoginSession", "Role", "Runbook", "Schedule", "ScheduleOverlap", "SchedulerLock", "StepRun",
     "StepStatus", "Trigger", "User", "utcnow",
+    "DeliveryStatus", "NotificationChannel", "NotificationDelivery", "NotificationEvent",
+    "NotifierCursor",
     # the API's response bodies (models/api.py)
     "ActorRead", "ArtifactRead", "ErrorDetail", "FireTimes", "Health", "JobError", "JobMetrics",
     "JobPage", "JobRead", "JobReport", "RunbookParam", "RunbookProblem", "RunbookProblems",

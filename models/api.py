@@ -73,6 +73,13 @@ class JobMetrics(BaseModel):
                              "nested ones included")
 
 
+class JobControl(BaseModel):
+    """Who has taken control of a job's browser page (docs/console.md, "Take control")."""
+
+    holder: str
+    since: IsoTime | None
+
+
 class JobRead(BaseModel):
     """A job as a list shows it (`job_summary`); the job actions answer with it too."""
 
@@ -96,6 +103,8 @@ class JobRead(BaseModel):
     current_step: str | None
     worker: str | None = Field(description="host:pid:tag of the process that ran the job")
     error: JobError | None
+    control: JobControl | None = Field(
+        description="who has taken control of the job's browser page, if anyone")
     metrics: JobMetrics
 
 

@@ -96,6 +96,7 @@ class ErrorKind(str, Enum):
     http_error = "http_error"  # the main document answered 400 or more
     approval_rejected = "approval_rejected"
     approval_timeout = "approval_timeout"
+    handover_timeout = "handover_timeout"  # no one took control and handed back in time
     cancelled = "cancelled"
     browser_crashed = "browser_crashed"
     worker_lost = "worker_lost"

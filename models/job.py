@@ -52,3 +52,8 @@ class Job(SQLModel, table=True):
     # older columns (a 0.x worker during an upgrade, bench scripts) still insert rows
     steps_cancelled: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     retry_count: int = 0
+    # Take control (docs/console.md): who drives the job's browser page by hand now, since
+    # when, and their last input; control lapses after TAKE_CONTROL_IDLE_S without input.
+    control_holder: str | None = None
+    control_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    control_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -18,9 +18,12 @@ RULES: dict[str, tuple[Role, str]] = {
     "view": (Role.viewer, "seeing jobs"),  # jobs, their steps, artifacts, runbooks, schedules
     "start": (Role.operator, "starting jobs"),
     **{action.value: (rule.role, rule.activity) for action, rule in JOB_ACTIONS.items()},
+    # the least role: a job waiting for approval also needs what approving it needs
+    "take_control": (Role.operator, "taking control of a job's browser"),
     "runbooks": (Role.admin, "changing runbooks"),
     "schedules": (Role.admin, "changing schedules"),
     "secrets": (Role.admin, "changing secrets"),
+    "notifications": (Role.admin, "changing notification channels"),
     "users": (Role.admin, "managing users"),
     "audit": (Role.admin, "the audit log"),
 }

@@ -57,6 +57,9 @@ def job_summary(job: Job) -> dict:
         "worker": job.worker_id,  # host:pid:tag of the process that ran it (None: not yet)
         "error": {"kind": job.error_kind, "message": job.error_message}
         if job.error_kind else None,
+        # who drives the job's browser page by hand now (take control), else None
+        "control": {"holder": job.control_holder, "since": _iso(job.control_since)}
+        if job.control_holder else None,
         # kept up to date by the worker as each step ends (engine/runner/records.py)
         "metrics": {
             "duration_ms": job_duration_ms(job), "steps_succeeded": job.steps_succeeded,

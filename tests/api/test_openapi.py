@@ -24,7 +24,7 @@ NO_BODY = {("delete", "/api/schedules/{schedule_id}")}  # 204 No Content
 JOB_FIELDS = {"id", "runbook", "runbook_title", "runbook_version", "status", "trigger",
               "started_by", "created_at", "started_at", "finished_at", "step_count",
               "steps_done", "current_step", "worker", "error", "metrics", "schedule_id",
-              "scheduled_for"}
+              "scheduled_for", "control"}
 
 
 @pytest_asyncio.fixture
