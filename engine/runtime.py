@@ -4,6 +4,7 @@ the console's worker process), sweeper, scheduler."""
 import logging
 import signal
 
+from engine.background.notifier import Notifier
 from engine.background.scheduler import JobScheduler
 from engine.background.sweeper import Sweeper
 from engine.background.worker_process import WorkerProcess
@@ -52,6 +53,7 @@ class Runtime:
         self.worker_process: WorkerProcess | None = None
         self.scheduler: JobScheduler | None = None
         self.sweeper: Sweeper | None = None
+        self.notifier: Notifier | None = None
 
     @staticmethod
     def _connect_bus(settings: Settings):
@@ -120,6 +122,12 @@ class Runtime:
             self.scheduler and self.scheduler.active))
         self.sweeper.start()
 
+    def start_notifier(self) -> None:
+        """Send notifications from this console (docs/notifications.md); not in workers
+        or CLI commands."""
+        self.notifier = Notifier(self.bus)
+        self.notifier.start()
+
     def check_browser(self) -> None:
         """Say in the log at start when no browser can run jobs (they fail until one is)."""
         try:
@@ -137,6 +145,9 @@ class Runtime:
         """Take no new job, give running ones a grace period, then fail what still runs."""
         if self.sweeper is not None:
             self.sweeper.stop()
+        if self.notifier is not None:
+            self.notifier.stop()
+            self.notifier = None
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None

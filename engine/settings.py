@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 10.0
     # Longest idle wait of a queue worker polling for jobs enqueued by another process.
     queue_poll_seconds: float = 0.5
+    # Notifications (docs/notifications.md): the waits before each retry of a failed
+    # delivery, in seconds, comma-separated (empty: one attempt only), and after how many
+    # deliveries failed for good in a row a channel is marked unhealthy.
+    notify_retry_seconds: str = "10,60,300,1800"
+    notify_unhealthy_after: int = 5
 
     @field_validator("database_url")
     @classmethod
@@ -108,6 +113,11 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z0-9_]+", prefix):  # Huey drops other characters from
             raise ValueError("use letters, digits and _ only")  # queue names: no collisions
         return prefix
+
+    @property
+    def notify_retry_delays(self) -> list[float]:
+        """JOBDECK_NOTIFY_RETRY_SECONDS as seconds: the wait before retry 1, 2, ..."""
+        return [float(v) for v in self.notify_retry_seconds.split(",") if v.strip()]
 
     @property
     def db_path(self) -> Path:

@@ -50,6 +50,10 @@ def test_an_existing_database_is_counted_once(runtime, settings):
                               ("schedulerlock", "since")):  # overlap and takeover (0005)
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("ALTER TABLE job DROP COLUMN steps_cancelled")  # 0006
+        for table in ("notificationdelivery", "notificationchannel", "notifiercursor"):  # 0007
+            db.execute(f"DROP TABLE {table}")
+        for column in ("control_holder", "control_since", "control_seen_at"):
+            db.execute(f"ALTER TABLE job DROP COLUMN {column}")
         db.execute("DROP TABLE job_status_count")
         db.execute("DROP TABLE alembic_version")
         db.execute("DROP TABLE instance_secret")
