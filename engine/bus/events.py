@@ -24,6 +24,11 @@ SCREENSHOT = "screenshot"  # data: {"jpeg": bytes, "step": name}
 APPROVAL_REQUESTED = "approval_requested"
 JOB_FINISHED = "job_finished"  # data: the execution report
 CONTROL = "control"  # a person asked for an action: {"action", "by", "comment"}
+# Take control (engine/service/take_control.py): one input of the holder for the job's
+# page, {"by", "input"}; live only, never recorded (what is typed stays out of the database).
+CONTROL_INPUT = "control_input"
+# A `handover` step waits for someone to take control: {"step", "message", "timeout_s"}.
+HANDOVER_REQUESTED = "handover_requested"
 SCHEDULE_CHANGED = "schedule_changed"  # not about one job (job_id 0): {"schedule_id"}
 # Not about one job (job_id 0): events from other processes may have been missed (the
 # Redis link was down); whoever shows something re-reads it from the database.

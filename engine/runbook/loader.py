@@ -12,6 +12,7 @@ from ruamel.yaml.reader import ReaderError
 import engine.runner.assertions  # noqa: F401  (these fill ACTIONS: each action's entry)
 import engine.runner.data_actions  # noqa: F401
 import engine.runner.file_actions  # noqa: F401
+import engine.runner.handover  # noqa: F401
 import engine.runner.step_actions  # noqa: F401
 import engine.runner.tabs  # noqa: F401
 from engine.errors import InvalidInput

@@ -22,7 +22,8 @@ async def wait_for_approval(execution, step: Step, row: StepRun) -> None:
     job_id, bus = execution.job_id, execution.bus
     assert step.approval is not None  # only approval steps wait for one
     shot, artifact_id = await _screenshot_with_target(execution, step)
-    await asyncio.to_thread(_ask, job_id, bus, step, shot, artifact_id)
+    await asyncio.to_thread(_ask, job_id, bus, step, shot, artifact_id,
+                            execution.runbook.settings.approval_timeout_s)
     decide = getattr(execution, "approver", None)
     decision: str
     by: str | None
@@ -30,6 +31,9 @@ async def wait_for_approval(execution, step: Step, row: StepRun) -> None:
         decision, by = await asyncio.to_thread(decide, step), "the terminal"
     else:
         decision, by = await _await_decision(execution)
+        if takeover := getattr(execution, "takeover", None):  # its row comes first
+            await takeover.settle(f"the step was {DONE.get(decision, decision)} by {by}"
+                                  if by else "no one approved the step in time")
     if decision == "cancel":
         execution.cancel(by)
         await asyncio.to_thread(
@@ -50,8 +54,10 @@ async def wait_for_approval(execution, step: Step, row: StepRun) -> None:
     execution.failure, execution.stopped = StepFailed(kind, message), True
 
 
-def _ask(job_id: int, bus, step: Step, shot: bytes | None, artifact_id: int | None) -> None:
-    """The job waits: its status and the request, recorded, then published."""
+def _ask(job_id: int, bus, step: Step, shot: bytes | None, artifact_id: int | None,
+         timeout_s: int) -> None:
+    """The job waits: its status and the request (`timeout_s`: how long it waits, for
+    reminders), recorded, then published."""
     approval = step.approval
     assert approval is not None
     with session_scope() as session:
@@ -61,9 +67,12 @@ def _ask(job_id: int, bus, step: Step, shot: bytes | None, artifact_id: int | No
         request = events.record(
             session, events.APPROVAL_REQUESTED, job_id, step=step.name,
             description=step.description, message=approval.get("message"),
-            risk=approval.get("risk"), jpeg=shot, artifact_id=artifact_id)
+            risk=approval.get("risk"), jpeg=shot, artifact_id=artifact_id, timeout_s=timeout_s)
     bus.publish(waiting)
     bus.publish(request)
+
+
+DONE = {"approve": "approved", "reject": "rejected", "cancel": "cancelled"}
 
 
 async def _await_decision(execution) -> tuple[str, str | None]:

@@ -37,6 +37,7 @@ from engine.runner.records import JobRecorder
 from engine.runner.step_context import JobContext, StepRunState
 from engine.runner.step_tools import settle
 from engine.runner.tabs import describe_tabs, watch_tabs
+from engine.runner.takeover import Takeover
 from engine.runner.url_policy import UrlPolicy
 from engine.secrets.values import Redactor, basic_auth_forms, redact_archive
 from engine.store.artifacts import ArtifactStore
@@ -74,6 +75,7 @@ class JobExecution:
         self.failure: StepFailed | None = None  # what ends the job as failed
         self.stopped = False  # no further steps run (stop_on_error, a crash)
         self.live: LiveView | None = None
+        self.takeover = Takeover(self)  # a person driving the page by hand
         self.approver = None  # optional callable(step) -> "approve" | "reject"
         self.spare = spare  # a page opened ahead on this browser, or None
         self.spare_used = False
@@ -118,11 +120,13 @@ class JobExecution:
                                             snapshots=True)
             self.live = LiveView(cdp, self.job_id, self.bus, self.redactor.page_texts)
             self.ctx.on_switch += [lambda tab, _: self.control.watch(tab), self.live.follow]
+            self.takeover.start()
             self.opened = True
             await self.run_steps(self.runbook.steps)
         except BrowserCrashed:
             pass
         finally:
+            await self.takeover.close()  # a takeover still held: its row, page still open
             self.control.close()
             if self.live:
                 self.live.close()
@@ -187,12 +191,14 @@ class JobExecution:
             while True:
                 await self.control.wait(3600)
                 action, by = await self.control.pending()
-                if action == "resume":
+                if action == "resume":  # a takeover's row comes before the next step's
+                    await self.takeover.settle(f"the job was resumed by {by}")
                     await asyncio.to_thread(self.recorder.set_status, JobStatus.running,
                                             by=by)
                     return
                 if action == "cancel" or self.control.cancel_requested.is_set():
                     self.cancel(by)
+                    await self.takeover.settle(f"the job was cancelled by {self.cancelled_by}")
                     return
 
     def cancel(self, by: str | None) -> None:

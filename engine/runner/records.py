@@ -20,6 +20,9 @@ from models import ErrorKind, Job, JobStatus, StepRun, StepStatus, utcnow
 COUNTED_AS = {StepStatus.success: "steps_succeeded", StepStatus.failed: "steps_failed",
               StepStatus.skipped: "steps_skipped", StepStatus.cancelled: "steps_cancelled"}
 FIGURES = ("steps_done", *COUNTED_AS.values(), "retry_count")
+# A row of what a person did by hand (take control, engine/runner/takeover.py): shown in
+# the timeline, but not one of the runbook's steps, so it counts in no figure.
+BY_HAND = "take_control"
 
 
 def step_figures(step: StepRun) -> dict[str, int]:
@@ -30,6 +33,8 @@ def step_figures(step: StepRun) -> dict[str, int]:
     every run's retries. `steps_done` counts the top-level steps reached: ended, and
     started (a step skipped because the job had stopped never started)."""
     add = dict.fromkeys(FIGURES, 0)
+    if step.action == BY_HAND:
+        return add
     add["retry_count"] = step.retries
     if step.parent_id is None and step.status in COUNTED_AS:
         add[COUNTED_AS[step.status]] = 1
@@ -106,6 +111,23 @@ class JobRecorder:
             self._insert(session.connection(), step)
             event = self._ended(session, step)
         self.bus.publish(event)
+        return step
+
+    def step_done(self, name: str, action: str, description: str | None,
+                  started_at: datetime, status: StepStatus = StepStatus.success) -> StepRun:
+        """A row for something that already happened from `started_at` until now (a
+        takeover by hand): inserted finished, with its step_started and step_finished
+        events, in one transaction; the job's current step is left as it was."""
+        step = self._new_row(name, action, description, None, None, status, started_at)
+        step.finished_at = utcnow()
+        step.duration_ms = _ms(started_at, step.finished_at)
+        with session_scope() as session:
+            self._insert(session.connection(), step)
+            started = self.record(session, events.STEP_STARTED, step_run_id=step.id,
+                                  name=name, ordinal=step.ordinal, parent_id=None)
+            ended = self._ended(session, step)
+        self.bus.publish(started)
+        self.bus.publish(ended)
         return step
 
     def _new_row(self, name, action, description, parent_id, iteration, status,

@@ -61,6 +61,9 @@ class JobContext:
 
     # Runs a nested step's own steps (step, its step run's id); set by the job's execution.
     run_nested: Callable[[Step, int], Awaitable[None]] | None = None
+    # Waits for a person to take control and hand back (message, step state); set by the
+    # job's execution (engine/runner/handover.py).
+    handover: Callable[[str, StepRunState], Awaitable[None]] | None = None
 
     # Where each step run sits in the loops around it ("iteration 2", "item 3"), by its
     # row's id, with its action: what tells the screenshots of a repeated step apart.

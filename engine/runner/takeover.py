@@ -1,0 +1,278 @@
+"""Take control, the worker's side: a person's inputs replayed on the job's page.
+
+The service (engine/service/take_control.py) decides who holds control and passes their
+inputs on as live-only events; here, on the browser loop, they are dispatched as CDP input
+events to the tab the live view shows. CDP rather than Playwright's page.mouse and
+page.keyboard: a Playwright trace records those calls with the typed text, and a CDP
+call it does not record. Only the count of inputs is kept. When the holder hands back,
+gives up, lapses or the job goes on, the takeover becomes one row in the timeline
+("taken over by NAME", "2 min 10 s, 14 inputs") with a screenshot before and after.
+"""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from playwright.async_api import Error as PlaywrightError
+from sqlalchemy import update
+from sqlmodel import col
+
+from engine.bus import events
+from engine.errors import StorageFull
+from engine.identity import audit
+from engine.runner.browser_session import DEFAULT_VIEWPORT
+from engine.runner.handover import wait_for_handover
+from engine.runner.records import BY_HAND
+from engine.service import take_control as rules
+from engine.store.db import session_scope
+from models import ArtifactKind, Job, utcnow
+
+log = logging.getLogger(__name__)
+
+# key -> (Windows virtual key code, the text it types), as Chromium's DevTools expect them
+# (Input.dispatchKeyEvent; the codes of the US keyboard layout, as Puppeteer lists them).
+KEYS = {"Enter": (13, "\r"), "Backspace": (8, None), "Tab": (9, None), "Escape": (27, None),
+        "ArrowUp": (38, None), "ArrowDown": (40, None), "ArrowLeft": (37, None),
+        "ArrowRight": (39, None), "Delete": (46, None), "Home": (36, None), "End": (35, None),
+        "PageUp": (33, None), "PageDown": (34, None)}
+MODIFIER_BITS = {"Alt": 1, "Control": 2, "Meta": 4, "Shift": 8}  # CDP's `modifiers`
+MOUSE = {"mousedown": "mousePressed", "mouseup": "mouseReleased", "mousemove": "mouseMoved"}
+UNCOUNTED = ("mousemove", "mouseup")  # a click is one input: its press counts, not its moves
+DISPATCH_TIMEOUT_S = 5.0
+WATCHED = ("take_control", "hand_back", "release_control")
+
+
+@dataclass
+class Held:
+    """One person's control of the page, from take to end."""
+
+    by: str
+    since: datetime
+    started: float  # time.monotonic()
+    last_input: float
+    inputs: int = 0
+    before: bytes | None = None  # the screenshot when it began
+    watchdog: asyncio.Task | None = field(default=None, repr=False)
+
+
+class Takeover:
+    """The takeovers of one running job, on the browser loop. Every change goes through
+    one queue, handled in order by one task: a take, its inputs, the end."""
+
+    def __init__(self, execution) -> None:
+        self.execution, self.job_id = execution, execution.job_id
+        self.held: Held | None = None
+        self._worker: asyncio.Task | None = None
+
+    def start(self) -> None:
+        """Listen (on the browser loop, once the job's page and context are set up)."""
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[tuple] = asyncio.Queue()
+        self._worker = self._loop.create_task(self._handle_all())
+        self._unsubscribe = self.execution.bus.subscribe(self._on_event)
+        self.execution.ctx.handover = lambda message, st: wait_for_handover(
+            self.execution, message, st)
+
+    def _on_event(self, event: events.Event) -> None:  # any thread: the bus's
+        if event.job_id != self.job_id:
+            return
+        if event.kind == events.CONTROL_INPUT or (
+                event.kind == events.CONTROL and event.data.get("action") in WATCHED):
+            try:
+                self._loop.call_soon_threadsafe(self._queue.put_nowait, ("event", event))
+            except RuntimeError:  # the loop is gone
+                pass
+
+    async def settle(self, outcome: str) -> None:
+        """Before the job goes on (resumed, approved, cancelled, timed out): what was sent
+        is handled, and a takeover still held ends with `outcome` ("the job was resumed by
+        bob"), its row written and control cleared on the job's row."""
+        if self._worker is None or self._worker.done():
+            return
+        done: asyncio.Future = self._loop.create_future()
+        self._queue.put_nowait(("end", outcome, done))
+        await done
+
+    async def close(self) -> None:
+        """The job ends: a takeover still held ends, then nothing more is heard."""
+        if self._worker is None:
+            return
+        self._unsubscribe()
+        if not self._worker.done():
+            try:
+                await asyncio.wait_for(self.settle("the job ended"), 10)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
+            self._worker.cancel()
+
+    # -- the one task -----------------------------------------------------------------
+    async def _handle_all(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                await self._handle(item)
+            except Exception:  # one bad input must not end the job's takeovers
+                log.exception("job %s: take control failed on %s", self.job_id, item[0])
+            finally:
+                if item[0] == "end" and not item[2].done():
+                    item[2].set_result(None)
+
+    async def _handle(self, item: tuple) -> None:
+        if item[0] == "end":
+            if self.held:
+                await self._finish(self.held, item[1], clear="control_ended")
+            return
+        if item[0] == "lapse":
+            if self.held is not None and self.held is item[1]:
+                await self._finish(self.held, f"control lapsed after {rules.TAKE_CONTROL_IDLE_S}"
+                                   " s without input", clear="control_lapsed")
+            return
+        event: events.Event = item[1]
+        by = str(event.data.get("by") or "someone")
+        held = self.held
+        if event.kind == events.CONTROL_INPUT:
+            if held and held.by == by:
+                await self._dispatch(held, event.data["input"])
+            return
+        action = event.data["action"]
+        if action == "take_control":
+            if held and held.by != by:  # its holder lapsed; the service said so
+                await self._finish(held, f"control lapsed; {by} took control", clear=None)
+            if self.held is None:
+                await self._start(by)
+        elif held and held.by == by:  # hand_back, release_control
+            await self._finish(held, "handed back" if action == "hand_back" else
+                               "control given up, the job still waits", clear=None)
+
+    async def _start(self, by: str) -> None:
+        now = time.monotonic()
+        held = Held(by=by, since=utcnow(), started=now, last_input=now)
+        self.held = held
+        held.before = await self._screenshot()
+        held.watchdog = self._loop.create_task(self._watch(held))
+
+    async def _watch(self, held: Held) -> None:
+        """Lapse after TAKE_CONTROL_IDLE_S without input (read each round: tests lower it)."""
+        while self.held is held:
+            idle = rules.idle_s()
+            await asyncio.sleep(min(1.0, idle / 4))
+            if time.monotonic() - held.last_input >= idle:
+                self._queue.put_nowait(("lapse", held))
+                return
+
+    async def _finish(self, held: Held, outcome: str, clear: str | None) -> None:
+        """End `held`: its timeline row with both screenshots; with `clear`, its control
+        is taken off the job's row (if still theirs), recorded as that CONTROL action."""
+        self.held = None
+        if held.watchdog is not None and held.watchdog is not asyncio.current_task():
+            held.watchdog.cancel()
+        if clear:
+            await asyncio.to_thread(self._clear, held, clear)
+        after = await self._screenshot()
+        ex = self.execution
+        seconds = time.monotonic() - held.started
+        described = (f"{_duration(seconds)}, {held.inputs} input"
+                     f"{'' if held.inputs == 1 else 's'}; {outcome}")
+        name = ex.redactor.text(f"taken over by {held.by}")
+        row = await asyncio.to_thread(ex.recorder.step_done, name, BY_HAND,
+                                      ex.redactor.text(described), held.since)
+        for label, shot in (("before", held.before), ("after", after)):
+            if shot is None:
+                continue
+            try:
+                await asyncio.to_thread(ex.ctx.artifacts.save, ArtifactKind.screenshot,
+                                        f"{label} {name}", shot, "jpg", row.id)
+            except StorageFull as exc:
+                log.warning("job %s: takeover screenshot not saved: %s", self.job_id, exc)
+
+    def _clear(self, held: Held, action: str) -> None:
+        published = None
+        with session_scope() as session:
+            result = session.exec(update(Job).where(
+                col(Job.id) == self.job_id, col(Job.control_holder) == held.by)
+                .values(control_holder=None, control_since=None, control_seen_at=None))
+            if result.rowcount == 1:
+                if action == "control_lapsed":
+                    audit.record(held.by, action, job_id=self.job_id, session=session,
+                                 comment=f"no input for {rules.TAKE_CONTROL_IDLE_S} s; "
+                                 f"{held.inputs} inputs")
+                published = events.record(session, events.CONTROL, self.job_id,
+                                          action=action, by=held.by)
+        if published is not None:
+            self.execution.bus.publish(published)
+
+    async def _screenshot(self) -> bytes | None:
+        """The tab as it is (secrets masked); a second try once a navigation the person
+        started (Enter on a form) has loaded; None when it cannot be had."""
+        ctx = self.execution.ctx
+        for attempt in (1, 2):
+            try:
+                if attempt == 2:
+                    await ctx.page.wait_for_load_state("load", timeout=3000)
+                return await ctx.page.screenshot(type="jpeg", quality=60, mask=ctx.masks(),
+                                                 timeout=3000)
+            except PlaywrightError as exc:
+                log.info("job %s: no takeover screenshot (try %s): %s", self.job_id,
+                         attempt, str(exc).splitlines()[0] if str(exc) else repr(exc))
+        return None
+
+    # -- inputs -----------------------------------------------------------------------
+    async def _dispatch(self, held: Held, data: dict) -> None:
+        """One input on the tab the live view shows, over that tab's CDP session."""
+        held.last_input = time.monotonic()
+        if data["type"] not in UNCOUNTED:
+            held.inputs += 1
+        ctx = self.execution.ctx
+        page = ctx.page
+        cdp = ctx.cdp_sessions.get(page) or ctx.cdp
+        try:
+            for method, params in _cdp_calls(data, page.viewport_size or DEFAULT_VIEWPORT):
+                await asyncio.wait_for(cdp.send(method, params), DISPATCH_TIMEOUT_S)
+        except (PlaywrightError, TimeoutError) as exc:  # the page is busy or closed
+            log.info("job %s: an input was not delivered: %s", self.job_id,
+                     str(exc).splitlines()[0] if str(exc) else repr(exc))
+
+
+def _cdp_calls(data: dict, viewport: dict) -> list[tuple[str, dict]]:
+    """The CDP Input calls for one validated input (take_control.validate_input)."""
+    kind = data["type"]
+    if kind == "text":
+        return [("Input.insertText", {"text": data["text"]})]
+    if kind == "key":
+        code, text = KEYS[data["key"]]
+        bits = sum(MODIFIER_BITS[m] for m in data.get("modifiers", []))
+        down = {"type": "keyDown" if text else "rawKeyDown", "key": data["key"],
+                "code": data["key"], "windowsVirtualKeyCode": code, "modifiers": bits}
+        if text:
+            down.update(text=text, unmodifiedText=text)
+        up = {"type": "keyUp", "key": data["key"], "code": data["key"],
+              "windowsVirtualKeyCode": code, "modifiers": bits}
+        return [("Input.dispatchKeyEvent", down), ("Input.dispatchKeyEvent", up)]
+    at = {"x": data["x"] * viewport["width"], "y": data["y"] * viewport["height"]}
+    if kind == "wheel":
+        return [("Input.dispatchMouseEvent", {"type": "mouseWheel", **at,
+                                              "deltaX": data["dx"], "deltaY": data["dy"]})]
+    button = data.get("button", "left")
+    if kind == "mousemove":
+        return [("Input.dispatchMouseEvent", {"type": "mouseMoved", **at, "button": "none"})]
+    if kind in MOUSE:
+        return [("Input.dispatchMouseEvent", {"type": MOUSE[kind], **at, "button": button,
+                                              "clickCount": 1})]
+    calls = [("Input.dispatchMouseEvent", {"type": "mouseMoved", **at, "button": "none"})]
+    for count in range(1, data.get("clicks", 1) + 1):  # a double click: its second press
+        for press in ("mousePressed", "mouseReleased"):  # says clickCount 2
+            calls.append(("Input.dispatchMouseEvent", {"type": press, **at, "button": button,
+                                                       "clickCount": count}))
+    return calls
+
+
+def _duration(seconds: float) -> str:
+    """'45 s', '2 min 10 s', '1 h 5 min'."""
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
