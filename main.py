@@ -275,6 +275,60 @@ def secrets_key():
     typer.echo(new_key())
 
 
+notify_app = typer.Typer(help="Notification channels: Apprise URLs (Slack, Teams, e-mail, "
+                              "ntfy, …) or signed webhooks (the Notifications page does the "
+                              "same).")
+app.add_typer(notify_app, name="notify")
+AS_ADMIN = typer.Option(None, "--as", help="The admin who acts (recorded; default: the "
+                        "operating system's user).")
+
+
+@notify_app.command("add")
+def notify_add(name: str, url: str = typer.Argument(..., help="An Apprise URL (slack://…, "
+                                                    "mailto://…, json://…) or an https:// "
+                                                    "address for the signed webhook."),
+               event: list[str] = typer.Option(..., "--event", "-e", help="job_failed, "
+                                               "job_completed, job_recovered, "
+                                               "approval_requested, … (repeatable)"),
+               runbook: list[str] = typer.Option([], "--runbook", "-r",
+                                                 help="Only for this runbook (repeatable; "
+                                                      "default: all)."),
+               as_name: Optional[str] = AS_ADMIN):
+    """Add a channel; a webhook's signing secret is printed once, alone on stdout. Exit 0
+    added, 2 refused (the message says why), 1 the name is taken or not allowed."""
+    from engine.cli.notify import add_command
+
+    raise typer.Exit(add_command(_settings(), name, url, event, runbook, as_name))
+
+
+@notify_app.command("list")
+def notify_list(as_json: bool = typer.Option(False, "--json", help="Print JSON as GET "
+                                             "/api/notifications gives it.")):
+    """Every channel: masked URL, events, runbooks, health and last delivery."""
+    from engine.cli.notify import list_command
+
+    raise typer.Exit(list_command(_settings(), as_json))
+
+
+@notify_app.command("test")
+def notify_test(channel_id: int = typer.Argument(..., help="The channel's id."),
+                as_name: Optional[str] = AS_ADMIN):
+    """Send a test message now. Exit 0 sent, 1 it failed (the error is printed), 2 no such
+    channel."""
+    from engine.cli.notify import test_command
+
+    raise typer.Exit(test_command(_settings(), channel_id, as_name))
+
+
+@notify_app.command("remove")
+def notify_remove(channel_id: int = typer.Argument(..., help="The channel's id."),
+                  as_name: Optional[str] = AS_ADMIN):
+    """Remove a channel and its deliveries. Exit 0 removed, 2 no such channel."""
+    from engine.cli.notify import remove_command
+
+    raise typer.Exit(remove_command(_settings(), channel_id, as_name))
+
+
 if __name__ == "__main__":
     import multiprocessing
 

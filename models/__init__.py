@@ -24,6 +24,7 @@ from models.api import (
     SchedulerStatus,
     StepRunRead,
 )
+from models.api_notifications import ChannelCreated, ChannelRead, DeliveryRead
 from models.artifact import Artifact, ArtifactKind
 from models.audit_event import AuditEvent
 from models.common import (
@@ -62,4 +63,5 @@ __all__ = [
     "JobPage", "JobRead", "JobReport", "RunbookParam", "RunbookProblem", "RunbookProblems",
     "RunbookRead", "RunbookSaved", "RunbookStep", "RunbookWithSource", "ScheduleMiss",
     "ScheduleRead", "SchedulerStatus", "StepRunRead",
+    "ChannelCreated", "ChannelRead", "DeliveryRead",  # models/api_notifications.py
 ]

@@ -64,6 +64,7 @@ async def _check_session() -> None:
 
 
 ADMIN_PAGES = [("Users", "/users", "group", "users"), ("Secrets", "/secrets", "key", "secrets"),
+               ("Notifications", "/notifications", "notifications", "notifications"),
                ("Audit log", "/audit", "policy", "audit")]
 
 

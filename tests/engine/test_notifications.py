@@ -6,9 +6,9 @@ import hmac
 import json
 import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from notify_receiver import Received, start_receiver
 from support import eventually, in_browser_thread
 
 from engine.background.notifier import Notifier, notify_round
@@ -31,39 +31,11 @@ from models import JobStatus, Schedule, SchedulerLock, utcnow
 SECRET = "tok-Notify-9931"
 
 
-class Receiver:
-    """An HTTP server that records each POST and answers the queued statuses (then 200)."""
-
-    def __init__(self):
-        self.got: list[dict] = []
-        self.answers: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = receiver.answers.pop(0) if receiver.answers else 200
-                receiver.got.append({"path": self.path, "headers": dict(self.headers),
-                                     "body": body, "answered": status})
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def posts(self, path: str, answered: int = 200) -> list[dict]:
-        return [p for p in self.got if p["path"] == path and p["answered"] == answered]
-
-
 @pytest.fixture(scope="module")
 def receiver():
-    server = Receiver()
-    yield server
-    server.server.shutdown()
+    found, server = start_receiver()
+    yield found
+    server.shutdown()
 
 
 @pytest.fixture
@@ -79,16 +51,15 @@ def settings(tmp_path, site_port, receiver) -> Settings:
 def ready(runtime, receiver):
     """Records open, the notifier's cursor placed (as the console does at start)."""
     start_cursor()
-    receiver.got.clear()
-    receiver.answers.clear()
+    receiver.clear()
     return receiver
 
 
-def verified(post: dict, secret: str) -> dict:
+def verified(post: Received, secret: str) -> dict:
     """The body, after checking its signature as a receiver must."""
-    expected = "sha256=" + hmac.new(secret.encode(), post["body"], hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(expected, post["headers"]["X-Jobdeck-Signature-256"])
-    return json.loads(post["body"])
+    expected = "sha256=" + hmac.new(secret.encode(), post.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(expected, post.headers["X-Jobdeck-Signature-256"])
+    return json.loads(post.body)
 
 
 def round_until(probe, what: str, seconds: float = 15):
@@ -118,24 +89,24 @@ def test_signed_webhook_for_failed_completed_and_recovered_jobs(run_runbook, rea
     assert signing and notify.channel_read(channel)["url"] == channel.shown_url
     failed = run_runbook(FLAKY, {"target": f"#missing-{SECRET}"}).job
     assert failed.status == JobStatus.failed
-    round_until(lambda: ready.posts("/hook"), "the failure's webhook")
-    body = verified(ready.posts("/hook")[0], signing)
-    post = ready.posts("/hook")[0]
-    assert post["headers"]["X-Jobdeck-Event"] == "job_failed"
+    round_until(lambda: ready.to("/hook", 200), "the failure's webhook")
+    body = verified(ready.to("/hook", 200)[0], signing)
+    post = ready.to("/hook", 200)[0]
+    assert post.headers["X-Jobdeck-Event"] == "job_failed"
     assert body["event"] == "job_failed" and body["title"] == f"Failed: Nightly export #{failed.id}"
     assert "Failed step: type-it" in body["text"] and "Error: " in body["text"]
     assert body["link"] == f"{settings.console_url}/jobs/{failed.id}"
     assert body["data"]["job"]["status"] == "failed"
-    assert SECRET.encode() not in post["body"]
+    assert SECRET.encode() not in post.body
 
     done = run_runbook(FLAKY).job
     assert done.status == JobStatus.completed
-    round_until(lambda: len(ready.posts("/hook")) == 3, "completed and recovered")
-    kinds = sorted(verified(p, signing)["event"] for p in ready.posts("/hook")[1:])
+    round_until(lambda: len(ready.to("/hook", 200)) == 3, "completed and recovered")
+    kinds = sorted(verified(p, signing)["event"] for p in ready.to("/hook", 200)[1:])
     assert kinds == ["job_completed", "job_recovered"]
-    assert all(SECRET.encode() not in p["body"] for p in ready.got)
+    assert all(SECRET.encode() not in p.body for p in ready.posts)
     notify_round()  # nothing twice
-    assert len(ready.got) == 3
+    assert len(ready.posts) == 3
     shown = notify.deliveries(channel.id)
     assert [d.status for d in shown] == ["sent"] * 3 and shown[0].attempts == 1
     audited = search(AuditFilter(action="notification_channel_added"))[0]
@@ -160,8 +131,8 @@ def test_approval_request_is_signed_and_links_to_the_dialog(run_runbook, ready, 
     channel, signing = notify.add_channel("approvers", f"http://127.0.0.1:{ready.port}/ap",
                                           ["approval_requested"], ["approve-me"], by="admin")
     job = run_runbook(APPROVE.replace("TIMEOUT", "30"), approver=lambda s: "approve").job
-    round_until(lambda: ready.posts("/ap"), "the approval's webhook")
-    body = verified(ready.posts("/ap")[0], signing)
+    round_until(lambda: ready.to("/ap", 200), "the approval's webhook")
+    body = verified(ready.to("/ap", 200)[0], signing)
     assert body["event"] == "approval_requested"
     assert "Message: Send the invoices?" in body["text"] and "Risk: high" in body["text"]
     assert body["link"] == f"{settings.console_url}/jobs/{job.id}?approve=1"
@@ -169,22 +140,22 @@ def test_approval_request_is_signed_and_links_to_the_dialog(run_runbook, ready, 
     run_runbook(APPROVE.replace("TIMEOUT", "30").replace("approve-me", "other"),
                 approver=lambda s: "approve")
     notify_round()
-    assert len(ready.posts("/ap")) == 1
+    assert len(ready.to("/ap", 200)) == 1
 
 
 def test_a_failed_delivery_is_retried(run_runbook, ready):
     channel, signing = notify.add_channel("retry", f"http://127.0.0.1:{ready.port}/retry",
                                           ["job_completed"], by="admin")
-    ready.answers.append(500)
+    ready.queued.append(500)
     run_runbook(FLAKY.replace("secrets: [api_token]", "secrets: []")
                 .replace("{{api_token}}", "x"))
-    round_until(lambda: ready.posts("/retry"), "the retried delivery")
-    assert len(ready.posts("/retry", answered=500)) == 1
+    round_until(lambda: ready.to("/retry", 200), "the retried delivery")
+    assert len(ready.to("/retry", 500)) == 1
     delivery = notify.deliveries(channel.id)[0]
     assert (delivery.status, delivery.attempts) == ("sent", 2)
     assert delivery.last_error is None
-    first, second = ready.posts("/retry", 500)[0], ready.posts("/retry")[0]
-    assert first["headers"]["X-Jobdeck-Delivery"] == second["headers"]["X-Jobdeck-Delivery"]
+    first, second = ready.to("/retry", 500)[0], ready.to("/retry", 200)[0]
+    assert first.headers["X-Jobdeck-Delivery"] == second.headers["X-Jobdeck-Delivery"]
 
 
 def test_apprise_json_target(run_runbook, ready):
@@ -193,8 +164,8 @@ def test_apprise_json_target(run_runbook, ready):
     assert signing is None and channel.kind == "apprise"
     job = run_runbook(FLAKY.replace("secrets: [api_token]", "secrets: []")
                       .replace("{{api_token}}", "x")).job
-    round_until(lambda: ready.posts("/apprise"), "Apprise's JSON POST")
-    body = json.loads(ready.posts("/apprise")[0]["body"])
+    round_until(lambda: ready.to("/apprise", 200), "Apprise's JSON POST")
+    body = json.loads(ready.to("/apprise", 200)[0].body)
     assert body["title"] == f"Completed: Nightly export #{job.id}"
     assert f"/jobs/{job.id}" in body["message"]
 
@@ -213,10 +184,10 @@ def test_approval_reminder_from_the_notifier_thread(runtime, ready, settings, si
                                        "heartbeat": runtime.heartbeat}, daemon=True)
     try:
         running.start()
-        eventually(lambda: len(ready.posts("/wait")) == 2, 15, "the request and the reminder")
-        kinds = [json.loads(p["body"])["event"] for p in ready.posts("/wait")]
+        eventually(lambda: len(ready.to("/wait", 200)) == 2, 15, "the request and the reminder")
+        kinds = [json.loads(p.body)["event"] for p in ready.to("/wait", 200)]
         assert kinds == ["approval_requested", "approval_expiring"]
-        reminder = json.loads(ready.posts("/wait")[1]["body"])
+        reminder = json.loads(ready.to("/wait", 200)[1].body)
         assert reminder["title"].startswith("Reminder") and "Times out at" in reminder["text"]
         assert get_job(job.id).job.status == JobStatus.waiting_for_approval
         act(job.id, "approve")
@@ -255,7 +226,7 @@ def test_masked_url_and_test_message(ready):
                                        ["job_failed"], by="admin")
     delivery = notify.test_channel(hook.id, by="admin")
     assert (delivery.status, delivery.attempts) == ("sent", 1)
-    assert verified(ready.posts("/test")[0], signing)["event"] == "test"
+    assert verified(ready.to("/test", 200)[0], signing)["event"] == "test"
 
 
 def test_a_failing_channel_turns_unhealthy_and_the_others_hear_once(run_runbook, ready):
@@ -263,7 +234,7 @@ def test_a_failing_channel_turns_unhealthy_and_the_others_hear_once(run_runbook,
                                    ["job_completed"], by="admin")
     other, signing = notify.add_channel("admins", f"http://127.0.0.1:{ready.port}/admins",
                                         ["job_failed"], by="admin")
-    ready.answers.extend([503] * 20)  # one try and two retries per delivery, all refused
+    ready.queued.extend([503] * 20)  # one try and two retries per delivery, all refused
     plain = FLAKY.replace("secrets: [api_token]", "secrets: []").replace("{{api_token}}", "x")
     for _ in range(2):
         run_runbook(plain)
@@ -273,14 +244,14 @@ def test_a_failing_channel_turns_unhealthy_and_the_others_hear_once(run_runbook,
     assert (read["healthy"], read["consecutive_failures"]) == (False, 2)
     assert read["last_delivery"]["status"] == "failed" and "503" in read["last_delivery"][
         "last_error"]
-    ready.answers.clear()
-    round_until(lambda: ready.posts("/admins"), "the unhealthy notice")
-    notice = verified(ready.posts("/admins")[0], signing)
+    ready.queued.clear()
+    round_until(lambda: ready.to("/admins", 200), "the unhealthy notice")
+    notice = verified(ready.to("/admins", 200)[0], signing)
     assert notice["event"] == "channel_unhealthy" and '"broken"' in notice["text"]
     run_runbook(plain)  # it keeps failing? no: it works again, and is healthy again
-    round_until(lambda: ready.posts("/broken"), "a delivery that works")
+    round_until(lambda: ready.to("/broken", 200), "a delivery that works")
     assert notify.channel_read(notify.get_channel(broken.id))["healthy"]
-    assert len(ready.posts("/admins")) == 1
+    assert len(ready.to("/admins", 200)) == 1
 
 
 def test_missed_schedule_and_scheduler_down_are_told_once(ready):
@@ -298,7 +269,7 @@ def test_missed_schedule_and_scheduler_down_are_told_once(ready):
     for _ in range(2):
         detect_round(later)
         send_due()
-    bodies = [verified(p, signing) for p in ready.posts("/sched")]
+    bodies = [verified(p, signing) for p in ready.to("/sched", 200)]
     assert sorted(b["event"] for b in bodies) == ["schedule_missed", "scheduler_down"]
     down = next(b for b in bodies if b["event"] == "scheduler_down")
     assert "host-a:123" in down["text"]
