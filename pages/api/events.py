@@ -84,7 +84,9 @@ async def _stream(job_id: int, after: int):
         queue.put_nowait(event)
 
     def wanted(event: events.Event) -> bool:
-        return (event.job_id == job_id and event.kind != events.VIEWING
+        # what a holder types (control_input) is for the worker only, never for a stream
+        return (event.job_id == job_id and event.kind not in (events.VIEWING,
+                                                              events.CONTROL_INPUT)
                 or event.kind == events.RESYNC)
 
     # Subscribe before reading the record, so nothing falls between the two.

@@ -31,6 +31,7 @@ from pages.ui.job_artifacts import render_artifacts, url
 from pages.ui.job_metrics import MetricCards
 from pages.ui.job_report import report_section
 from pages.ui.job_timeline import Timeline, risk_badge, timeline_rows
+from pages.ui.take_control import ControlPanel, handover_request
 
 FRAME_INTERVAL_S = 0.1  # at most 10 live frames a second per viewer
 RELOAD_EVERY_S = 0.5  # events re-read the job at most twice a second, however many come
@@ -71,6 +72,7 @@ def load_job(job_id: int, plan: tuple | None = None) -> dict | None:
         approval = next((e.data for e in reversed(events.recorded_after(job_id))
                          if e.kind == events.APPROVAL_REQUESTED), None)
     return {"detail": detail, "planned": planned, "secrets": secrets, "approval": approval,
+            "handover": handover_request(job_id, detail.job.status),
             "plan": plan, "actions": job_actions.available_actions(detail.job),
             "activity": job_actions.audit_trail(job_id), "reruns": jobs.reruns_of(job_id)}
 
@@ -162,10 +164,12 @@ async def job_page(job_id: int) -> None:
                 timeline = Timeline(state["open"], FIRST_ROWS)
             with ui.card().classes("w-full lg:w-[28rem] shrink-0"):
                 ui.label("Live view").classes("text-lg font-medium")
+                control = ControlPanel(job_id, reread.now)  # take control, above the view
                 # a plain <img> without transitions: frames replace each other at once
                 live_image = ui.interactive_image().classes(
                     "w-full border rounded bg-grey-2 min-h-[8rem]").props(
                     'alt="latest browser frame" data-live')
+                control.drive(live_image)
                 live_caption = ui.label().classes("text-xs text-grey-7")
                 with ui.row().classes("w-full gap-1 flex-nowrap overflow-x-auto"):
                     strip()
@@ -186,6 +190,7 @@ async def job_page(job_id: int) -> None:
                 part.refresh()
         state["drawn"] = keys
         show_metrics()
+        control.show(job, v["handover"])
         screenshots = _screenshots(detail)
         timeline.show(timeline_rows(v["planned"], detail.steps),
                       {a.step_run_id: a.id for a in screenshots if a.step_run_id})
@@ -251,6 +256,10 @@ async def job_page(job_id: int) -> None:
 
     live.job_events.subscribe(on_event)
     ui.timer(0, show_below, once=True)  # once the page shows (the module's docstring)
+    if client.request.query_params.get("approve") and not view["approval"]:  # a stale link
+        ui.timer(0, lambda: ui.notify(f"Job {job_id} does not wait for approval now: it is "
+                                      f"{view['detail'].job.status.value.replace('_', ' ')}"),
+                 once=True)
     if not view["detail"].job.status.is_final:  # what happened between the read and now
         ui.timer(0, reread.now, once=True)
     # NiceGUI starts a timer once the browser is connected and stops it with the client.

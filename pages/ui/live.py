@@ -24,8 +24,9 @@ def connect() -> None:
         _link["unsubscribe"]()
 
     def forward(event: events.Event) -> None:
-        # A viewer saying it looks at a job is for the job's worker, not a change to show.
-        if event.kind != events.VIEWING and not loop.is_closed():
+        # A viewer saying it looks at a job, and a holder's input for the job's page (take
+        # control), are for the job's worker, not changes to show.
+        if event.kind not in (events.VIEWING, events.CONTROL_INPUT) and not loop.is_closed():
             loop.call_soon_threadsafe(job_events.emit, event)
 
     _link.update(loop=loop, unsubscribe=events.get_bus().subscribe(forward))
