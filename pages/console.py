@@ -8,19 +8,17 @@ from nicegui import app, ui
 from engine.demo_site import create_demo_app
 from engine.settings import Settings
 from pages.api import allow as api_allow
-from pages.api import events as api_events
-from pages.api import health as api_health
-from pages.api import routes as api
-from pages.api import schedules as api_schedules
 from pages.api.docs import mount_docs
 from pages.api.errors import install_error_handlers
 from pages.api.limits import RequestLimits
+from pages.api.routers import API_ROUTERS
 from pages.auth_gate import AuthGate
 from pages.ui import sign_in
 from pages.ui.account_page import account_page
 from pages.ui.audit_page import audit_page
 from pages.ui.job_page import job_page
 from pages.ui.jobs_page import jobs_page
+from pages.ui.notifications_page import notifications_page
 from pages.ui.runbook_page import runbook_page
 from pages.ui.runbooks_page import runbooks_page
 from pages.ui.schedule_page import schedule_page
@@ -33,7 +31,8 @@ PAGES: dict[str, Callable[..., Any]] = {
     "/runbooks": runbooks_page, "/runbooks/{name}": runbook_page,
     "/schedules": schedules_page, "/schedules/{schedule_id}": schedule_page,
     "/account": account_page, "/users": users_page,
-    "/audit": audit_page, "/secrets": secrets_page}
+    "/audit": audit_page, "/secrets": secrets_page,
+    "/notifications": notifications_page}
 
 
 def build_console(settings: Settings, with_demo: bool = True) -> None:
@@ -47,10 +46,8 @@ def build_console(settings: Settings, with_demo: bool = True) -> None:
     for path, page in PAGES.items():
         ui.page(path)(page)
     install_error_handlers(app)
-    app.include_router(api.router)
-    app.include_router(api_events.router)
-    app.include_router(api_schedules.router)
-    app.include_router(api_health.router)
+    for router in API_ROUTERS:
+        app.include_router(router)
     app.include_router(api_allow.router)  # last: what no API route took
     mount_docs()
     if with_demo:

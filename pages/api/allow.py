@@ -11,10 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Match
 
 from engine.errors import NotFound
-from pages.api import events as api_events
-from pages.api import health as api_health
-from pages.api import routes as api
-from pages.api import schedules as api_schedules
+from pages.api.routers import API_ROUTERS
 
 router = APIRouter(include_in_schema=False)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -24,7 +21,7 @@ def methods_of(request: Request) -> list[str]:
     """Every method some API route takes at this request's path."""
     literal: set[str] = set()  # /api/schedules/preview is that, not a schedule's id
     templated: set[str] = set()
-    for routes in (api.router, api_events.router, api_schedules.router, api_health.router):
+    for routes in API_ROUTERS:
         for route in routes.routes:
             if not getattr(route, "include_in_schema", False):
                 continue

@@ -8,16 +8,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from nicegui import app
 from starlette.staticfiles import StaticFiles
 
-from pages.api import events as api_events
-from pages.api import routes as api
-from pages.api import schedules as api_schedules
+from pages.api.routers import API_ROUTERS
 
 router = APIRouter(include_in_schema=False)
 ASSETS = "/docs-assets"
 
 
 def _schema(openapi_version: str) -> dict:
-    routes = [*api.router.routes, *api_events.router.routes, *api_schedules.router.routes]
+    routes = [route for router in API_ROUTERS for route in router.routes]
     schema = get_openapi(
         title="Jobdeck API", version="1", routes=routes, openapi_version=openapi_version,
         description="Runbooks, jobs, artifacts and live job events. See docs/api.md.")

@@ -19,7 +19,9 @@ NOT_JSON = {
     ("get", "/api/jobs/{job_id}/events"): "text/event-stream",
     ("get", "/api/artifacts/{artifact_id}"): "application/octet-stream",
 }
-NO_BODY = {("delete", "/api/schedules/{schedule_id}")}  # 204 No Content
+NO_BODY = {("delete", "/api/schedules/{schedule_id}"),  # 204 No Content
+           ("delete", "/api/notifications/{channel_id}"),
+           ("post", "/api/jobs/{job_id}/control/input")}
 # What a client reads from a job in a list (engine/service/report.py's job_summary)
 JOB_FIELDS = {"id", "runbook", "runbook_title", "runbook_version", "status", "trigger",
               "started_by", "created_at", "started_at", "finished_at", "step_count",
