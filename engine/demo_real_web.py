@@ -161,6 +161,17 @@ document.querySelectorAll(".card").forEach(function (card) {
                 + _script(js))
 
 
+async def pointer(request: Request) -> HTMLResponse:
+    """A slider to drag and a box to double-click: what a person taking control may need
+    (a CAPTCHA's handle, a double-click to open)."""
+    js = """var box = document.getElementById("twice");
+box.addEventListener("dblclick", function () { box.textContent = "double-clicked"; });"""
+    return page("Pointer", '<p><input type="range" id="level" min="0" max="100" value="0" '
+                'style="width:300px;margin:0"></p>'
+                '<p id="twice" style="width:200px;height:60px;border:1px solid #888">'
+                'double-click me</p>' + _script(js))
+
+
 async def status(request: Request) -> Response:
     code = request.path_params["code"]
     if not 200 <= code <= 599:
@@ -258,6 +269,7 @@ def routes() -> list[Route]:
         Route("/upload", upload, methods=["GET", "POST"]),
         Route("/basic-auth", basic_auth),
         Route("/drag", drag),
+        Route("/pointer", pointer),
         Route("/status/{code:int}", status),
         Route("/page-error", page_error),
         Route("/files/notes.txt", notes_txt),

@@ -54,6 +54,7 @@ class Held:
     last_input: float
     inputs: int = 0
     before: bytes | None = None  # the screenshot when it began
+    pressed: str | None = None  # the mouse button held down now: moves are then drags
     watchdog: asyncio.Task | None = field(default=None, repr=False)
 
 
@@ -228,15 +229,24 @@ class Takeover:
         page = ctx.page
         cdp = ctx.cdp_sessions.get(page) or ctx.cdp
         try:
-            for method, params in _cdp_calls(data, page.viewport_size or DEFAULT_VIEWPORT):
+            if data["type"] in ("mousedown", "mouseup"):
+                held.pressed = data["button"] if data["type"] == "mousedown" else None
+            calls = _cdp_calls(data, page.viewport_size or DEFAULT_VIEWPORT, held.pressed)
+            for method, params in calls:
                 await asyncio.wait_for(cdp.send(method, params), DISPATCH_TIMEOUT_S)
         except (PlaywrightError, TimeoutError) as exc:  # the page is busy or closed
             log.info("job %s: an input was not delivered: %s", self.job_id,
                      str(exc).splitlines()[0] if str(exc) else repr(exc))
 
 
-def _cdp_calls(data: dict, viewport: dict) -> list[tuple[str, dict]]:
-    """The CDP Input calls for one validated input (take_control.validate_input)."""
+BUTTONS_HELD = {"left": 1, "right": 2, "middle": 4}  # CDP's `buttons` bit field
+
+
+def _cdp_calls(data: dict, viewport: dict,
+               pressed: str | None = None) -> list[tuple[str, dict]]:
+    """The CDP Input calls for one validated input (take_control.validate_input);
+    `pressed`: the button held down since a mousedown, which makes a move a drag (a
+    slider, a CAPTCHA's handle)."""
     kind = data["type"]
     if kind == "text":
         return [("Input.insertText", {"text": data["text"]})]
@@ -256,10 +266,13 @@ def _cdp_calls(data: dict, viewport: dict) -> list[tuple[str, dict]]:
                                               "deltaX": data["dx"], "deltaY": data["dy"]})]
     button = data.get("button", "left")
     if kind == "mousemove":
-        return [("Input.dispatchMouseEvent", {"type": "mouseMoved", **at, "button": "none"})]
-    if kind in MOUSE:
-        return [("Input.dispatchMouseEvent", {"type": MOUSE[kind], **at, "button": button,
-                                              "clickCount": 1})]
+        return [("Input.dispatchMouseEvent", {
+            "type": "mouseMoved", **at, "button": pressed or "none",
+            "buttons": BUTTONS_HELD.get(pressed or "", 0)})]
+    if kind in MOUSE:  # a press's clickCount 2 is a double click's second press
+        return [("Input.dispatchMouseEvent", {
+            "type": MOUSE[kind], **at, "button": button, "clickCount": data.get("clicks", 1),
+            "buttons": BUTTONS_HELD[button] if kind == "mousedown" else 0})]
     calls = [("Input.dispatchMouseEvent", {"type": "mouseMoved", **at, "button": "none"})]
     for count in range(1, data.get("clicks", 1) + 1):  # a double click: its second press
         for press in ("mousePressed", "mouseReleased"):  # says clickCount 2

@@ -270,3 +270,46 @@ def _row(job_id: int, name: str) -> StepRun | None:
     with read_scope() as session:
         return session.exec(select(StepRun).where(StepRun.job_id == job_id,
                                                   StepRun.name == name)).first()
+
+
+POINTER = """
+version: 1
+name: pointer
+title: Pointer
+settings: {base_url: SITE, timeout_ms: 10000, retries: 0, approval_timeout_s: 60}
+steps:
+  - {name: open, action: goto, url: /pointer}
+  - {name: by-hand, action: handover, message: "Drag the slider to the end, double-click"}
+  - {name: slid, action: assert, selector: "#level", value: "100"}
+  - {name: opened, action: assert, selector: "#twice", text: double-clicked}
+"""
+
+
+def test_a_drag_and_a_double_click_reach_the_page(run_runbook, site):
+    """A drag (a slider, a CAPTCHA's handle) needs the button held while the mouse moves,
+    and a double click a second press that says so: both as the person made them."""
+    def measure():
+        page = viewer_browser().new_page(viewport={"width": 1280, "height": 720})
+        try:
+            page.goto(f"{site}/pointer")
+            return page.locator("#level").bounding_box(), page.locator("#twice").bounding_box()
+        finally:
+            page.close()
+    slider, box = in_browser_thread(measure)
+    thread, result = start(run_runbook, POINTER)
+    job_id = job_named("pointer", S.paused)
+    tc.take_control(job_id, by="ann", role=Role.operator)
+    y = (slider["y"] + slider["height"] / 2) / 720
+    at = [(slider["x"] + slider["width"] * share) / 1280 for share in (0.0, 0.5, 1.0, 1.2)]
+    tc.send_input(job_id, {"type": "mousedown", "x": at[0], "y": y}, by="ann")
+    for x in at[1:]:
+        tc.send_input(job_id, {"type": "mousemove", "x": x, "y": y}, by="ann")
+    tc.send_input(job_id, {"type": "mouseup", "x": at[-1], "y": y}, by="ann")
+    middle = ((box["x"] + box["width"] / 2) / 1280, (box["y"] + box["height"] / 2) / 720)
+    tc.send_input(job_id, {"type": "click", "x": middle[0], "y": middle[1], "clicks": 2},
+                  by="ann")
+    tc.hand_back(job_id, by="ann")
+    thread.join(60)
+    detail = result["detail"]
+    assert detail.job.status == S.completed, detail.job.error_message
+    assert step(detail, "taken over by ann").description.endswith(" s, 2 inputs; handed back")
