@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import InvalidInput, NotFound
 from engine.identity import audit
@@ -192,10 +193,17 @@ async def start_job(name: str, request: Request, actor: Actor = allowed("start")
         raise InvalidInput(f"the request is larger than this runbook's files may be "
                            f"together: each file may be at most "
                            f"{current_settings().max_upload_mb:g} MB (JOBDECK_MAX_UPLOAD_MB)")
-    async with request.form() as form:  # files over 1 MB wait in temporary files
+    try:
+        form = await request.form()  # files over 1 MB wait in temporary files
+    except StarletteHTTPException as exc:  # Starlette's 400 for a body its parser cannot read
+        raise InvalidInput(f"the body is not valid multipart/form-data (RFC 7578): "
+                           f"{exc.detail}") from None
+    try:
         params, files = start_body.form_params(form)
         job = await run_in_threadpool(jobs.start_job, name, params, trigger=Trigger.api,
                                       started_by=actor.name, source=actor.source, files=files)
+    finally:
+        await form.close()
     return job_summary(job)
 
 

@@ -70,4 +70,10 @@ def test_a_missing_file_or_a_text_for_it_starts_nothing(api):
                        files={"other": ("x.txt", b"x")})
     assert as_text.status_code == 422
     assert '"invoice" holds text, not a file' in as_text.json()["detail"]
+    boundary = "a222103b9b30b1f9e8be6882ecedb1d2"  # a part with no headers: not RFC 7578
+    broken = api.post("/api/runbooks/api-upload/jobs",
+                      content=f"--{boundary}\r\n[]--{boundary}--\r\n".encode(),
+                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert broken.status_code == 422, broken.text
+    assert "not valid multipart/form-data" in broken.json()["detail"]
     assert jobs_of(api) == before
