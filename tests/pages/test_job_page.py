@@ -213,7 +213,8 @@ async def test_the_action_buttons_stay_put_while_steps_go_by(user):
     [cancel] = user.find("Cancel job").elements
     recorder = JobRecorder(job.id, events.get_bus())  # what the worker records as it goes
     recorder.step_started("one", "goto", None)
-    await user.should_see("Current step")  # the page has redrawn with the new step
+    # the page has redrawn with the new step (an event, then a read: allow a loaded machine)
+    await user.should_see("Current step", retries=50)
     assert not cancel.is_deleted
     user.find("Cancel job").click()
     await user.should_see("Cancel job: are you sure?")
