@@ -114,6 +114,20 @@ class Settings(BaseSettings):
             raise ValueError("use letters, digits and _ only")  # queue names: no collisions
         return prefix
 
+    @field_validator("notify_retry_seconds")
+    @classmethod
+    def _retry_waits(cls, waits: str) -> str:
+        for wait in (w.strip() for w in waits.split(",") if w.strip()):
+            try:
+                ok = 0 <= float(wait) < float("inf")
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"{wait!r} is not a wait in seconds: give the waits before "
+                                 "each retry, comma-separated, e.g. 10,60,300,1800 (empty: "
+                                 "no retries)")
+        return waits
+
     @property
     def notify_retry_delays(self) -> list[float]:
         """JOBDECK_NOTIFY_RETRY_SECONDS as seconds: the wait before retry 1, 2, ..."""

@@ -1,6 +1,7 @@
 """The bodies `/api/notifications` answers with (pages/api/notifications.py): a channel as
 `engine.service.notifications.channel_read` describes it, its deliveries, and the answer to
-adding one, which alone carries a webhook's signing secret. A channel's URL is always the
+adding one (or changing one into a webhook), which alone carries a webhook's signing
+secret. A channel's URL is always the
 masked form; times are ISO 8601 text, as in models/api.py."""
 
 from typing import Literal
@@ -44,6 +45,14 @@ class ChannelRead(BaseModel):
 class ChannelCreated(ChannelRead):
     """A channel just added. `signing_secret` is the webhook's HMAC-SHA256 key, shown only
     in this answer (null for Apprise channels): keep it where the receiver checks it."""
+
+    signing_secret: str | None
+
+
+class ChannelChanged(ChannelRead):
+    """A channel just changed. `signing_secret` is set only when this change made it a
+    webhook (its URL changed to an http(s):// address): the new HMAC-SHA256 key, shown
+    only in this answer; null otherwise (a webhook that stays one keeps its secret)."""
 
     signing_secret: str | None
 

@@ -11,12 +11,7 @@ import threading
 from collections.abc import Callable
 
 from engine.bus import events
-from engine.notify.detect import (
-    HANDOVER_REQUESTED,
-    detect_round,
-    next_reminder_at,
-    start_cursor,
-)
+from engine.notify.detect import detect_round, next_reminder_at, start_cursor
 from engine.notify.sending import next_attempt_at, send_due
 from models import utcnow
 
@@ -24,7 +19,7 @@ log = logging.getLogger(__name__)
 ROUND_S = 2.0
 WAKING = frozenset({events.JOB_STATUS, events.JOB_FINISHED, events.APPROVAL_REQUESTED,
                     events.CONTROL, events.SCHEDULE_CHANGED, events.RESYNC,
-                    HANDOVER_REQUESTED})
+                    events.HANDOVER_REQUESTED})
 
 
 def notify_round() -> int:

@@ -1,12 +1,12 @@
 """A channel's URL: what kind it is, whether Jobdeck may send to it, how it is shown.
 
-An `https://` (or, inside a private network, `http://`) address gets Jobdeck's signed
-webhook (engine/notify/webhook.py); anything else must be an Apprise URL (slack://,
-mailto://, json://, ...), parsed by Apprise itself so its reason is what a person reads
-when it cannot be. A target on a private, loopback or link-local address is refused
-unless JOBDECK_ALLOW_PRIVATE_HOSTS lists it, as for runbooks (engine/runner/url_policy.py):
-notifications must not become a way to reach the server's own network (server-side
-request forgery).
+An `https://` address gets Jobdeck's signed webhook (engine/notify/webhook.py); `http://`
+too, but only to a non-public address (signed bodies would cross the internet in clear).
+Anything else must be an Apprise URL (slack://, mailto://, json://, ...), parsed by Apprise
+itself so its reason is what a person reads when it cannot be. A target on a private,
+loopback or link-local address is refused unless JOBDECK_ALLOW_PRIVATE_HOSTS lists it, as
+for runbooks (engine/runner/url_policy.py): notifications must not become a way to reach
+the server's own network (server-side request forgery).
 """
 
 import ipaddress
@@ -20,13 +20,14 @@ from engine.runner.url_policy import UrlPolicy
 from engine.settings import Settings, current_settings
 
 WEBHOOK, APPRISE = "webhook", "apprise"
-# Apprise schemas whose host is a server the user names (a generic webhook, a self-hosted
-# service): a name there is resolved and judged. Other services' hosts are fixed by the
-# plugin or hold a token; a literal IP address is judged whatever the schema.
-HOSTED_SCHEMAS = frozenset({"json", "jsons", "xml", "xmls", "form", "forms", "ntfy", "ntfys",
-                            "gotify", "gotifys", "matrix", "matrixs", "apprise", "apprises",
-                            "mqtt", "mqtts", "rocket", "rockets", "mmost", "mmosts"})
+# Other servers an Apprise plugin connects to, named by the user or derived from what they
+# wrote (mailto's smtp=, XMPP's server, Zulip's organization): each is resolved and judged.
+SERVER_ATTRIBUTES = ("smtp_host", "xmpp_host", "hostname", "notify_host", "api_host")
+# E-mail services whose URL's host is the sender's domain (it may have no address at all,
+# only MX records) and whose API server is the service's own: only a literal address counts.
+DOMAIN_HOSTS = frozenset({"mailgun", "sparkpost", "smtp2go", "sendpulse"})
 MASK = "****"
+TOKEN_LENGTH = 12  # a path segment this long is taken for a token and masked
 
 
 class ChannelUrlRefused(InvalidInput):
@@ -104,6 +105,16 @@ def host_refusal(host: str, port: int, *, resolve: bool,
     return None
 
 
+def _masked_path(path: str) -> str:
+    return "/".join(f"{seg[:2]}{MASK}" if len(seg) >= TOKEN_LENGTH else seg
+                    for seg in path.split("/"))
+
+
+def _masked_query(query: str) -> str:
+    return urlencode([(k, MASK) for k, _ in parse_qsl(query, keep_blank_values=True)],
+                     safe="*+")
+
+
 def _mask_http(url: str) -> str:
     """An http(s):// URL with its password, query values and token-like path parts masked."""
     parts = urlsplit(url)
@@ -115,17 +126,85 @@ def _mask_http(url: str) -> str:
     if parts.username:
         netloc = f"{parts.username}:{MASK}@{netloc}" if parts.password else (
             f"{MASK}@{netloc}")
-    path = "/".join(f"{seg[:2]}{MASK}" if len(seg) >= 12 else seg
-                    for seg in parts.path.split("/"))
-    query = urlencode([(k, MASK) for k, _ in parse_qsl(parts.query, keep_blank_values=True)],
-                      safe="*")
-    return urlunsplit((parts.scheme, netloc, path, query, ""))
+    return urlunsplit((parts.scheme, netloc, _masked_path(parts.path),
+                       _masked_query(parts.query), ""))
+
+
+def _mask_apprise(private: str, given: str) -> str:
+    """Apprise's privacy form `private` (passwords and tokens it knows of masked), with
+    token-like path segments masked too and, instead of its query, the query of the URL
+    as `given` with every value masked: Apprise leaves custom headers (+Name=value) and
+    payload arguments (-name=value, :name=value) in clear."""
+    parts = urlsplit(private)
+    return urlunsplit((parts.scheme, parts.netloc, _masked_path(parts.path),
+                       _masked_query(urlsplit(given).query), ""))
+
+
+def hide_url(text: str, url: str, shown_url: str) -> str:
+    """`text` (an error, a log line) without the secret parts of the channel URL `url`:
+    the URL itself becomes `shown_url`, and its password, query values and token-like path
+    segments, wherever they appear (a plugin may quote the http:// address it posted to),
+    become ****."""
+    text = text.replace(url, shown_url)
+    parts = urlsplit(url)
+    secrets = [parts.password or ""] + [v for _, v in parse_qsl(parts.query)]
+    secrets += [seg for seg in parts.path.split("/") if len(seg) >= TOKEN_LENGTH]
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _plugin_targets(plugin, scheme: str) -> list[str]:
+    """The servers an Apprise plugin will connect to that a user may have named: its host
+    when the plugin's URL templates have one ({host}; otherwise the host part holds a
+    token and the server is the service's own), and any of SERVER_ATTRIBUTES. E-mail's
+    host is only the address's domain when an SMTP server is given (smtp=, or derived
+    from a known provider): that server is what is judged."""
+    found = []
+    templates = getattr(plugin, "templates", None) or ()
+    host = getattr(plugin, "host", None)
+    if isinstance(host, str) and host and any("{host}" in t for t in templates) and not (
+            getattr(plugin, "smtp_host", None)) and scheme not in DOMAIN_HOSTS:
+        found.append(host)
+    for name in SERVER_ATTRIBUTES:
+        value = getattr(plugin, name, None)
+        if isinstance(value, str) and value and value not in found:
+            found.append(value)
+    return found
+
+
+def _check_apprise(plugin, scheme: str, policy: UrlPolicy, resolve: bool) -> None:
+    """ChannelUrlRefused when a server the plugin would reach is private and not allowed:
+    the named ones resolved (with `resolve`), any other host part only if it is a literal
+    address."""
+    default_port = 443 if getattr(plugin, "secure", False) else 80
+    port = int(getattr(plugin, "port", None) or default_port)
+    targets = [(t, resolve) for t in _plugin_targets(plugin, scheme)]
+    host = getattr(plugin, "host", None)
+    if isinstance(host, str) and host and all(host != t for t, _ in targets):
+        targets.append((host, False))
+    for target, resolves in targets:
+        reason = host_refusal(target, port, resolve=resolves, policy=policy)
+        if reason:
+            raise ChannelUrlRefused(reason)
+
+
+def _public_http(host: str, port: int, resolve: bool) -> bool:
+    """Whether an http:// target is on the public internet (every address global)."""
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        if not resolve:
+            return False
+        addresses = [ipaddress.ip_address(a) for a in _resolved(host, port)]
+    return all(a.is_global for a in addresses)
 
 
 def check_url(url: str, *, resolve: bool = True, settings: Settings | None = None) -> ChannelUrl:
     """The checked form of a channel URL. ChannelUrlRefused (InvalidInput, 422) when Apprise
-    cannot parse it (with Apprise's reason), or its target is a private address not in
-    JOBDECK_ALLOW_PRIVATE_HOSTS. `resolve`: judge a target host's name by what it resolves
+    cannot parse it (with Apprise's reason), its target is a private address not in
+    JOBDECK_ALLOW_PRIVATE_HOSTS, or it is an http:// webhook to a public address (signed
+    bodies in clear: use https://). `resolve`: judge the host names by what they resolve
     to now (the sender does it again before every attempt)."""
     url = (url or "").strip()
     if not url:
@@ -133,7 +212,7 @@ def check_url(url: str, *, resolve: bool = True, settings: Settings | None = Non
                                 "mailto://…, json://…) or an https:// address")
     policy = private_policy(settings)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme in ("https", "http"):  # http:// only makes sense inside a private network
+    if scheme in ("https", "http"):
         parts = urlsplit(url)
         if not parts.hostname:
             raise ChannelUrlRefused("the webhook URL has no host")
@@ -141,14 +220,10 @@ def check_url(url: str, *, resolve: bool = True, settings: Settings | None = Non
         reason = host_refusal(parts.hostname, port, resolve=resolve, policy=policy)
         if reason:
             raise ChannelUrlRefused(reason)
+        if scheme == "http" and _public_http(parts.hostname, port, resolve):
+            raise ChannelUrlRefused(f"{parts.hostname} is a public address: use https:// "
+                                    "(http:// is only for webhooks inside a private network)")
         return ChannelUrl(url, WEBHOOK, _mask_http(url))
     plugin = _apprise_plugin(url)
-    host = getattr(plugin, "host", None)
-    if isinstance(host, str) and host:
-        default_port = 443 if getattr(plugin, "secure", False) else 80
-        port = getattr(plugin, "port", None) or default_port
-        reason = host_refusal(host, int(port), policy=policy,
-                              resolve=resolve and scheme in HOSTED_SCHEMAS)
-        if reason:
-            raise ChannelUrlRefused(reason)
-    return ChannelUrl(url, APPRISE, plugin.url(privacy=True))
+    _check_apprise(plugin, scheme, policy, resolve)
+    return ChannelUrl(url, APPRISE, _mask_apprise(plugin.url(privacy=True), url))

@@ -7,6 +7,7 @@ misses, the scheduler lock. Each happening has a key ("job_failed:42"), and a ch
 at most one delivery per key (a unique index), so rounds may overlap, several consoles may
 run them, and a restart replays nothing twice."""
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from engine.notify import messages
 from engine.notify.messages import Message
 from engine.notify.sending import add_delivery
 from engine.runbook import stored_runbook
+from engine.runbook.model import RunbookSettings
 from engine.service.health import scheduler_status
 from engine.settings import current_settings
 from engine.store.db import read_scope, session_scope
@@ -34,8 +36,8 @@ from models import (
     utcnow,
 )
 
-HANDOVER_REQUESTED = getattr(events, "HANDOVER_REQUESTED", "handover_requested")
-WAITS = (events.APPROVAL_REQUESTED, HANDOVER_REQUESTED)
+log = logging.getLogger(__name__)
+WAITS = (events.APPROVAL_REQUESTED, events.HANDOVER_REQUESTED)
 ENDS = (events.JOB_STATUS, events.JOB_FINISHED)
 REMIND_AT = 0.8  # of the wait's timeout
 # Events are read again for this long after they were recorded: with PostgreSQL an event
@@ -96,11 +98,17 @@ def _job_end(session, job: Job) -> list[Happening]:
 
 def timeout_of(job: Job, data: dict) -> float:
     """A wait's timeout in seconds: the event's `timeout_s`, else the runbook's
-    settings.approval_timeout_s."""
+    settings.approval_timeout_s, else (the runbook is gone or no longer loads: logged)
+    the default approval_timeout_s."""
     if data.get("timeout_s"):
         return float(data["timeout_s"])
-    return float(stored_runbook(job.source, f"{job.runbook_name}.yaml")
-                 .settings.approval_timeout_s)
+    try:
+        return float(stored_runbook(job.source, f"{job.runbook_name}.yaml")
+                     .settings.approval_timeout_s)
+    except Exception as exc:  # one job's runbook must not stop every round
+        log.warning("job %s: the wait's timeout from runbook %s: %s; using the default",
+                    job.id, job.runbook_name, exc)
+        return float(RunbookSettings().approval_timeout_s)
 
 
 def _from_events(session, after: int) -> tuple[list[Happening], int]:
@@ -160,7 +168,7 @@ def _waits(session) -> list[tuple[Job, JobEvent, dict, datetime, datetime]]:
         data = dict(request.data or {})
         timeout = timeout_of(job, data)
         data["timeout_s"] = timeout
-        data["kind"] = "handover" if request.kind == HANDOVER_REQUESTED else "approval"
+        data["kind"] = "handover" if request.kind == events.HANDOVER_REQUESTED else "approval"
         found.append((job, request, data,
                       request.created_at + timedelta(seconds=timeout * REMIND_AT),
                       request.created_at + timedelta(seconds=timeout)))
@@ -245,7 +253,10 @@ def detect_round(now: datetime | None = None) -> int:
                 NotificationDelivery.key == happening.key)))
             targets = [c for c in targets if c.id not in known]
             if targets:
-                planned.append((happening, targets, happening.compose()))
+                try:
+                    planned.append((happening, targets, happening.compose()))
+                except Exception:  # one message that cannot be written stops no other
+                    log.exception("notification %s: the message", happening.key)
     made = 0
     if not planned and cursor <= after:
         return 0

@@ -3,6 +3,10 @@
 A delivery is claimed before it is sent, with a compare-and-set (pending -> sending) that
 also pushes its next_attempt_at a claim's length ahead: two consoles never send one
 delivery at once, and one claimed by a console that died is taken up again after that.
+The attempt number is the claim's token: an outcome is recorded only while the delivery
+is still "sending" at that attempt, so a console whose claim lapsed cannot overwrite what
+the one that took it over recorded. Apprise never follows a redirect here (a public host
+could send the POST on to a private address the URL check never saw).
 A failed attempt is retried after each wait of JOBDECK_NOTIFY_RETRY_SECONDS; after the
 last one it has failed for good. JOBDECK_NOTIFY_UNHEALTHY_AFTER such failures in a row
 mark the channel unhealthy, and the other channels hear of it once."""
@@ -16,7 +20,7 @@ from sqlmodel import col, select
 
 from engine.errors import NotFound
 from engine.notify import webhook
-from engine.notify.channels import WEBHOOK, ChannelUrlRefused, check_url
+from engine.notify.channels import WEBHOOK, ChannelUrlRefused, check_url, hide_url
 from engine.notify.messages import Message, channel_unhealthy_message
 from engine.settings import current_settings
 from engine.store.db import read_scope, session_scope
@@ -32,10 +36,12 @@ class SendFailed(Exception):
 
 
 def add_delivery(session, channel: NotificationChannel, key: str, message: Message,
-                 job_id: int | None = None) -> NotificationDelivery | None:
+                 job_id: int | None = None, claim: bool = False) -> NotificationDelivery | None:
     """A pending delivery of `message` to `channel` for the happening `key` ("event:...",
     its event is the part before the first colon), in the caller's transaction; None when
-    this channel already has one for `key` (another notifier, or an earlier round, made it)."""
+    this channel already has one for `key` (another notifier, or an earlier round, made it).
+    `claim`: made already claimed by the caller (status sending, attempt 1), which then
+    sends it with send_claimed: no notifier takes it (the test button's)."""
     if session.exec(select(NotificationDelivery.id).where(
             NotificationDelivery.channel_id == channel.id,
             NotificationDelivery.key == key)).first() is not None:
@@ -44,6 +50,9 @@ def add_delivery(session, channel: NotificationChannel, key: str, message: Messa
                                     key=key, job_id=job_id, title=message.title,
                                     body=message.body, link=message.link,
                                     payload=message.payload)
+    if claim:
+        delivery.status, delivery.attempts = DeliveryStatus.sending.value, 1
+        delivery.next_attempt_at = utcnow() + timedelta(seconds=CLAIM_S)
     try:
         with session.begin_nested():  # a racing notifier's insert loses only this row
             session.add(delivery)
@@ -68,9 +77,9 @@ def next_attempt_at():
             col(NotificationDelivery.status).in_(OPEN))).one()
 
 
-def _claim(delivery_id: int) -> bool:
-    """pending (or sending, its claim lapsed) -> sending, one attempt more; False when
-    another notifier has it or it is not due."""
+def _claim(delivery_id: int) -> int | None:
+    """pending (or sending, its claim lapsed) -> sending, one attempt more: the attempt's
+    number (the claim's token), or None when another notifier has it or it is not due."""
     now = utcnow()
     with session_scope() as session:
         result = session.exec(update(NotificationDelivery)
@@ -80,17 +89,23 @@ def _claim(delivery_id: int) -> bool:
                               .values(status=DeliveryStatus.sending.value,
                                       attempts=col(NotificationDelivery.attempts) + 1,
                                       next_attempt_at=now + timedelta(seconds=CLAIM_S)))
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return None
+        # ours until the claim lapses (the row is locked by the update until commit)
+        return session.exec(select(NotificationDelivery.attempts).where(
+            NotificationDelivery.id == delivery_id)).one()
 
 
 def _apprise(channel: NotificationChannel, delivery: NotificationDelivery) -> None:
     import apprise  # ~0.35 s to import: paid by the consoles that send, not by workers
 
-    sender = apprise.Apprise()
-    if not sender.add(channel.url):
+    plugin = apprise.Apprise.instantiate(
+        channel.url, asset=apprise.AppriseAsset(http_redirects=False))
+    if plugin is None:
         raise SendFailed("Apprise cannot use this channel's URL any more")
+    plugin.redirects = False  # whatever the URL's ?redirect= says
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as said:
-        ok = sender.notify(body=delivery.body, title=delivery.title)
+        ok = plugin.notify(body=delivery.body, title=delivery.title)
     if not ok:
         lines = [line for line in said.getvalue().splitlines() if line.strip()]
         raise SendFailed("; ".join(lines[-2:]) or "Apprise could not send the message")
@@ -119,23 +134,18 @@ def _attempt(channel: NotificationChannel, delivery: NotificationDelivery) -> No
         _apprise(channel, delivery)
 
 
-def send_now(delivery_id: int, final: bool = False) -> NotificationDelivery:
-    """Claim and attempt one delivery now (whether due or not when `final`, the test
-    button's single attempt); the delivery as it is afterwards. Never raises for a failed
-    send (the reason is its last_error); NotFound for no such delivery."""
-    if final:  # due now, whatever its next_attempt_at said
-        with session_scope() as session:
-            session.exec(update(NotificationDelivery)
-                         .where(col(NotificationDelivery.id) == delivery_id,
-                                col(NotificationDelivery.status) == DeliveryStatus.pending.value)
-                         .values(next_attempt_at=utcnow()))
-    claimed = _claim(delivery_id)
+def send_claimed(delivery_id: int, attempt: int, final: bool = False
+                 ) -> NotificationDelivery | None:
+    """Attempt a delivery this caller claimed at `attempt` (`final`: no retry after it, the
+    test button's single attempt); the delivery as it is afterwards (None: it is gone,
+    its channel removed). Never raises for a failed send (the reason is its last_error);
+    NotFound for no such delivery."""
     with read_scope() as session:
         delivery = session.get(NotificationDelivery, delivery_id)
         channel = session.get(NotificationChannel, delivery.channel_id) if delivery else None
     if delivery is None:
         raise NotFound(f"there is no notification delivery {delivery_id}")
-    if not claimed or channel is None:  # another notifier has it, or its channel is gone
+    if channel is None:  # removed since; its deliveries go with it
         return delivery
     error, counts = None, delivery.event != "test"  # a failed test leaves the health be
     if not channel.enabled and delivery.event != "test":
@@ -148,38 +158,44 @@ def send_now(delivery_id: int, final: bool = False) -> NotificationDelivery:
         except Exception as exc:  # a plugin's own bug must not stop the notifier
             log.exception("notification %s to %s", delivery_id, channel.shown_url)
             error = f"{exc.__class__.__name__}: {exc}"
-    if error is not None:  # never the real URL (it may hold a token) in what is shown
-        error = error.replace(channel.url, channel.shown_url)[:500]
-    return _finish(delivery_id, channel, error, final, counts)
+    if error is not None:  # never the URL's secrets (tokens, passwords) in what is shown
+        error = hide_url(error, channel.url, channel.shown_url)[:500]
+    return _finish(delivery_id, attempt, channel, error, final, counts)
 
 
-def _finish(delivery_id: int, channel: NotificationChannel, error: str | None,
-            final: bool, counts: bool) -> NotificationDelivery:
-    settings = current_settings()
+def _finish(delivery_id: int, attempt: int, channel: NotificationChannel, error: str | None,
+            final: bool, counts: bool) -> NotificationDelivery | None:
+    """Record attempt number `attempt`'s outcome, if the claim is still this caller's
+    (status sending at that attempt): a compare-and-set. The delivery as it is now."""
     now = utcnow()
+    mine = (col(NotificationDelivery.id) == delivery_id,
+            col(NotificationDelivery.status) == DeliveryStatus.sending.value,
+            col(NotificationDelivery.attempts) == attempt)
     with session_scope() as session:
-        delivery = session.get(NotificationDelivery, delivery_id)
-        assert delivery is not None
         if error is None:
-            delivery.status, delivery.sent_at, delivery.last_error = (
-                DeliveryStatus.sent.value, now, None)
+            values: dict = {"status": DeliveryStatus.sent.value, "sent_at": now,
+                            "last_error": None}
+        else:
+            delays = current_settings().notify_retry_delays
+            if not final and attempt <= len(delays):
+                values = {"status": DeliveryStatus.pending.value, "last_error": error,
+                          "next_attempt_at": now + timedelta(seconds=delays[attempt - 1])}
+            else:
+                values = {"status": DeliveryStatus.failed.value, "last_error": error}
+        recorded = session.exec(update(NotificationDelivery).where(*mine)
+                                .values(**values)).rowcount == 1
+        if recorded and error is None:
             session.exec(update(NotificationChannel)
                          .where(col(NotificationChannel.id) == channel.id)
                          .values(consecutive_failures=0, unhealthy_since=None))
-            session.add(delivery)
-            return delivery
-        delivery.last_error = error
-        delays = settings.notify_retry_delays
-        if not final and delivery.attempts <= len(delays):
-            delivery.status = DeliveryStatus.pending.value
-            delivery.next_attempt_at = now + timedelta(seconds=delays[delivery.attempts - 1])
-            session.add(delivery)
-            return delivery
-        delivery.status = DeliveryStatus.failed.value
-        session.add(delivery)
-        if counts:
-            _count_failure(session, channel, error, settings.notify_unhealthy_after)
-        return delivery
+        elif recorded and counts and values["status"] == DeliveryStatus.failed.value:
+            _count_failure(session, channel, error or "",
+                           current_settings().notify_unhealthy_after)
+        if not recorded:
+            log.warning("notification %s: attempt %s ended after its claim lapsed; "
+                        "another notifier has it", delivery_id, attempt)
+    with read_scope() as session:
+        return session.get(NotificationDelivery, delivery_id)
 
 
 def _count_failure(session, channel: NotificationChannel, error: str, limit: int) -> None:
@@ -207,9 +223,15 @@ def _count_failure(session, channel: NotificationChannel, error: str, limit: int
 
 def send_due(limit: int = 20) -> int:
     """Attempt every due delivery (up to `limit`), one after the other; how many were
-    attempted by this notifier."""
+    attempted by this notifier. One that cannot be sent (a bug, a database hiccup) is
+    logged and left for its claim to lapse: the others still go."""
     sent = 0
     for delivery_id in due(limit):
-        delivery = send_now(delivery_id)
-        sent += delivery is not None and delivery.status != DeliveryStatus.sending.value
+        try:
+            attempt = _claim(delivery_id)
+            if attempt is not None:
+                send_claimed(delivery_id, attempt)
+                sent += 1
+        except Exception:
+            log.exception("notification delivery %s", delivery_id)
     return sent

@@ -14,7 +14,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.identity import audit
 from engine.notify.channels import WEBHOOK, ChannelUrlRefused, check_url
 from engine.notify.messages import test_message
-from engine.notify.sending import add_delivery, send_now
+from engine.notify.sending import add_delivery, send_claimed
 from engine.store.db import read_scope, session_scope
 from models import NotificationChannel, NotificationDelivery, NotificationEvent, utcnow
 
@@ -102,11 +102,14 @@ def get_channel(channel_id: int) -> NotificationChannel:
 def update_channel(channel_id: int, *, by: str, source: str | None = None,
                    name: str | None = None, url: str | None = None,
                    events: list[str] | None = None, runbooks: list[str] | None = None,
-                   enabled: bool | None = None) -> NotificationChannel:
-    """Change what is given (None: unchanged; runbooks=[]: every runbook). A new URL is
-    checked as in add_channel; a webhook keeps its signing secret. Enabling a channel
+                   enabled: bool | None = None) -> tuple[NotificationChannel, str | None]:
+    """Change what is given (None: unchanged; runbooks=[]: every runbook); the channel and,
+    when this change made it a webhook, its new signing secret (shown this once, as on
+    add_channel), else None. A new URL is checked as in add_channel; a webhook that stays
+    one keeps its secret, one that becomes an Apprise URL loses it. Enabling a channel
     clears its failure count. NotFound, InvalidInput, Conflict."""
     checked = check_url(url) if url is not None else None
+    signing = None
     with session_scope() as session:
         channel = _stored(session, channel_id)
         changed = []
@@ -116,7 +119,9 @@ def update_channel(channel_id: int, *, by: str, source: str | None = None,
             channel.name = _name(name)
         if checked is not None and checked.url != channel.url:
             if checked.kind == WEBHOOK and not channel.signing_secret:
-                channel.signing_secret = secrets.token_hex(32)
+                channel.signing_secret = signing = secrets.token_hex(32)
+            elif checked.kind != WEBHOOK:
+                channel.signing_secret = None
             channel.url, channel.shown_url, channel.kind = (checked.url, checked.shown_url,
                                                             checked.kind)
             changed.append(f"url {checked.shown_url}")
@@ -136,7 +141,7 @@ def update_channel(channel_id: int, *, by: str, source: str | None = None,
         audit.record(by, "notification_channel_changed", target=channel.name, source=source,
                      comment="; ".join(changed) or "nothing", session=session)
         session.flush()
-    return channel
+    return channel, signing
 
 
 def remove_channel(channel_id: int, *, by: str, source: str | None = None) -> None:
@@ -153,15 +158,20 @@ def remove_channel(channel_id: int, *, by: str, source: str | None = None) -> No
 def test_channel(channel_id: int, *, by: str, source: str | None = None) -> NotificationDelivery:
     """Send a test message now, one attempt, in the caller's thread (up to the send
     timeout, ~10 s); the delivery with its status ("sent" or "failed") and last_error.
-    A failed test does not count against the channel's health. NotFound."""
+    The delivery is made already claimed, so no notifier sends or retries it. A failed
+    test does not count against the channel's health. NotFound."""
     channel = get_channel(channel_id)
     message = test_message(channel.name, by)
     with session_scope() as session:
-        delivery = add_delivery(session, channel, f"test:{secrets.token_hex(8)}", message)
+        delivery = add_delivery(session, channel, f"test:{secrets.token_hex(8)}", message,
+                                claim=True)
         audit.record(by, "notification_channel_tested", target=channel.name, source=source,
                      comment=channel.shown_url, session=session)
     assert delivery is not None and delivery.id is not None  # a fresh key is never a duplicate
-    return send_now(delivery.id, final=True)
+    sent = send_claimed(delivery.id, 1, final=True)  # claimed at attempt 1
+    if sent is None:  # the channel was removed meanwhile
+        raise NotFound(f"there is no notification channel {channel_id}")
+    return sent
 
 
 def deliveries(channel_id: int, limit: int = 50) -> list[NotificationDelivery]:

@@ -139,6 +139,8 @@ def _channel_card(channel: dict, sent: list, refresh) -> None:
                           on_change=toggle).mark(f"switch-channel-{cid}")
                 ui.button("Test", icon="send", on_click=test).props("outline no-caps").mark(
                     f"test-channel-{cid}")
+                ui.button(icon="edit", on_click=lambda: _url_dialog(channel, refresh)).props(
+                    "flat round").tooltip("Change the URL").mark(f"edit-url-{cid}")
                 ui.button(icon="delete", on_click=lambda: _confirm_delete(channel, refresh)
                           ).props("flat round color=negative").tooltip("Remove").mark(
                     f"delete-channel-{cid}")
@@ -251,6 +253,34 @@ async def _add_dialog(refresh) -> None:
     with card, ui.row().classes("w-full justify-end"):  # below the scrolling form
         ui.button("Cancel", on_click=dialog.close).props("flat no-caps")
         ui.button("Add", icon="check", on_click=save).mark("channel-save")
+
+
+def _url_dialog(channel: dict, refresh) -> None:
+    """A new URL for the channel; a webhook it turns into gets a signing secret, shown once."""
+    with page_dialog() as dialog, ui.card().classes("w-full max-w-xl"):
+        ui.label(f"Change the URL of {channel['name']}").classes("text-lg font-medium")
+        url = ui.input("New URL", placeholder=URL_EXAMPLES[0]).props(
+            "autocomplete=off").classes("w-full font-mono").mark("channel-new-url")
+        ui.label(URL_HELP).classes("text-xs text-grey-8")
+        error = ui.label().classes("text-negative text-sm whitespace-pre-wrap").mark(
+            "channel-url-error")
+
+        async def save() -> None:
+            error.text = ""
+            done, found = await apply(notifications.update_channel, channel["id"],
+                                      url=(url.value or "").strip(), on_error=error.set_text)
+            if not done:
+                return
+            changed, secret = found
+            ui.notify(f"Channel {changed.name} changed", type="positive")
+            await refresh()
+            if secret:
+                _show_secret(changed, secret)
+            dialog.close()  # last: it deletes the dialog, this handler's place
+
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=dialog.close).props("flat no-caps")
+            ui.button("Save", icon="check", on_click=save).mark("channel-url-save")
 
 
 def _show_secret(channel: NotificationChannel, secret: str) -> None:

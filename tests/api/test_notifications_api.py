@@ -117,6 +117,25 @@ async def test_add_list_test_change_and_remove_channels(api, receiver):
     assert changed.json()["events"] == ["job_failed"] and changed.json()["runbooks"] == []
     assert changed.json()["enabled"] is False and changed.json()["name"] == "ops-hook"
 
+    # an Apprise channel changed into a webhook: its new signing secret, once
+    moved = await call("PATCH", f"/api/notifications/{via_apprise['id']}", json={
+        "url": f"{receiver.url}/moved/{TOKEN}"})
+    assert moved.status_code == 200, moved.text
+    new_secret = moved.json()["signing_secret"]
+    assert moved.json()["kind"] == "webhook" and new_secret and len(new_secret) >= 32
+    assert (await call("POST", f"/api/notifications/{via_apprise['id']}/test")).json()[
+        "status"] == "sent"
+    [signed] = receiver.to(f"/moved/{TOKEN}")
+    assert hmac.compare_digest(signed.headers["X-Jobdeck-Signature-256"], "sha256=" + hmac.new(
+        new_secret.encode(), signed.body, hashlib.sha256).hexdigest())
+    again = await call("PATCH", f"/api/notifications/{via_apprise['id']}", json={
+        "url": f"{receiver.url}/other"})  # a webhook that stays one keeps its secret
+    assert again.json()["signing_secret"] is None
+    assert "signing_secret" not in (await call(
+        "GET", f"/api/notifications/{via_apprise['id']}")).json()
+    await call("PATCH", f"/api/notifications/{via_apprise['id']}", json={
+        "url": f"json://bot:{PASSWORD}@127.0.0.1:{receiver.port}/apprise"})
+
     assert (await call("DELETE", f"/api/notifications/{hook['id']}")).status_code == 204
     assert (await call("GET", f"/api/notifications/{hook['id']}")).status_code == 404
     assert (await call("POST", f"/api/notifications/{hook['id']}/test")).status_code == 404

@@ -7,15 +7,16 @@ import json
 import threading
 from datetime import timedelta
 
+import notify_receiver
 import pytest
-from notify_receiver import Received, start_receiver
+from notify_receiver import Received
 from support import eventually, in_browser_thread
 
 from engine.background.notifier import Notifier, notify_round
 from engine.bus import events
 from engine.errors import Conflict, InvalidInput
 from engine.identity.audit import AuditFilter, search
-from engine.notify.detect import detect_round, start_cursor
+from engine.notify.detect import detect_round
 from engine.notify.sending import send_due
 from engine.runbook import load_runbook
 from engine.runner.worker import execute_job
@@ -24,35 +25,14 @@ from engine.service import notifications as notify
 from engine.service.job_actions import act
 from engine.service.jobs import create_job, get_job
 from engine.service.runbooks import save_runbook
-from engine.settings import Settings
 from engine.store.db import session_scope
-from models import JobStatus, Schedule, SchedulerLock, utcnow
+from models import Job, JobStatus, Schedule, SchedulerLock, utcnow
+
+# the receiver, these settings and the records ready: shared fixtures
+receiver, settings, ready = (notify_receiver.receiver, notify_receiver.settings,
+                             notify_receiver.ready)
 
 SECRET = "tok-Notify-9931"
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    found, server = start_receiver()
-    yield found
-    server.shutdown()
-
-
-@pytest.fixture
-def settings(tmp_path, site_port, receiver) -> Settings:
-    """conftest's settings, with the receiver allowed and quick retries."""
-    return Settings(data_dir=tmp_path / "data", workers=1, lease_seconds=30,
-                    allow_private_hosts=f"127.0.0.1:{site_port},127.0.0.1:{receiver.port}",
-                    sweep_interval_seconds=3600, database_url=None, redis_url=None,
-                    notify_retry_seconds="1,1", notify_unhealthy_after=2)
-
-
-@pytest.fixture
-def ready(runtime, receiver):
-    """Records open, the notifier's cursor placed (as the console does at start)."""
-    start_cursor()
-    receiver.clear()
-    return receiver
 
 
 def verified(post: Received, secret: str) -> dict:
@@ -218,8 +198,9 @@ def test_bad_urls_are_refused_with_the_reason(ready, settings):
 
 
 def test_masked_url_and_test_message(ready):
-    channel, _ = notify.add_channel("mail", "mailto://ops:hunter2pass@example.com",
-                                    ["job_failed"], by="admin")
+    channel, _ = notify.add_channel(
+        "mail", f"mailto://ops:hunter2pass@example.com?smtp=127.0.0.1&port={ready.port}",
+        ["job_failed"], by="admin")
     shown = notify.channel_read(channel)
     assert "hunter2pass" not in json.dumps(shown) and shown["url"].startswith("mailto://ops:")
     hook, signing = notify.add_channel("t", f"http://127.0.0.1:{ready.port}/test",
@@ -275,3 +256,64 @@ def test_missed_schedule_and_scheduler_down_are_told_once(ready):
     assert "host-a:123" in down["text"]
     missed = next(b for b in bodies if b["event"] == "schedule_missed")
     assert "the scheduler was not running" in missed["text"]
+
+
+HANDOVER = """
+version: 1
+name: needs-a-person
+title: Needs a person
+settings: {base_url: SITE, approval_timeout_s: 4, screenshots: off}
+steps:
+  - {name: open, action: goto, url: /form}
+  - {name: code, action: handover, message: Enter the code sent to the team phone}
+"""
+
+
+def test_a_handover_step_notifies_and_reminds(runtime, ready, settings, site):
+    notify.add_channel("people", f"http://127.0.0.1:{ready.port}/people",
+                       ["handover_requested", "approval_expiring"], by="admin")
+    notifier = Notifier(events.get_bus())
+    notifier.start()
+    spec = load_runbook(HANDOVER.replace("SITE", site), "t.yaml")
+    save_runbook(spec)
+    job = create_job(spec.name)
+    running = threading.Thread(target=in_browser_thread, args=(execute_job, job.id),
+                               kwargs={"settings": settings, "bus": events.get_bus(),
+                                       "heartbeat": runtime.heartbeat}, daemon=True)
+    try:
+        running.start()
+        eventually(lambda: len(ready.to("/people", 200)) == 2, 15, "the request and reminder")
+        request, reminder = (json.loads(p.body) for p in ready.to("/people", 200))
+        assert request["event"] == "handover_requested"
+        assert request["title"] == f"A person is needed: Needs a person #{job.id}"
+        assert "Enter the code sent to the team phone" in request["text"]
+        assert request["link"] == f"{settings.console_url}/jobs/{job.id}"
+        assert reminder["event"] == "approval_expiring"
+        assert reminder["title"].startswith("Reminder, a person is still needed")
+        act(job.id, "cancel")
+        running.join(30)
+    finally:
+        notifier.stop()
+
+
+def test_a_wait_whose_runbook_is_gone_stops_no_round(ready, site):
+    """A request without timeout_s whose runbook no longer loads: the default timeout, and
+    the round goes on (it used to raise every round, for every happening)."""
+    notify.add_channel("waits", f"http://127.0.0.1:{ready.port}/gone", ["approval_requested"],
+                       by="admin")
+    spec = load_runbook(APPROVE.replace("TIMEOUT", "30").replace("SITE", site), "t.yaml")
+    save_runbook(spec)
+    jobs = [create_job(spec.name) for _ in range(2)]
+    with session_scope() as session:  # two jobs waiting, as the runner records it
+        for job, data in zip(jobs, ({}, {"timeout_s": 30}), strict=True):
+            row = session.get(Job, job.id)
+            assert row is not None
+            row.status = JobStatus.waiting_for_approval
+            if not data:
+                row.source = "a-source-that-is-gone"
+            session.add(row)
+            events.record(session, events.APPROVAL_REQUESTED, row.id or 0, step="go",
+                          message="Send?", risk="low", **data)
+    notify_round()
+    assert sorted(json.loads(p.body)["data"]["job"]["id"] for p in ready.to("/gone", 200)) == [
+        j.id for j in jobs]
