@@ -8,7 +8,6 @@ other jobs on the loop.
 import asyncio
 import logging
 import re
-import shutil
 
 from playwright.async_api import Browser
 from playwright.async_api import Error as PlaywrightError
@@ -30,8 +29,8 @@ from engine.runner.browser_session import (
     watch_requests,
 )
 from engine.runner.captures import holds, read_capture
+from engine.runner.closing import close_job_page
 from engine.runner.control_listener import JobControl
-from engine.runner.file_actions import UPLOAD_TMP
 from engine.runner.loops import run_iterations
 from engine.runner.records import JobRecorder
 from engine.runner.step_context import JobContext, StepRunState
@@ -39,7 +38,7 @@ from engine.runner.step_tools import settle
 from engine.runner.tabs import describe_tabs, watch_tabs
 from engine.runner.takeover import Takeover
 from engine.runner.url_policy import UrlPolicy
-from engine.secrets.values import Redactor, basic_auth_forms, redact_archive
+from engine.secrets.values import Redactor, basic_auth_forms
 from engine.store.artifacts import ArtifactStore
 from models import ArtifactKind, ErrorKind, JobStatus, StepRun, StepStatus
 
@@ -130,7 +129,8 @@ class JobExecution:
             self.control.close()
             if self.live:
                 self.live.close()
-            await self._close(job_page, store, video_dir)
+            await close_job_page(self.job_id, job_page, store, video_dir, rb,
+                                 self.redactor)
         end: tuple[JobStatus, ErrorKind | None, str | None]
         if self.cancelled_by:
             end = (JobStatus.cancelled, ErrorKind.cancelled,
@@ -368,32 +368,3 @@ class JobExecution:
                                 "jpg", row_id)
         self.bus.publish(events.Event(events.SCREENSHOT, self.job_id,
                                       {"jpeg": data, "step": step.name, "live": False}))
-
-    async def _close(self, job_page: JobPage, store: ArtifactStore, video_dir) -> None:
-        rb = self.runbook.settings
-        context, page = job_page.context, job_page.page
-        try:
-            if rb.trace:
-                path = store.new_path("trace", "zip")
-                await context.tracing.stop(path=str(path))
-                # it holds typed values and requests
-                await asyncio.to_thread(redact_archive, path, self.redactor)
-                await asyncio.to_thread(store.record, ArtifactKind.trace, "trace.zip", path,
-                                        None)
-            video = page.video
-            await context.close()
-            if video is not None:
-                path = store.new_path("video", "webm")
-                await video.save_as(str(path))
-                await video.delete()
-                await asyncio.to_thread(store.record, ArtifactKind.video, "video.webm", path,
-                                        None)
-        except PlaywrightError as exc:
-            log.warning("job %s: closing the browser context failed: %s", self.job_id, exc)
-        finally:
-            await job_page.guard.close()
-            if video_dir is not None and video_dir.exists():
-                for leftover in video_dir.iterdir():
-                    leftover.unlink()
-                video_dir.rmdir()
-            shutil.rmtree(store.dir / UPLOAD_TMP, ignore_errors=True)

@@ -26,21 +26,17 @@ from engine.runner.browser_session import DEFAULT_VIEWPORT
 from engine.runner.handover import wait_for_handover
 from engine.runner.records import BY_HAND
 from engine.service import take_control as rules
-from engine.store.db import session_scope
+from engine.store.db import read_scope, session_scope
 from models import ArtifactKind, Job, utcnow
 
 log = logging.getLogger(__name__)
 
-# key -> (Windows virtual key code, the text it types), as Chromium's DevTools expect them
-# (Input.dispatchKeyEvent; the codes of the US keyboard layout, as Puppeteer lists them).
-KEYS = {"Enter": (13, "\r"), "Backspace": (8, None), "Tab": (9, None), "Escape": (27, None),
-        "ArrowUp": (38, None), "ArrowDown": (40, None), "ArrowLeft": (37, None),
-        "ArrowRight": (39, None), "Delete": (46, None), "Home": (36, None), "End": (35, None),
-        "PageUp": (33, None), "PageDown": (34, None)}
-MODIFIER_BITS = {"Alt": 1, "Control": 2, "Meta": 4, "Shift": 8}  # CDP's `modifiers`
 MOUSE = {"mousedown": "mousePressed", "mouseup": "mouseReleased", "mousemove": "mouseMoved"}
 UNCOUNTED = ("mousemove", "mouseup")  # a click is one input: its press counts, not its moves
 DISPATCH_TIMEOUT_S = 5.0
+# How long the end of a takeover waits for inputs still on their way (over Redis, the
+# worker can read a hand back on the job's row before the holder's last inputs arrive).
+INPUTS_WAIT_S = 3.0
 WATCHED = ("take_control", "hand_back", "release_control")
 
 
@@ -52,7 +48,10 @@ class Held:
     since: datetime
     started: float  # time.monotonic()
     last_input: float
-    inputs: int = 0
+    inputs: int = 0  # counted as the timeline says: a click is one, its moves none
+    received: int = 0  # every input event, to compare with the count a hand back sent
+    ending: str | None = None  # handed back or given up: the outcome, once all arrived
+    sent: int = 0  # the inputs the hand back (give up) said were sent
     before: bytes | None = None  # the screenshot when it began
     pressed: str | None = None  # the mouse button held down now: moves are then drags
     watchdog: asyncio.Task | None = field(default=None, repr=False)
@@ -65,7 +64,9 @@ class Takeover:
     def __init__(self, execution) -> None:
         self.execution, self.job_id = execution, execution.job_id
         self.held: Held | None = None
+        self.taken = 0  # takeovers begun in this job (a handover step asks whether any)
         self._worker: asyncio.Task | None = None
+        self._changed = asyncio.Event()  # set after each change handled
 
     def start(self) -> None:
         """Listen (on the browser loop, once the job's page and context are set up)."""
@@ -89,12 +90,38 @@ class Takeover:
     async def settle(self, outcome: str) -> None:
         """Before the job goes on (resumed, approved, cancelled, timed out): what was sent
         is handled, and a takeover still held ends with `outcome` ("the job was resumed by
-        bob"), its row written and control cleared on the job's row."""
+        bob"), its row written and control cleared on the job's row. When the job's row
+        says its holder ended control (a hand back), their last inputs and the hand back
+        itself may still be on their way: waited for, up to INPUTS_WAIT_S."""
         if self._worker is None or self._worker.done():
             return
+        await self._await_ending()
         done: asyncio.Future = self._loop.create_future()
         self._queue.put_nowait(("end", outcome, done))
         await done
+
+    async def _await_ending(self) -> None:
+        deadline = self._loop.time() + INPUTS_WAIT_S
+        checked: Held | None = None
+        while (held := self.held) is not None:
+            self._changed.clear()
+            if held is not checked and held.ending is None:
+                checked = held
+                if await asyncio.to_thread(self._holds, held.by):
+                    return  # still theirs: a Resume by someone else ends it now
+                continue
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                return
+
+    def _holds(self, by: str) -> bool:
+        with read_scope() as session:
+            job = session.get(Job, self.job_id)
+            return job is not None and job.control_holder == by
 
     async def close(self) -> None:
         """The job ends: a takeover still held ends, then nothing more is heard."""
@@ -119,23 +146,35 @@ class Takeover:
             finally:
                 if item[0] == "end" and not item[2].done():
                     item[2].set_result(None)
+                self._changed.set()
 
     async def _handle(self, item: tuple) -> None:
         if item[0] == "end":
-            if self.held:
+            if self.held and self.held.ending:  # handed back; some inputs never came
+                await self._finish(self.held, self.held.ending, clear=None)
+            elif self.held:
                 await self._finish(self.held, item[1], clear="control_ended")
             return
-        if item[0] == "lapse":
-            if self.held is not None and self.held is item[1]:
-                await self._finish(self.held, f"control lapsed after {rules.TAKE_CONTROL_IDLE_S}"
-                                   " s without input", clear="control_lapsed")
+        if item[0] in ("lapse", "late"):
+            target: Held = item[1]
+            if self.held is not target:
+                return
+            if target.ending:  # handed back or given up, and some inputs never came
+                await self._finish(target, target.ending, clear=None)
+            elif item[0] == "lapse":
+                await self._finish(target, f"control lapsed after "
+                                   f"{rules.TAKE_CONTROL_IDLE_S} s without input",
+                                   clear="control_lapsed")
             return
         event: events.Event = item[1]
         by = str(event.data.get("by") or "someone")
         held = self.held
         if event.kind == events.CONTROL_INPUT:
             if held and held.by == by:
+                held.received += 1
                 await self._dispatch(held, event.data["input"])
+                if held.ending and held.received >= held.sent:
+                    await self._finish(held, held.ending, clear=None)
             return
         action = event.data["action"]
         if action == "take_control":
@@ -144,13 +183,19 @@ class Takeover:
             if self.held is None:
                 await self._start(by)
         elif held and held.by == by:  # hand_back, release_control
-            await self._finish(held, "handed back" if action == "hand_back" else
-                               "control given up, the job still waits", clear=None)
+            held.ending = ("handed back" if action == "hand_back" else
+                           "control given up, the job still waits")
+            held.sent = int(event.data.get("inputs") or 0)
+            if held.received >= held.sent:
+                await self._finish(held, held.ending, clear=None)
+            else:  # the rest is on its way: wait for it, a while
+                self._loop.call_later(INPUTS_WAIT_S, self._queue.put_nowait, ("late", held))
 
     async def _start(self, by: str) -> None:
         now = time.monotonic()
         held = Held(by=by, since=utcnow(), started=now, last_input=now)
         self.held = held
+        self.taken += 1
         held.before = await self._screenshot()
         held.watchdog = self._loop.create_task(self._watch(held))
 
@@ -170,7 +215,7 @@ class Takeover:
         if held.watchdog is not None and held.watchdog is not asyncio.current_task():
             held.watchdog.cancel()
         if clear:
-            await asyncio.to_thread(self._clear, held, clear)
+            await asyncio.to_thread(self._clear, held, clear, outcome)
         after = await self._screenshot()
         ex = self.execution
         seconds = time.monotonic() - held.started
@@ -188,17 +233,19 @@ class Takeover:
             except StorageFull as exc:
                 log.warning("job %s: takeover screenshot not saved: %s", self.job_id, exc)
 
-    def _clear(self, held: Held, action: str) -> None:
+    def _clear(self, held: Held, action: str, outcome: str) -> None:
+        """Take `held`'s control off the job's row if it is still theirs; audited as
+        `action` ("control_lapsed", "control_ended": the job went on without a hand back)
+        and published as that CONTROL action."""
         published = None
         with session_scope() as session:
             result = session.exec(update(Job).where(
                 col(Job.id) == self.job_id, col(Job.control_holder) == held.by)
                 .values(control_holder=None, control_since=None, control_seen_at=None))
             if result.rowcount == 1:
-                if action == "control_lapsed":
-                    audit.record(held.by, action, job_id=self.job_id, session=session,
-                                 comment=f"no input for {rules.TAKE_CONTROL_IDLE_S} s; "
-                                 f"{held.inputs} inputs")
+                audit.record(held.by, action, job_id=self.job_id, session=session,
+                             comment=f"{outcome}; {held.inputs} input"
+                             f"{'' if held.inputs == 1 else 's'}")
                 published = events.record(session, events.CONTROL, self.job_id,
                                           action=action, by=held.by)
         if published is not None:
@@ -239,9 +286,6 @@ class Takeover:
                      str(exc).splitlines()[0] if str(exc) else repr(exc))
 
 
-BUTTONS_HELD = {"left": 1, "right": 2, "middle": 4}  # CDP's `buttons` bit field
-
-
 def _cdp_calls(data: dict, viewport: dict,
                pressed: str | None = None) -> list[tuple[str, dict]]:
     """The CDP Input calls for one validated input (take_control.validate_input);
@@ -251,8 +295,8 @@ def _cdp_calls(data: dict, viewport: dict,
     if kind == "text":
         return [("Input.insertText", {"text": data["text"]})]
     if kind == "key":
-        code, text = KEYS[data["key"]]
-        bits = sum(MODIFIER_BITS[m] for m in data.get("modifiers", []))
+        code, text = rules.KEYS[data["key"]]
+        bits = sum(rules.MODIFIERS[m] for m in data.get("modifiers", []))
         down = {"type": "keyDown" if text else "rawKeyDown", "key": data["key"],
                 "code": data["key"], "windowsVirtualKeyCode": code, "modifiers": bits}
         if text:
@@ -268,11 +312,11 @@ def _cdp_calls(data: dict, viewport: dict,
     if kind == "mousemove":
         return [("Input.dispatchMouseEvent", {
             "type": "mouseMoved", **at, "button": pressed or "none",
-            "buttons": BUTTONS_HELD.get(pressed or "", 0)})]
+            "buttons": rules.BUTTONS[pressed][1] if pressed else 0})]
     if kind in MOUSE:  # a press's clickCount 2 is a double click's second press
         return [("Input.dispatchMouseEvent", {
             "type": MOUSE[kind], **at, "button": button, "clickCount": data.get("clicks", 1),
-            "buttons": BUTTONS_HELD[button] if kind == "mousedown" else 0})]
+            "buttons": rules.BUTTONS[button][1] if kind == "mousedown" else 0})]
     calls = [("Input.dispatchMouseEvent", {"type": "mouseMoved", **at, "button": "none"})]
     for count in range(1, data.get("clicks", 1) + 1):  # a double click: its second press
         for press in ("mousePressed", "mouseReleased"):  # says clickCount 2

@@ -24,7 +24,7 @@ from models import JOB_ACTIONS, AuditEvent, ErrorKind, Job, JobAction, JobStatus
 
 S = JobStatus
 __all__ = ["ActionRefused", "Forbidden", "act", "available_actions", "audit_trail",
-           "other_approvers"]
+           "check_four_eyes", "other_approvers"]
 
 
 def available_actions(job: Job) -> list[JobAction]:
@@ -48,7 +48,7 @@ def act(job_id: int, action: JobAction | str, *, by: str = "someone",
     if action == JobAction.rerun:
         return rerun_job(job_id, by=by, comment=comment, source=source)
     if JOB_ACTIONS[action].decision:
-        _four_eyes(job_id, action, by, source)
+        check_four_eyes(job_id, action, by, source)
     published = []
     with session_scope() as session:
         job = session.get(Job, job_id)
@@ -85,8 +85,9 @@ def act(job_id: int, action: JobAction | str, *, by: str = "someone",
     return job
 
 
-def _four_eyes(job_id: int, action: JobAction, by: str, source: str | None) -> None:
-    """Forbidden (and recorded) when the four-eyes rule refuses `by` this decision."""
+def check_four_eyes(job_id: int, action: JobAction, by: str, source: str | None) -> None:
+    """Raises Forbidden (recorded in the audit log as "<action>_refused") when the
+    four-eyes rule refuses `by` this decision on the job; nothing when it allows it."""
     with read_scope() as session:
         job = session.get(Job, job_id)
     if job is None or job.status != S.waiting_for_approval:

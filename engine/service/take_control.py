@@ -7,6 +7,7 @@ only one person holds it; inputs travel as live-only events to the job's worker
 rules, for people: docs/console.md, "Take control: the rules".
 """
 
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, or_, update
@@ -16,7 +17,7 @@ from engine.bus import events
 from engine.errors import ActionRefused, Forbidden, InvalidInput, NotFound
 from engine.identity import audit
 from engine.identity.access import RANK, four_eyes_forbids, may
-from engine.service.job_actions import act
+from engine.service.job_actions import check_four_eyes
 from engine.settings import current_settings
 from engine.store.db import read_scope, session_scope
 from models import JOB_ACTIONS, Job, JobAction, JobStatus, Role, utcnow
@@ -31,10 +32,19 @@ SEEN_EVERY_S = 5.0  # control_seen_at is written at most this often, not once pe
 CONTROLLABLE = (S.paused, S.waiting_for_approval)
 
 MOUSE_TYPES = ("click", "mousedown", "mouseup", "mousemove")
-BUTTONS = ("left", "right", "middle")
-KEYS = ("Enter", "Backspace", "Tab", "Escape", "ArrowUp", "ArrowDown", "ArrowLeft",
-        "ArrowRight", "Delete", "Home", "End", "PageUp", "PageDown")
-MODIFIERS = ("Shift", "Control", "Alt", "Meta")
+# The one table of what a person can send; the API's schema, the live view's listeners and
+# the worker's CDP calls all read these.
+# button -> (the DOM's MouseEvent.button, its bit in CDP's `buttons` field)
+BUTTONS = {"left": (0, 1), "middle": (1, 4), "right": (2, 2)}
+# named key -> (Windows virtual key code, the text it types), as Chromium's DevTools expect
+# them (Input.dispatchKeyEvent; the codes of the US keyboard layout, as Puppeteer lists them)
+KEYS = {"Enter": (13, "\r"), "Backspace": (8, None), "Tab": (9, None), "Escape": (27, None),
+        "ArrowUp": (38, None), "ArrowDown": (40, None), "ArrowLeft": (37, None),
+        "ArrowRight": (39, None), "Delete": (46, None), "Home": (36, None), "End": (35, None),
+        "PageUp": (33, None), "PageDown": (34, None)}
+MODIFIERS = {"Alt": 1, "Control": 2, "Meta": 4, "Shift": 8}  # -> its bit in CDP's `modifiers`
+INPUT_TYPES = (*MOUSE_TYPES, "wheel", "text", "key")
+HANDED_BACK = "handed back after taking control"  # the resume's (approve's) comment
 MAX_TEXT = 1000
 MAX_WHEEL = 10_000  # CSS pixels per wheel input
 
@@ -74,60 +84,113 @@ def take_control(job_id: int, *, by: str, role: Role, source: str | None = None)
     and the four-eyes rule is on (handing back approves it). ActionRefused: the job is not
     paused or waiting for approval, someone else holds control (named, with since when),
     or an action is pending on it. Taking control one already holds keeps it. Records a
-    CONTROL event {"action": "take_control", "by"} and the audit row "took_control"."""
+    CONTROL event {"action": "take_control", "by"} and the audit row "took_control"; a
+    lapsed holder it replaces gets "control_lapsed"."""
     job = _job(job_id)
     _check_role(job, by, role, source)
-    now = utcnow()
-    stale = _lapsed_before(now)
-    published = []
+    for _ in range(5):  # the holder read is the one replaced: compare-and-set on it
+        now = utcnow()
+        stale = _lapsed_before(now)
+        before = job.control_holder
+        with session_scope() as session:
+            result = session.exec(update(Job).where(
+                col(Job.id) == job_id, col(Job.status).in_(CONTROLLABLE),
+                col(Job.requested_action).is_(None),
+                col(Job.control_holder).is_not_distinct_from(before),
+                or_(col(Job.control_holder).is_(None), col(Job.control_holder) == by,
+                    col(Job.control_seen_at) < stale))
+                .values(control_holder=by, control_seen_at=now, control_since=case(
+                    (col(Job.control_holder) == by, col(Job.control_since)), else_=now))
+                .returning(col(Job.control_holder)))
+            if result.first() is None:
+                session.rollback()
+                job = _job(job_id)
+                if job.control_holder != before:
+                    continue  # it changed hands meanwhile: judge the new holder
+                raise ActionRefused(_refusal(job, by))
+            if before == by:  # already theirs: kept, nothing to record
+                job = _reread(session, job_id)
+                return job
+            if before:  # a lapsed holder is replaced
+                audit.record(before, "control_lapsed", job_id=job_id, session=session,
+                             comment=f"no input for {TAKE_CONTROL_IDLE_S} s; {by} took "
+                             "control")
+            audit.record(by, "took_control", job_id=job_id, source=source,
+                         before=job.status.value, session=session)
+            event = events.record(session, events.CONTROL, job_id, action="take_control",
+                                  by=by)
+            job = _reread(session, job_id)
+        _sent.begin(job_id, by)
+        events.get_bus().publish(event)
+        return job
+    raise ActionRefused(f"control of job {job_id} keeps changing hands; try again")
+
+
+def hand_back(job_id: int, *, by: str, source: str | None = None) -> Job:
+    """The holder hands control back: in one compare-and-set, control ends and a resume (a
+    paused job) or an approve (a waiting one) by `by` is requested, as
+    `job_actions.act` requests it, so the worker's normal path runs. Returns the job.
+
+    Raises NotFound; Forbidden (recorded, "approve_refused"): the four-eyes rule forbids
+    `by` to approve it; ActionRefused: `by` does not hold control (or it lapsed), or the
+    job cannot be resumed/approved now (its status, a pending action). Nothing changes
+    when refused: the holder keeps control. Records the audit rows "handed_back" and
+    "resume"/"approve", and CONTROL events {"action": "hand_back", "by", "inputs": the
+    number of inputs this process sent for the holder, for the worker to wait for} and
+    {"action": "resume"|"approve", "by", "comment"}."""
+    job = _job(job_id)
+    action = JobAction.approve if job.status == S.waiting_for_approval else JobAction.resume
+    if action == JobAction.approve:
+        check_four_eyes(job_id, action, by, source)
+    stale = _lapsed_before(utcnow())
     with session_scope() as session:
         result = session.exec(update(Job).where(
-            col(Job.id) == job_id, col(Job.status).in_(CONTROLLABLE),
-            col(Job.requested_action).is_(None),
-            or_(col(Job.control_holder).is_(None), col(Job.control_holder) == by,
-                col(Job.control_seen_at) < stale))
-            .values(control_holder=by, control_seen_at=now, control_since=case(
-                (col(Job.control_holder) == by, col(Job.control_since)), else_=now))
-            .returning(col(Job.control_holder)))
+            col(Job.id) == job_id, col(Job.control_holder) == by,
+            or_(col(Job.control_seen_at).is_(None), col(Job.control_seen_at) >= stale),
+            col(Job.status).in_(JOB_ACTIONS[action].statuses),
+            col(Job.requested_action).is_(None))
+            .values(control_holder=None, control_since=None, control_seen_at=None,
+                    requested_action=action, requested_by=by)
+            .returning(col(Job.id)))
         if result.first() is None:
             session.rollback()
-            raise ActionRefused(_refusal(_job(job_id), by))
-        if job.control_holder == by:  # already theirs: kept, nothing to record
-            job = session.get(Job, job_id)
-            assert job is not None
-            return job
-        if job.control_holder:  # a lapsed holder is replaced
-            audit.record(job.control_holder, "control_lapsed", job_id=job_id, session=session,
-                         comment=f"no input for {TAKE_CONTROL_IDLE_S} s; {by} took control")
-        audit.record(by, "took_control", job_id=job_id, source=source,
+            raise ActionRefused(_not_ended(job_id, by))
+        audit.record(by, "handed_back", job_id=job_id, source=source, session=session)
+        audit.record(by, action.value, job_id=job_id, comment=HANDED_BACK, source=source,
                      before=job.status.value, session=session)
-        published.append(events.record(session, events.CONTROL, job_id,
-                                        action="take_control", by=by))
-        job = session.get(Job, job_id)
-        assert job is not None
-        session.refresh(job)
+        published = [
+            events.record(session, events.CONTROL, job_id, action="hand_back", by=by,
+                          inputs=_sent.count(job_id, by)),
+            events.record(session, events.CONTROL, job_id, action=action.value, by=by,
+                          comment=HANDED_BACK)]
+        job = _reread(session, job_id)
+    _sent.end(job_id, by)
     for event in published:
         events.get_bus().publish(event)
     return job
 
 
-def hand_back(job_id: int, *, by: str, source: str | None = None) -> Job:
-    """The holder hands control back: control ends, then the job is resumed (paused) or
-    approved (waiting for approval) by `by` through `job_actions.act`, so the normal path
-    runs. Returns the job as `act` left it.
-
-    Raises NotFound; ActionRefused: `by` does not hold control (or it lapsed), or `act`
-    refuses the resume/approve (its reason)."""
-    job = _end(job_id, by, "hand_back", "handed_back", source)
-    action = JobAction.approve if job.status == S.waiting_for_approval else JobAction.resume
-    return act(job_id, action, by=by, source=source,
-               comment="handed back after taking control")
-
-
 def release_control(job_id: int, *, by: str, source: str | None = None) -> Job:
     """The holder gives control up without resuming: the job stays paused or waiting.
-    Raises NotFound; ActionRefused when `by` does not hold control."""
-    return _end(job_id, by, "release_control", "released_control", source)
+    Raises NotFound; ActionRefused when `by` does not hold control (or it lapsed). Records
+    "released_control" and a CONTROL event {"action": "release_control", "by", "inputs"}."""
+    stale = _lapsed_before(utcnow())
+    with session_scope() as session:
+        result = session.exec(update(Job).where(
+            col(Job.id) == job_id, col(Job.control_holder) == by,
+            or_(col(Job.control_seen_at).is_(None), col(Job.control_seen_at) >= stale))
+            .values(control_holder=None, control_since=None, control_seen_at=None)
+            .returning(col(Job.id)))
+        if result.first() is None:
+            session.rollback()
+            raise ActionRefused(_not_ended(job_id, by))
+        audit.record(by, "released_control", job_id=job_id, source=source, session=session)
+        event = events.record(session, events.CONTROL, job_id, action="release_control",
+                              by=by, inputs=_sent.count(job_id, by))
+        job = _reread(session, job_id)
+    _sent.end(job_id, by)
+    events.get_bus().publish(event)
+    return job
 
 
 def send_input(job_id: int, data: dict, *, by: str) -> None:
@@ -159,6 +222,7 @@ def send_input(job_id: int, data: dict, *, by: str) -> None:
             session.exec(update(Job).where(col(Job.id) == job_id,
                                            col(Job.control_holder) == by)
                          .values(control_seen_at=now))
+    _sent.add(job_id, by)  # before it leaves: a hand back never counts fewer than were sent
     events.get_bus().publish(events.Event(events.CONTROL_INPUT, job_id,
                                           {"by": by, "input": clean}))
 
@@ -198,7 +262,7 @@ def validate_input(data: dict) -> dict:
         if not isinstance(modifiers, list) or any(m not in MODIFIERS for m in modifiers):
             raise InvalidInput(f"modifiers must be a list of {', '.join(MODIFIERS)}")
         return {"type": "key", "key": data["key"], "modifiers": sorted(set(modifiers))}
-    kinds = ", ".join((*MOUSE_TYPES, "wheel", "text", "key"))
+    kinds = ", ".join(INPUT_TYPES)
     raise InvalidInput(f"type must be one of {kinds}, not {kind!r}")
 
 
@@ -271,29 +335,49 @@ def _not_holder(job: Job, by: str) -> str:
             f"{_when(job.control_since)}, not {by}")
 
 
-def _end(job_id: int, by: str, action: str, audited: str, source: str | None) -> Job:
-    """Clear `by`'s control (compare-and-set on the holder), record and publish it."""
+def _not_ended(job_id: int, by: str) -> str:
+    """Why `by` could not end their control (hand back or give it up)."""
     job = _job(job_id)
-    stale = _lapsed_before(utcnow())
-    with session_scope() as session:
-        result = session.exec(update(Job).where(
-            col(Job.id) == job_id, col(Job.control_holder) == by,
-            or_(col(Job.control_seen_at).is_(None), col(Job.control_seen_at) >= stale))
-            .values(control_holder=None, control_since=None, control_seen_at=None)
-            .returning(col(Job.id)))
-        if result.first() is None:
-            session.rollback()
-            job = _job(job_id)
-            state = control_state(job)
-            if state and state["holder"] == by:
-                raise ActionRefused(f"{by}'s control of job {job_id} lapsed after "
-                                    f"{TAKE_CONTROL_IDLE_S} s without input; take control "
-                                    "again")
-            raise ActionRefused(_not_holder(job, by))
-        audit.record(by, audited, job_id=job_id, source=source, session=session)
-        event = events.record(session, events.CONTROL, job_id, action=action, by=by)
-        job = session.get(Job, job_id)
-        assert job is not None
-        session.refresh(job)
-    events.get_bus().publish(event)
+    state = control_state(job)
+    if state is None or state["holder"] != by:
+        return _not_holder(job, by)
+    if state["lapsed"]:
+        return (f"{by}'s control of job {job_id} lapsed after {TAKE_CONTROL_IDLE_S} s "
+                "without input; take control again")
+    return _refusal(job, by)
+
+
+def _reread(session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    assert job is not None  # the update above found it
+    session.refresh(job)
     return job
+
+
+class _SentCounts:
+    """The inputs this process sent for each holder since they took control: a hand back
+    carries the count, so that the worker can wait for inputs still on their way (over
+    Redis, events may arrive after the worker read the resume on the job's row)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[int, str], int] = {}
+        self._lock = threading.Lock()
+
+    def begin(self, job_id: int, by: str) -> None:
+        with self._lock:
+            self._counts[(job_id, by)] = 0
+
+    def add(self, job_id: int, by: str) -> None:
+        with self._lock:
+            self._counts[(job_id, by)] = self._counts.get((job_id, by), 0) + 1
+
+    def count(self, job_id: int, by: str) -> int:
+        with self._lock:
+            return self._counts.get((job_id, by), 0)
+
+    def end(self, job_id: int, by: str) -> None:
+        with self._lock:
+            self._counts.pop((job_id, by), None)
+
+
+_sent = _SentCounts()

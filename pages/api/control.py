@@ -24,7 +24,13 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
           "do not hold it"}}
 Fraction = Annotated[float, Field(ge=0, le=1, description="a fraction of the page shown: "
                                   "0 is the left (top) edge, 1 the right (bottom) one")]
-Delta = Annotated[float, Field(ge=-10_000, le=10_000, description="CSS pixels to scroll")]
+Delta = Annotated[float, Field(ge=-control.MAX_WHEEL, le=control.MAX_WHEEL,
+                               description="CSS pixels to scroll")]
+# the engine's tables, as the schema's choices
+InputType = Literal[control.INPUT_TYPES]  # type: ignore[valid-type]
+Button = Literal[tuple(control.BUTTONS)]  # type: ignore[valid-type]
+Key = Literal[tuple(control.KEYS)]  # type: ignore[valid-type]
+Modifier = Literal[tuple(control.MODIFIERS)]  # type: ignore[valid-type]
 
 
 class ControlInput(BaseModel):
@@ -35,18 +41,18 @@ class ControlInput(BaseModel):
         {"type": "text", "text": "123456"}, {"type": "key", "key": "Enter"},
         {"type": "wheel", "x": 0.5, "y": 0.5, "dx": 0, "dy": 400}]})
 
-    type: Literal["click", "mousedown", "mouseup", "mousemove", "wheel", "text", "key"]
+    type: InputType
     x: Fraction | None = None
     y: Fraction | None = None
-    button: Literal["left", "right", "middle"] | None = None
+    button: Button | None = None  # type: ignore[valid-type]
     clicks: int | None = Field(None, ge=1, le=2, description="2 for a double click")
     dx: Delta | None = None
     dy: Delta | None = None
     text: str | None = Field(None, min_length=1, max_length=control.MAX_TEXT,
                              description="typed as it is")
-    key: Literal[control.KEYS] | None = Field(  # type: ignore[valid-type]
+    key: Key | None = Field(  # type: ignore[valid-type]
         None, description="a named key (the DOM's KeyboardEvent.key)")
-    modifiers: list[Literal["Alt", "Control", "Meta", "Shift"]] | None = None
+    modifiers: list[Modifier] | None = None  # type: ignore[valid-type]
 
 
 @router.post("/{job_id}/control", summary="Take control of a paused or waiting job's "

@@ -26,9 +26,10 @@ DRIVING = "jd-driving"  # the live view's class while this page holds control
 DRIVING_LOOK = f"{DRIVING} ring-4 ring-orange-400 cursor-crosshair outline-none"
 # the live view's card, made wider while driven: small fields are hard to hit at a third
 NARROW, WIDE = "lg:w-[28rem]", "lg:w-[60%]"
-MODIFIER_KEYS = {"Shift", "Control", "Alt", "AltGraph", "Meta", "CapsLock", "NumLock"}
+# keys pressed alone that type nothing: the modifiers the job's page is sent, and locks
+MODIFIER_KEYS = {*control.MODIFIERS, "AltGraph", "CapsLock", "NumLock"}
 NAMED_KEYS = set(control.KEYS)  # the named keys the job's page is sent
-BUTTONS = {0: "left", 1: "middle", 2: "right"}  # MouseEvent.button
+BUTTONS = {dom: name for name, (dom, _) in control.BUTTONS.items()}  # MouseEvent.button
 # The listeners, in the browser: nothing leaves it unless this page drives the view.
 WHERE = ("const r = e.currentTarget.getBoundingClientRect();"
          "const x = Math.min(1, Math.max(0, (e.clientX - r.left) / r.width));"
@@ -60,8 +61,8 @@ def key_input(key: str, *, alt: bool = False, ctrl: bool = False, meta: bool = F
     if len(key) == 1 and not shortcut:
         return {"type": "text", "text": key}
     if key in NAMED_KEYS:
-        held = [name for name, down in (("Alt", alt), ("Control", ctrl), ("Meta", meta),
-                                        ("Shift", shift)) if down]
+        down = {"Alt": alt, "Control": ctrl, "Meta": meta, "Shift": shift}
+        held = [name for name in control.MODIFIERS if down[name]]
         return {"type": "key", "key": key, "modifiers": held}
     return None
 

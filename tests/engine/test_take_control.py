@@ -53,6 +53,10 @@ steps:
 
 @pytest.fixture(scope="module")
 def name_field(site) -> tuple[float, float]:
+    return measure_name_field(site)
+
+
+def measure_name_field(site: str) -> tuple[float, float]:
     """The middle of the form's name field, as fractions of the 1280x720 page (the job's
     viewport), measured in the tests' own Chromium on the same page."""
     def measure():
@@ -313,3 +317,4 @@ def test_a_drag_and_a_double_click_reach_the_page(run_runbook, site):
     detail = result["detail"]
     assert detail.job.status == S.completed, detail.job.error_message
     assert step(detail, "taken over by ann").description.endswith(" s, 2 inputs; handed back")
+

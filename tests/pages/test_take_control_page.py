@@ -51,16 +51,18 @@ async def test_a_handover_request_is_shown_and_control_taken_and_left(user):
     await user.open(f"/jobs/{job_id}")
     await user.should_see(MESSAGE)
     user.find("Take control").click()
-    await user.should_see("You have control — your clicks and typing go to the job's browser")
+    # a click runs the service off the UI loop: retries allow for a loaded machine
+    await user.should_see("You have control — your clicks and typing go to the job's browser",
+                          retries=30)
     assert get_job(job_id).job.control_holder == "olga"
     await user.should_not_see(MESSAGE)  # the request is answered by the one who took it
     user.find("Leave").click()
-    await user.should_see("You gave control up; the job still waits")
+    await user.should_see("You gave control up; the job still waits", retries=30)
     await user.should_see("Take control")
     job = get_job(job_id).job
     assert job.control_holder is None and job.status == JobStatus.paused
     user.find("Take control").click()
-    await user.should_see("You have control")
+    await user.should_see("You have control", retries=30)
 
     await sign_in(user, "oscar", "operator")
     await user.open(f"/jobs/{job_id}")
