@@ -10,6 +10,7 @@ The page must appear as fast as the jobs list (bench/page_load.py): it is sent w
 header, the figures and a screenful of timeline rows; the other rows, the artifacts and the
 screenshot strip follow once the browser is connected, and a step's details when opened."""
 
+import asyncio
 import base64
 import time
 from typing import Any, NotRequired, TypedDict
@@ -44,6 +45,9 @@ class PageState(TypedDict):
     view: dict[str, Any]  # the latest load_job()
     open: set  # the timeline rows the viewer opened (or closed)
     last_frame: float  # time.monotonic() of the last live frame shown
+    # the newest frame that came too soon after the last one: shown when its turn comes,
+    # never dropped (on a still page it may be the only frame showing what changed)
+    next_frame: dict | None
     drawn: dict[str, Any]  # what each redrawn part of the page shows (_part_keys)
     replay: list[dict] | None  # step events that came in while a read was under way
     approval_shown: bool
@@ -87,7 +91,7 @@ async def job_page(job_id: int) -> None:
             ui.link("Back to the jobs list", "/jobs")
         return
     client = ui.context.client
-    state: PageState = {"view": view, "open": set(), "last_frame": 0.0,
+    state: PageState = {"view": view, "open": set(), "last_frame": 0.0, "next_frame": None,
                         "drawn": _part_keys(view), "replay": None, "approval_shown": False,
                         "below_shown": False}
 
@@ -215,6 +219,15 @@ async def job_page(job_id: int) -> None:
         live_image.set_source(url(shot))
         live_caption.text = shot.name
 
+    def show_frame() -> None:
+        frame, state["next_frame"] = state["next_frame"], None
+        if frame is None or live_image.is_deleted:
+            return
+        state["last_frame"] = time.monotonic()
+        encoded = base64.b64encode(frame["jpeg"]).decode()
+        live_image.set_source(f"data:image/jpeg;base64,{encoded}")
+        live_caption.text = f"live · {frame.get('step') or ''}"
+
     async def on_event(event: events.Event) -> None:
         if event.kind == events.RESYNC:  # events from other processes may have been missed
             await reread.soon()
@@ -222,12 +235,13 @@ async def job_page(job_id: int) -> None:
         if event.job_id != job_id:
             return
         if event.kind == events.SCREENSHOT:  # swap the picture, nothing else
-            now = time.monotonic()
-            if event.data.get("jpeg") and now - state["last_frame"] >= FRAME_INTERVAL_S:
-                state["last_frame"] = now
-                encoded = base64.b64encode(event.data["jpeg"]).decode()
-                live_image.set_source(f"data:image/jpeg;base64,{encoded}")
-                live_caption.text = f"live · {event.data.get('step') or ''}"
+            if event.data.get("jpeg"):
+                waiting, state["next_frame"] = state["next_frame"], event.data
+                wait = state["last_frame"] + FRAME_INTERVAL_S - time.monotonic()
+                if wait <= 0:
+                    show_frame()
+                elif waiting is None:  # the first to wait: its turn is set once
+                    asyncio.get_running_loop().call_later(wait, show_frame)
             return
         if event.kind == events.APPROVAL_REQUESTED and not state["approval_shown"]:
             state["approval_shown"] = True

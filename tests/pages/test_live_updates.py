@@ -133,6 +133,24 @@ async def test_step_events_change_their_rows_in_place(user, monkeypatch):
 
 
 @pytest.mark.asyncio
+async def test_a_live_frame_that_comes_too_soon_is_shown_late_not_dropped(user):
+    """The page shows at most one frame per FRAME_INTERVAL_S; on a still page the frame that
+    came too soon may be the only one showing what changed (a typed character), so it is
+    shown when its turn comes."""
+    job_id = steps_job()
+    await user.open(f"/jobs/{job_id}")
+    await user.should_see("Running")
+    [image] = [e for e in user.find(ui.interactive_image).elements if "data-live" in e.props]
+    bus = events.get_bus()
+    for name in (b"first", b"second", b"third"):  # within one interval: only the last waits
+        bus.publish(events.Event(events.SCREENSHOT, job_id, {"jpeg": name, "step": "one"}))
+    shown = "data:image/jpeg;base64,{}"
+    await eventually(holds(lambda: image.source == shown.format("dGhpcmQ=")))  # "third"
+    await asyncio.sleep(job_page.FRAME_INTERVAL_S * 3)
+    assert image.source == shown.format("dGhpcmQ=")  # and nothing older after it
+
+
+@pytest.mark.asyncio
 async def test_the_jobs_list_is_not_read_again_for_each_event(user, monkeypatch):
     reads = []
     read = jobs_page.load_view
