@@ -196,6 +196,8 @@ async def start_job(name: str, request: Request, actor: Actor = allowed("start")
     try:
         form = await request.form()  # files over 1 MB wait in temporary files
     except StarletteHTTPException as exc:  # Starlette's 400 for a body its parser cannot read
+        if exc.status_code != 400:  # e.g. 413: the body passed its limit while being read
+            raise
         raise InvalidInput(f"the body is not valid multipart/form-data (RFC 7578): "
                            f"{exc.detail}") from None
     try:
