@@ -38,8 +38,9 @@ audit: install
 	.ci/audit
 
 # Each script also runs alone; together they rewrite the table in docs/benchmarks.md.
-BENCH := engine_overhead browser_cost network_guard console_live job_actions job_list_scale \
-	schedule_lateness throughput_memory scale_out vs_prefect access_cost console_under_load
+BENCH := engine_overhead browser_cost network_guard console_live take_control job_actions \
+	job_list_scale schedule_lateness throughput_memory scale_out vs_prefect access_cost \
+	console_under_load
 
 bench: browser
 	@start=$$(date +%s); times=""; for script in $(BENCH); do t=$$(date +%s); \
