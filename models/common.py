@@ -73,6 +73,7 @@ class Trigger(str, Enum):
     schedule = "schedule"
     api = "api"
     rerun = "rerun"
+    retry = "retry"  # resumed from a step of a failed or cancelled job, its state restored
     cli = "cli"
 
 
@@ -101,4 +102,6 @@ class ErrorKind(str, Enum):
     browser_crashed = "browser_crashed"
     worker_lost = "worker_lost"
     storage_full = "storage_full"  # the data directory's disk is full
+    restore_failed = "restore_failed"  # a retried job's restored browser state was refused
+    visual_changed = "visual_changed"  # the page changed more than a visual check allows
     unknown = "unknown"

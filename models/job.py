@@ -41,6 +41,11 @@ class Job(SQLModel, table=True):
     requested_action: str | None = None  # approve, reject, pause, resume, cancel: for the worker
     requested_by: str | None = None
     rerun_of: int | None = Field(default=None, foreign_key="job.id", index=True)
+    # Retry from step N (docs/recovery.md): the job whose browser state this one restored,
+    # and where it resumes: {"job": M, "from_ordinal": R, "path": [...], "snapshot": seq
+    # or None, "version": "old" | "new"} (engine/store/snapshots.py says what path means).
+    retry_of: int | None = Field(default=None, index=True)
+    resume: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     schedule_id: int | None = Field(default=None, foreign_key="schedule.id")
     worker_id: str | None = None
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

@@ -23,6 +23,9 @@ class StepRun(SQLModel, table=True):
     duration_ms: int | None = None
     retries: int = 0
     selector_used: str | None = None
+    # 0-based index of the selector candidate that resolved (0: the first): a later one
+    # winning is a step that "healed" (engine/service/healing.py)
+    candidate: int | None = None
     captures: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error_kind: str | None = None
     error_message: str | None = None
@@ -32,3 +35,9 @@ class StepRun(SQLModel, table=True):
     dialogs: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     tabs: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     warnings: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Recovery (docs/recovery.md): the job whose result this row restores (a retried job's
+    # steps before its resume point), and the share of the step's screenshot that changed
+    # against the same step in the runbook's last completed job (0.0-1.0; None: no
+    # comparison was made).
+    restored_from: int | None = None
+    visual_change: float | None = None

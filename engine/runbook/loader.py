@@ -48,7 +48,7 @@ SETTING_TYPES: dict[str, Any] = {  # types for isinstance; Any keeps YAML values
     "base_url": (str, type(None)), "timeout_ms": int, "retries": int, "step_delay_ms": int,
     "stop_on_error": bool, "viewport": dict, "screenshots": str, "video": bool, "trace": bool,
     "allowed_hosts": list, "approval_timeout_s": int, "dialogs": str,
-    "http_credentials": dict, "fail_on_page_errors": bool,
+    "http_credentials": dict, "fail_on_page_errors": bool, "resume": bool,
 }
 
 

@@ -30,6 +30,9 @@ class RunbookSettings:
     dialogs: str = "dismiss"  # how alert/confirm/prompt/beforeunload are answered
     http_credentials: dict | None = None  # {username, password}, templated
     fail_on_page_errors: bool = False
+    # a snapshot of the browser state after each successful step, for Retry from step N
+    # (docs/recovery.md); false for runbooks whose cookies or storage must not be kept
+    resume: bool = True
 
 
 PARAM_KEYS = ("description", "default", "required", "type")
@@ -84,6 +87,9 @@ class Step:
     continue_on_error: bool = False
     frame: list[str] = field(default_factory=list)  # selectors of nested frames, outermost first
     dialog: dict | None = None  # {"accept": bool, "text": str | None} for this step's dialogs
+    # fail the step when its screenshot differs from the same step's in the runbook's last
+    # completed job by more than this share of pixels (0-1; docs/recovery.md)
+    visual_check: float | None = None
     # repeat only
     steps: list["Step"] = field(default_factory=list)
     while_: Condition | None = None

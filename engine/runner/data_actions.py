@@ -128,6 +128,7 @@ async def extract(ctx: JobContext, st: StepRunState, args: dict) -> None:
     found = await resolve(ctx.page, args["selector"], st.timeout_ms, st.retries, many=True,
                           frames=st.frame)
     st.used_retries, st.selector_used = found.retries, found.candidate
+    st.candidate = found.index
     fields: dict[str, dict] = args["fields"]
     wanted = {col: {k: f.get(k) for k in ("selector", "attr", "value", "all")}
               for col, f in fields.items()}

@@ -38,6 +38,7 @@ from engine.runner.step_tools import settle
 from engine.runner.tabs import describe_tabs, watch_tabs
 from engine.runner.takeover import Takeover
 from engine.runner.url_policy import UrlPolicy
+from engine.runner.visual import VisualCheck
 from engine.secrets.values import Redactor, basic_auth_forms
 from engine.store.artifacts import ArtifactStore
 from models import ArtifactKind, ErrorKind, JobStatus, StepRun, StepStatus
@@ -75,6 +76,7 @@ class JobExecution:
         self.stopped = False  # no further steps run (stop_on_error, a crash)
         self.live: LiveView | None = None
         self.takeover = Takeover(self)  # a person driving the page by hand
+        self.visual = VisualCheck(self)  # each step's screenshot against the last good job's
         self.approver = None  # optional callable(step) -> "approve" | "reject"
         self.spare = spare  # a page opened ahead on this browser, or None
         self.spare_used = False
@@ -255,8 +257,11 @@ class JobExecution:
         if self.ctx.masked and self.live:
             self.live.suspend()
         cancelled = failure is not None and failure.kind == ErrorKind.cancelled
+        change: float | None = None  # how much the page changed against the baseline
         if not action.nested and not cancelled:  # a cancel is closing the page
-            await self._step_screenshot(step, row.id, failure is not None)
+            shot = await self._step_screenshot(step, row.id, failure is not None)
+            if shot is not None:
+                change, failure = await self.visual.compare(step, st, row.id, shot, failure)
         status = StepStatus.success
         if failure:  # a step a cancel stopped did not fail: it is not counted as failed
             status = (StepStatus.cancelled if failure.kind == ErrorKind.cancelled
@@ -271,7 +276,7 @@ class JobExecution:
         page_events = await self._page_events() if not action.nested else {}
         await asyncio.to_thread(
             self.recorder.step_finished, row, status, retries=st.used_retries,
-            selector_used=st.selector_used,
+            selector_used=st.selector_used, candidate=st.candidate, visual_change=change,
             captures=self.redactor.data(captures),
             error_kind=failure.kind.value if failure else None,
             error_message=failure.message if failure else None,
@@ -344,10 +349,11 @@ class JobExecution:
             pass
         return diag
 
-    async def _step_screenshot(self, step: Step, row_id: int, failed: bool) -> None:
+    async def _step_screenshot(self, step: Step, row_id: int, failed: bool) -> bytes | None:
+        """The JPEG kept after the step (None when none was taken or kept)."""
         mode = self.runbook.settings.screenshots
         if mode == "off" or (mode == "on_failure" and not failed):
-            return
+            return None
         try:
             data = await self.ctx.page.screenshot(type="jpeg", quality=60,
                                                   mask=self.ctx.masks(), timeout=3000)
@@ -355,12 +361,14 @@ class JobExecution:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             self.ctx.warnings.append(
                 f"the screenshot after this step could not be taken: {reason}")
-            return
+            return None
         try:
             await asyncio.to_thread(self._keep_screenshot, step, row_id, data)
         except StorageFull as exc:  # the step did its work; the job cannot keep its files
             self.ctx.warnings.append(f"the screenshot after this step was not saved: {exc}")
             self.failure, self.stopped = StepFailed(ErrorKind.storage_full, str(exc)), True
+            return None
+        return data
 
     def _keep_screenshot(self, step: Step, row_id: int, data: bytes) -> None:
         self.ctx.artifacts.save(ArtifactKind.screenshot,

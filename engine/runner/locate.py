@@ -55,6 +55,7 @@ class Resolution:
     candidate: str
     retries: int
     attempts: list[dict] = field(default_factory=list)
+    index: int | None = None  # 0-based: which candidate resolved (None: not one alone)
 
 
 def rounds_text(timeout_ms: int, retries: int) -> str:
@@ -77,7 +78,7 @@ async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: 
     scope = in_frames(page, frames or [])
     for rnd in range(retries + 1):
         attempts = []
-        for cand in candidates:
+        for index, cand in enumerate(candidates):
             locator = to_locator(scope, cand)
             try:
                 count = await locator.count()
@@ -85,7 +86,7 @@ async def resolve(page: Page, candidates: list[dict], timeout_ms: int, retries: 
                 attempts.append({"candidate": describe(cand), "result": _first_line(exc)})
                 continue
             if count == 1 or (many and count > 1):
-                return Resolution(locator, describe(cand), rnd, attempts)
+                return Resolution(locator, describe(cand), rnd, attempts, index)
             attempts.append({"candidate": describe(cand),
                              "result": "no element matched" if count == 0
                              else f"{count} elements matched, expected one"})
@@ -122,13 +123,13 @@ async def wait_for_state(page: Page, candidates: list[dict], state: str, timeout
             await combined.first.wait_for(state=state, timeout=timeout_ms)  # type: ignore[arg-type]
         except PlaywrightTimeout:
             continue
-        winner = names
+        winner, won = names, None
         if state in ("visible", "attached"):
-            for cand in candidates:
+            for index, cand in enumerate(candidates):
                 if await to_locator(scope, cand).count():
-                    winner = describe(cand)
+                    winner, won = describe(cand), index
                     break
-        return Resolution(combined, winner, rnd)
+        return Resolution(combined, winner, rnd, index=won)
     rounds = rounds_text(timeout_ms, retries)
     await _fail_on_missing_frame(page, frames, rounds)
     appearing = state in ("visible", "attached")

@@ -141,6 +141,7 @@ async def wait(ctx, st, args):
             found = await wait_for_state(page, args["selector"], args.get("state", "visible"),
                                          st.timeout_ms, st.retries, st.frame)
             st.used_retries, st.selector_used = found.retries, found.candidate
+            st.candidate = found.index
     except PlaywrightTimeout:
         what = f"the url {args['url']}" if "url" in args else f"the {args['load']} state"
         raise StepFailed(ErrorKind.navigation_timeout,

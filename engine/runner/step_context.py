@@ -112,4 +112,5 @@ class StepRunState:
     retries: int
     used_retries: int = 0
     selector_used: str | None = None
+    candidate: int | None = None  # 0-based index of the selector candidate that resolved
     frame: list[str] = field(default_factory=list)  # the step's frame, templated

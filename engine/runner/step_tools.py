@@ -31,6 +31,7 @@ async def element_of(ctx: JobContext, st: StepRunState, args: dict, key: str = "
     found = await resolve(ctx.page, args[key], st.timeout_ms, st.retries,
                           frames=st.frame)
     st.used_retries, st.selector_used = found.retries, found.candidate
+    st.candidate = found.index
     return found.locator
 
 

@@ -54,6 +54,10 @@ def test_an_existing_database_is_counted_once(runtime, settings):
             db.execute(f"DROP TABLE {table}")
         for column in ("control_holder", "control_since", "control_seen_at"):
             db.execute(f"ALTER TABLE job DROP COLUMN {column}")
+        db.execute("DROP INDEX ix_job_retry_of")  # 0008
+        for table, column in (("job", "retry_of"), ("job", "resume"), ("steprun", "candidate"),
+                              ("steprun", "restored_from"), ("steprun", "visual_change")):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("DROP TABLE job_status_count")
         db.execute("DROP TABLE alembic_version")
         db.execute("DROP TABLE instance_secret")
