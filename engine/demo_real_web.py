@@ -1,6 +1,7 @@
 """Demo pages for the "real web" runbook features: frames, dialogs, tabs and pop-ups, file
 upload, HTTP Basic auth, drag and drop, arbitrary HTTP statuses, an uncaught page error,
-an inline text file, web components (shadow roots) and a page that echoes its URL. Part
+an inline text file, web components (shadow roots), a page that echoes its URL and one
+whose banner colour its URL sets (for "Pages that changed"). Part
 of the offline demo site (engine.demo_site adds `routes()` to its own); links are built
 from the scope's ``root_path`` like the rest of the site.
 """
@@ -11,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import secrets
 
 from starlette.datastructures import UploadFile
@@ -254,6 +256,20 @@ async def echo(request: Request) -> HTMLResponse:
     return page("Echo", body)
 
 
+VISUAL_COLOR = re.compile(r"^(#[0-9a-fA-F]{3,6}|[a-z]{3,20})$")
+
+
+async def visual(request: Request) -> HTMLResponse:
+    """A page whose banner heading takes the colour in `?color=` (a CSS name or #hex; else
+    navy), and a wide field in large type: what "Pages that changed" compares."""
+    color = request.query_params.get("color", "")
+    color = color if VISUAL_COLOR.match(color) else "navy"
+    h1 = (f'<h1 id="banner" style="background:{color};color:#fff;padding:2.5rem 1rem;'
+          'margin:0">Quarterly report</h1>')
+    return page("Visual", '<p>Totals are updated every morning.</p><p><input id="code" '
+                'aria-label="Code" style="font-size:48px;width:100%"></p>', h1=h1)
+
+
 async def notes_txt(request: Request) -> Response:
     return Response(NOTES_TXT.encode("utf-8"), media_type="text/plain; charset=utf-8")
 
@@ -275,4 +291,5 @@ def routes() -> list[Route]:
         Route("/files/notes.txt", notes_txt),
         Route("/components", components),
         Route("/echo/{rest:path}", echo),
+        Route("/visual", visual),
     ]

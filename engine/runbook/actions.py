@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the runner imports this module; at run time only the regist
     from engine.runner.step_context import JobContext, StepRunState
 
 COMMON_KEYS = ("action", "name", "description", "timeout_ms", "retries", "when", "approval",
-               "capture", "continue_on_error", "dialog", "frame")
+               "capture", "continue_on_error", "dialog", "frame", "visual_check")
 # Keys that only go with an action that has a selector (`frame` scopes every selector of
 # the step, its captures' included).
 SELECTOR_SCOPE_KEYS = ("frame",)
@@ -59,9 +59,9 @@ def step_action(name: str, *, required: tuple[str, ...] = (), optional: tuple[st
 
     `required` keys must all be given, `optional` ones may be, and exactly one of `one_of`
     (when not empty); the validator reads them. `nested`: the action runs the step's own
-    `steps`. `kinds`: key -> "selector" | "tab" | "files" | "statuses", for a key whose
-    meaning is this action's own. The coroutine function, awaited as run(ctx, st, args),
-    is returned unchanged.
+    `steps`. `kinds`: key -> "selector" | "tab" | "files" | "statuses" | "share" (a number
+    0 < x <= 1), for a key whose meaning is this action's own. The coroutine function,
+    awaited as run(ctx, st, args), is returned unchanged.
     Raises ValueError when `name` already has an entry.
     """
     def register(run: Executor) -> Executor:
@@ -88,7 +88,7 @@ CHOICES = {
     "formulas": ("escape", "keep"),
 }
 INT_KEYS = {"count": (1, 10), "ms": (0, 3_600_000), "max": (1, 1000)}
-BOOL_KEYS = ("full_page", "new_tab", "visible", "checked", "bom")
+BOOL_KEYS = ("full_page", "new_tab", "visible", "checked", "bom", "unchanged")
 # Keys whose value is text (a number or a boolean is taken as written: `01234`).
 TEXT_KEYS = ("url", "value", "label", "key", "text", "title", "into", "collection",
              "filename", "message", "equals")

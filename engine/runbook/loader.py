@@ -40,6 +40,7 @@ from engine.runbook.parts import FILE_PRODUCERS, PartChecker
 from engine.runbook.problems import Problem, closest
 from engine.runbook.references import check_references
 from engine.runbook.scalars import as_written, written_at
+from engine.runbook.visual_checks import visual_problems
 from engine.settings import current_settings
 
 NAME_RE = re.compile(r"^[a-z0-9-]+$")
@@ -107,6 +108,8 @@ class _Loader(PartChecker):
             secrets=secrets, steps=steps, source=source, path=self.path,
         )
         for pos, step, msg in check_references(runbook, doc):
+            self.error(pos, msg, step)
+        for pos, step, msg in visual_problems(settings, doc):
             self.error(pos, msg, step)
         return runbook
 

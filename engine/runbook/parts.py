@@ -64,6 +64,18 @@ class PartChecker:
             step.frame = self.frames(raw, "frame", n)
         if "dialog" in raw:
             step.dialog = self.dialog(raw, n)
+        if "visual_check" in raw:
+            step.visual_check = self.share(raw, "visual_check", n)
+
+    def share(self, raw: CommentedMap, key: str, n: str) -> float | None:
+        """A share of the page's pixels (visual_check, assert's threshold): 0 < x <= 1."""
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                0 < value <= 1):
+            self.error(_pos(raw, key), f"{key} is the share of the page's pixels that may "
+                       "change: a number above 0 and at most 1 (0.05 for 5 %)", n)
+            return None
+        return float(value)
 
     def frames(self, raw: CommentedMap, key: str, n: str) -> list[str]:
         """A frame selector, or a list of them for nested frames, outermost first."""
@@ -131,6 +143,8 @@ class PartChecker:
                 step.args[key] = self.statuses(raw, key, n)
             elif kind in ("name", "items"):
                 step.args[key] = self.loop_name(raw, key, n, kind == "items")
+            elif kind == "share":
+                step.args[key] = self.share(raw, key, n)
             elif kind == "whole":
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     self.error(_pos(raw, key), f"{key} must be a whole number ≥ 0", n)
@@ -166,10 +180,15 @@ class PartChecker:
         if step.frame and not any(spec.kind(k) == "selector" for k in raw if k in spec.keys):
             self.error(_pos(raw, "frame"), f'"frame" only goes with a step that has a '
                        f'selector; this "{step.action}" has none', n)
-        for key in ("capture", "dialog"):
+        for key in ("capture", "dialog", "visual_check"):
             if spec.nested and key in raw:  # its own steps are the ones that act
                 self.error(raw.lc.key(key), f'a {step.action} takes no "{key}": give it to '
                            "the steps inside", n)
+        if raw.get("unchanged") is False and "unchanged" in spec.keys:
+            self.error(_pos(raw, "unchanged"), "unchanged: false checks nothing: write "
+                       "unchanged: true, or another check", n)
+        if "threshold" in step.args and "unchanged" not in step.args:
+            self.error(_pos(raw, "threshold"), '"threshold" only goes with "unchanged: true"', n)
         if "state" in step.args and "selector" not in step.args:
             self.error(_pos(raw, "state"), '"state" only goes with "selector"', n)
         for key in ("text", "equals", "visible", "value", "checked", "count"):

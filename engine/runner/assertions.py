@@ -1,7 +1,8 @@
 """The `assert` action: the page's URL or title, or an element's visibility, text, value,
-checked state or number of matches. Each check waits up to the step's timeout (Playwright's
-`expect`), looks at what a person sees (a hidden element has no text to match), and a
-failure says what was expected and what the page had."""
+checked state or number of matches, or that the page looks as it did (`unchanged`). Each
+check waits up to the step's timeout (Playwright's `expect`), looks at what a person sees (a
+hidden element has no text to match), and a failure says what was expected and what the
+page had."""
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, expect
@@ -15,12 +16,18 @@ from engine.runner.step_tools import element_of
 from models import ErrorKind
 
 CHECKS = ("text", "equals", "visible", "value", "checked", "count")
+# assert unchanged without a threshold: at most this share of the pixels may change (1 %:
+# above a blinking caret or a clock's digits, below a banner, a row or a message that changed)
+UNCHANGED_THRESHOLD = 0.01
 
 
-@step_action("assert", one_of=("selector", "url", "title"), optional=CHECKS,
-             kinds={"count": "whole"})
+@step_action("assert", one_of=("selector", "url", "title", "unchanged"),
+             optional=(*CHECKS, "threshold"), kinds={"count": "whole", "threshold": "share"})
 async def assert_(ctx: JobContext, st: StepRunState, args: dict) -> None:
     page = ctx.page
+    if args.get("unchanged"):  # decided on the step's screenshot (engine/runner/visual.py)
+        st.visual_threshold = args.get("threshold", UNCHANGED_THRESHOLD)
+        return
     try:
         if "url" in args:
             await _expect(expect(page).to_have_url(glob_regex(args["url"]),

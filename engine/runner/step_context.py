@@ -114,3 +114,4 @@ class StepRunState:
     selector_used: str | None = None
     candidate: int | None = None  # 0-based index of the selector candidate that resolved
     frame: list[str] = field(default_factory=list)  # the step's frame, templated
+    visual_threshold: float | None = None  # assert unchanged's: checked on its screenshot

@@ -83,6 +83,15 @@ class ArtifactStore:
             raise
 
 
+# A step's diff image against the last completed job's screenshot (engine/runner/visual.py):
+# "change after <step> (<place>)"; its "after <step>" screenshot stays the step's picture.
+DIFF_PREFIX = "change after "
+
+
+def is_diff_image(artifact: Artifact) -> bool:
+    return artifact.kind == ArtifactKind.screenshot and artifact.name.startswith(DIFF_PREFIX)
+
+
 def artifact_file(data_dir: Path, artifact: Artifact) -> Path | None:
     """The artifact's file if it is a file inside its own job's artifact directory (after
     following any symlink), else None: a stored path never reaches another file."""
@@ -111,6 +120,6 @@ def artifact_named(data_dir: Path, job_id: int, ref: str) -> tuple[str, Path] | 
     # By a step's name, the file the step made: its screenshot only for a screenshot step.
     found = next((a for a, _ in rows if a.name == ref), None) or next(
         (a for a, step in rows if step == ref and a.kind != ArtifactKind.screenshot), None
-    ) or next((a for a, step in rows if step == ref), None)
+    ) or next((a for a, step in rows if step == ref and not is_diff_image(a)), None)
     path = artifact_file(data_dir, found) if found else None
     return (found.name, path) if found and path else None
