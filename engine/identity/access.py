@@ -20,6 +20,9 @@ RULES: dict[str, tuple[Role, str]] = {
     **{action.value: (rule.role, rule.activity) for action, rule in JOB_ACTIONS.items()},
     # the least role: a job waiting for approval also needs what approving it needs
     "take_control": (Role.operator, "taking control of a job's browser"),
+    # Apply only puts first a selector candidate the runbook already lists, which an
+    # operator may judge: the role that starts jobs, not the admin's who writes runbooks
+    "heal": (Role.operator, "applying a healed selector"),
     "runbooks": (Role.admin, "changing runbooks"),
     "schedules": (Role.admin, "changing schedules"),
     "secrets": (Role.admin, "changing secrets"),

@@ -1,11 +1,14 @@
 """The engine's public API for runbooks: store, version, list and add them."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
+from engine.errors import Conflict
 from engine.identity import audit
 from engine.identity.access import Actor
 from engine.runbook import Runbook as RunbookSpec
@@ -16,7 +19,6 @@ from engine.store.disk import storage_guard
 from models import Runbook, utcnow
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -30,10 +32,21 @@ def save_runbook(spec: RunbookSpec) -> Runbook:
     return store_runbook(spec).runbook
 
 
-def store_runbook(spec: RunbookSpec) -> SavedRunbook:
+def store_runbook(spec: RunbookSpec, *, expected_version: int | None = None,
+                  then: Callable[[Session, SavedRunbook], None] | None = None) -> SavedRunbook:
     """Store a validated runbook and say whether it was new, identical or a new version;
-    StorageFull when the data directory's disk is full."""
+    StorageFull when the data directory's disk is full.
+
+    `expected_version`: store it only over that version (compare-and-set, in one UPDATE),
+    as a new version; Conflict when the runbook is gone or has another version by now.
+    `then(session, saved)` runs in the same transaction (an audit record): if it raises,
+    nothing is stored."""
     with storage_guard(), session_scope() as session:
+        if expected_version is not None:
+            saved = _replace(session, spec, expected_version)
+            if then is not None:
+                then(session, saved)
+            return saved
         row = session.exec(select(Runbook).where(Runbook.name == spec.name)).first()
         if row is None:
             outcome = "created"
@@ -47,15 +60,34 @@ def store_runbook(spec: RunbookSpec) -> SavedRunbook:
         else:
             outcome = "unchanged"
         session.add(row)
-    return SavedRunbook(row, outcome)
+        saved = SavedRunbook(row, outcome)
+        if then is not None:
+            then(session, saved)
+    return saved
 
 
-def add_runbook(source: str, file_name: str = "runbook.yaml", *, by: Actor | None = None
-                ) -> SavedRunbook:
+def _replace(session: Session, spec: RunbookSpec, expected_version: int) -> SavedRunbook:
+    # one conditional UPDATE: whoever stored a version in between wins, this one is refused
+    changed = session.exec(update(Runbook).where(
+        col(Runbook.name) == spec.name, col(Runbook.version) == expected_version).values(
+        version=expected_version + 1, title=spec.title, source=spec.source,
+        summary=spec.summary(), updated_at=utcnow()))
+    if changed.rowcount != 1:
+        raise Conflict(f'runbook "{spec.name}" changed since version {expected_version} '
+                       "was read (someone stored another version): look at it again")
+    row = session.exec(select(Runbook).where(Runbook.name == spec.name)).one()
+    return SavedRunbook(row, "new_version")
+
+
+def add_runbook(source: str, file_name: str = "runbook.yaml", *, by: Actor | None = None,
+                expected_version: int | None = None,
+                then: Callable[[Session, SavedRunbook], None] | None = None) -> SavedRunbook:
     """Validate YAML text and store it; RunbookInvalid (with every error) when it is not valid.
     A change by a person is recorded in the audit log. Checked in a thread with a time
-    limit (engine/runbook/limits.py), so the console's request never waits on it long."""
-    saved = store_runbook(check_runbook(source, file_name))
+    limit (engine/runbook/limits.py), so the console's request never waits on it long.
+    `expected_version` and `then`: as store_runbook's (Conflict when the version moved)."""
+    saved = store_runbook(check_runbook(source, file_name), expected_version=expected_version,
+                          then=then)
     if by is not None and saved.outcome != "unchanged":
         audit.record(by.name, f"runbook_{saved.outcome}", target=f"runbook {saved.runbook.name}",
                      source=by.source, after=f"version {saved.runbook.version}")

@@ -2,7 +2,7 @@
 `allow.router`, which answers what none of them took), /openapi.json describes them, and
 `allow` looks in them for a path's methods."""
 
-from pages.api import control, events, health, notifications, routes, schedules
+from pages.api import control, events, healing, health, notifications, routes, schedules
 
 API_ROUTERS = [routes.router, events.router, schedules.router, notifications.router,
-               control.router, health.router]
+               control.router, health.router, healing.router]

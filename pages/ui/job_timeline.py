@@ -9,6 +9,7 @@ from engine.limits import excerpt
 from engine.service.report import artifact_url
 from models import StepRun
 from pages.ui.display import STEP_STATUS_LOOK, duration
+from pages.ui.step_marks import HealNotes, StepMarks
 
 
 def timeline_rows(planned: list[dict], runs: list[StepRun]) -> list[dict]:
@@ -94,11 +95,16 @@ class Timeline:
         self.rows: list[StepRow] = []
         self._shape: list[tuple[str, str]] = []
         self._limit = first_rows  # None: every row
-        self._shown: tuple[list[dict], dict[int, int]] = ([], {})  # the last show()'s
+        self._shown: tuple[list[dict], dict[int, int], dict[int, int]] = ([], {}, {})
+        self._diff_of: dict[int, int] = {}  # step run id -> its diff image's artifact id
+        self.heal = HealNotes(self._show_marks)  # read when a step may have healed
 
-    def show(self, rows: list[dict], screenshot_of: dict[int, int]) -> None:
-        """Show `timeline_rows(...)`; `screenshot_of` maps step run ids to artifact ids."""
-        self._shown = (rows, screenshot_of)
+    def show(self, rows: list[dict], screenshot_of: dict[int, int],
+             diff_of: dict[int, int] | None = None) -> None:
+        """Show `timeline_rows(...)`; `screenshot_of` maps step run ids to artifact ids, and
+        `diff_of` to the artifact ids of their diff images ("page changed" links to them)."""
+        self._shown = (rows, screenshot_of, diff_of or {})
+        self._diff_of = diff_of or {}
         shape = [(row["name"], row["action"]) for row in rows]
         if shape != self._shape:
             self._shape = shape
@@ -111,6 +117,17 @@ class Timeline:
         for step_row, row in zip(self.rows, rows):
             step_row.show(row["run"], screenshot_of, row["iterations"],
                           brief=self._limit is not None)
+        self._show_marks()
+
+    def _show_marks(self) -> None:
+        """Each row's recovery marks (step_marks.py), from its run and the heal notes."""
+        if self.box.is_deleted:
+            return
+        drawn = [r for top in self.rows for r in top.walk()]
+        self.heal.want([r.run for r in drawn if r.run is not None])
+        for row in drawn:
+            run_id = (row.run.id or 0) if row.run else 0
+            row.marks.show(row.run, self.heal.notes.get(run_id), self._diff_of.get(run_id))
 
     def show_all(self) -> None:
         """Draw the rows beyond the first ones too (once the page is on screen)."""
@@ -155,10 +172,11 @@ class StepRow:
             with ui.row().classes("w-full items-center gap-3 no-wrap") as self.header:
                 ui.label(f"{number}.").classes("text-grey-6 w-6 text-right")
                 self.badge = StatusBadge("pending")
-                with ui.column().classes("gap-0 grow"):
+                with ui.column().classes("gap-0 grow") as titles:
                     ui.label(name).classes("font-medium")
                     self.about = ui.label(action).classes("text-xs text-grey-7")
                 self.duration = ui.label().classes("text-sm text-grey-8 w-20 text-right")
+        self.marks = StepMarks(titles)  # healed, restored, page changed: made when needed
         # made when first needed: few rows have flags or details, and every element counts
         # while the page is built and drawn
         self.flags: dict[str, ui.badge] = {}

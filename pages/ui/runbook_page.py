@@ -6,6 +6,8 @@ from engine.service import jobs, runbooks, schedules
 from pages.ui.display import job_status_look, relative_time
 from pages.ui.frame import follow_dark_mode, frame
 from pages.ui.identity import allowed
+from pages.ui.runbook_changes import page_changes
+from pages.ui.runbook_healing import healed_selectors
 from pages.ui.schedules_page import describe, schedule_dialog
 from pages.ui.start_job_dialog import open_start_dialog
 
@@ -77,3 +79,5 @@ async def runbook_page(name: str) -> None:
                 ui.badge(label, color=color)
                 ui.link(f"#{job.id}", f"/jobs/{job.id}")
                 ui.label(relative_time(job.created_at)).classes("text-sm text-grey-7")
+        await page_changes(row.name)
+        await healed_selectors(row.name)
