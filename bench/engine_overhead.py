@@ -18,7 +18,12 @@ Run from the repo root:  python bench/engine_overhead.py [--rounds N] [--samples
    CPU: utime + stime of every process of this process's tree (Python, both drivers, both
    Chromiums), sampled every 0.1 s (bench/process_tree.py), over each run; one side runs at
    a time. A screenshot's CPU per step is (run with screenshots − run without) / 20, for the
-   engine and for raw Playwright.
+   engine and for raw Playwright. The snapshot a job takes after each successful step
+   (Retry from step N, `settings.resume: true`, the default): the same engine job with
+   `resume: false` runs three times in each round, alternating with three more runs of
+   the job with `resume: true`; the cost per step is the difference of the two medians
+   / 20, and the bytes per step those of the job's snapshot files / 20. The same pair
+   for a job holding a 1000-record collection from step 4 on (bench/rows_case.py).
 3. Enqueue → first step started on the embedded Huey queue (1 warm worker thread): from just
    before engine.service.jobs.start_job to the job's first STEP_STARTED bus event, after idle
    gaps of 0.2–3 s. Then the CPU this process uses over 5 s idle (the worker polls, never spins).
@@ -52,6 +57,7 @@ from form_page import (  # noqa: E402, F401
 from playwright.async_api import async_playwright, expect
 from process_tree import CpuSampler, minus
 from report import Figure, publish, spread
+from rows_case import ROWS, rows_runbook
 
 from engine.bus import events
 from engine.runbook import load_runbook
@@ -61,6 +67,7 @@ from engine.runtime import Runtime
 from engine.service.jobs import create_job, get_job, start_job
 from engine.service.runbooks import save_runbook
 from engine.settings import Settings
+from engine.store.snapshots import list_snapshots
 from models import JobStatus
 
 
@@ -102,7 +109,8 @@ class RawPlaywright:
 
 def run_engine(name: str, settings: Settings, runtime: Runtime) -> tuple[float, float]:
     """One job, claimed and run from this thread as a worker thread does; (job duration
-    ms, ms of it spent outside the step rows)."""
+    ms, ms of it spent outside the step rows). The bytes of its snapshots go to
+    SNAPSHOT_BYTES."""
     job = create_job(name, {})
     status = execute_job(job.id, settings=settings, bus=events.get_bus(),
                          heartbeat=runtime.heartbeat)
@@ -111,8 +119,11 @@ def run_engine(name: str, settings: Settings, runtime: Runtime) -> tuple[float, 
         raise SystemExit(f"engine job {name} ended {status}: {detail.job.error_message}")
     total = (detail.job.finished_at - detail.job.started_at).total_seconds() * 1000
     steps = sum((s.finished_at - s.started_at).total_seconds() * 1000 for s in detail.steps)
+    SNAPSHOT_BYTES[name] = sum(s.size for s in list_snapshots(settings.data_dir, job.id))
     return total, total - steps
 
+
+SNAPSHOT_BYTES: dict[str, int] = {}  # runbook name -> its last job's snapshot bytes
 
 def measure_overhead(rounds: int, url: str, settings: Settings, runtime: Runtime) -> dict:
     """Per run: ms (engine job, raw from a ready page and from new context), ms outside the
@@ -121,7 +132,9 @@ def measure_overhead(rounds: int, url: str, settings: Settings, runtime: Runtime
     sampler = CpuSampler(interval=0.1).start()
     r: dict = {key: [] for key in ("engine", "outside", "raw", "raw_ready", "shots",
                                    "raw_shots", "cpu_engine", "cpu_raw", "cpu_shots",
-                                   "cpu_raw_shots")}
+                                   "cpu_raw_shots", "resume", "no_resume", "cpu_snapshot",
+                                   "snapshot_bytes", "rows_resume", "rows_no_resume",
+                                   "rows_bytes")}
     r["version"] = raw.browser.version
 
     def timed_cpu(run) -> tuple[tuple[float, float], float]:
@@ -131,6 +144,8 @@ def measure_overhead(rounds: int, url: str, settings: Settings, runtime: Runtime
 
     run_engine("bench-off", settings, runtime)  # warm-up: browsers, caches, imports
     run_engine("bench-shots", settings, runtime)
+    run_engine("bench-no-resume", settings, runtime)
+    run_engine("bench-rows", settings, runtime)
     raw.run(url)
     raw.run(url, screenshots=True)
     for i in range(rounds):
@@ -155,11 +170,29 @@ def measure_overhead(rounds: int, url: str, settings: Settings, runtime: Runtime
                     r["engine"].append(total)
                     r["outside"].append(outside)
                     r["cpu_engine"].append(cpu)
+        pair: dict[str, list] = {"bench-off": [], "bench-no-resume": [], "cpu": []}
+        for k in range(6):  # resume: true, then false, and so on
+            name = ("bench-off", "bench-no-resume")[(k + i) % 2]
+            (total, _), cpu = timed_cpu(lambda: run_engine(name, settings, runtime))
+            pair[name].append(total)
+            pair["cpu"].append(cpu if name == "bench-off" else -cpu)
+        r["resume"].append(statistics.median(pair["bench-off"]))
+        r["no_resume"].append(statistics.median(pair["bench-no-resume"]))
+        r["cpu_snapshot"].append(sum(pair["cpu"]) / 3)
+        r["snapshot_bytes"].append(SNAPSHOT_BYTES["bench-off"])
+        rows: dict[str, list] = {"bench-rows": [], "bench-rows-no-resume": []}
+        for k in range(6):  # the same with a 1000-record collection
+            rows[name := ("bench-rows", "bench-rows-no-resume")[(k + i) % 2]].append(
+                run_engine(name, settings, runtime)[0])
+        r["rows_resume"].append(statistics.median(rows["bench-rows"]))
+        r["rows_no_resume"].append(statistics.median(rows["bench-rows-no-resume"]))
+        r["rows_bytes"].append(SNAPSHOT_BYTES["bench-rows"])
         print(f"  round {i + 1}: engine {r['engine'][-1]:.0f} ms ({r['cpu_engine'][-1]:.2f} "
               f"CPU-s), raw {r['raw_ready'][-1]:.0f} ms in a ready page "
               f"({r['cpu_raw'][-1]:.2f} CPU-s); with screenshots: engine "
               f"{r['shots'][-1]:.0f} ms ({r['cpu_shots'][-1]:.2f} CPU-s), raw "
-              f"{r['raw_shots'][-1]:.0f} ms ({r['cpu_raw_shots'][-1]:.2f} CPU-s)", flush=True)
+              f"{r['raw_shots'][-1]:.0f} ms ({r['cpu_raw_shots'][-1]:.2f} CPU-s); "
+              f"resume: false {r['no_resume'][-1]:.0f} ms", flush=True)
     sampler.stop()
     raw.close()
     close_browser()  # the engine's browser; the queue's worker starts it again
@@ -254,9 +287,17 @@ def main() -> None:
     runtime = Runtime(settings)
     for name, shots, steps in (("bench-off", "off", STEPS_FRAME_TAB),
                                ("bench-shots", "each_step", STEPS_FRAME_TAB),
+                               ("bench-no-resume", "off", STEPS_FRAME_TAB),
                                ("bench-latency", "off", STEPS[:2]),  # goto + assert
                                ("bench-busy", "off", STEPS * 10)):
-        save_runbook(load_runbook(runbook_yaml(name, url, shots, steps), f"{name}.yaml"))
+        text = runbook_yaml(name, url, shots, steps)
+        if name == "bench-no-resume":
+            text = text.replace("retries: 0,", "retries: 0, resume: false,")
+        save_runbook(load_runbook(text, f"{name}.yaml"))
+    for name, resume in (("bench-rows", ""), ("bench-rows-no-resume", " resume: false,")):
+        text = rows_runbook(runbook_yaml(name, url, "off", STEPS_FRAME_TAB))
+        save_runbook(load_runbook(text.replace("retries: 0,", "retries: 0," + resume),
+                                  f"{name}.yaml"))
 
     print(f"engine vs raw Playwright, {args.rounds} rounds of {len(STEPS)} steps:", flush=True)
     o = measure_overhead(args.rounds, url, settings, runtime)
@@ -278,6 +319,15 @@ def main() -> None:
     outside = statistics.median(o["outside"])
     cpu_e, cpu_r = statistics.median(o["cpu_engine"]), statistics.median(o["cpu_raw"])
     ms = lambda values: spread(values, "{:.0f}")  # noqa: E731
+    snap_ms = [(e - f) / n for e, f in zip(o["resume"], o["no_resume"])]
+    snap_cpu = [c / n * 1000 for c in o["cpu_snapshot"]]
+    step_ms = statistics.median(o["no_resume"]) / n
+    snap_pct = statistics.median(snap_ms) / step_ms * 100
+    snap_bytes = [b / n for b in o["snapshot_bytes"]]
+    rows_ms = [(e - f) / (n + 2) for e, f in zip(o["rows_resume"], o["rows_no_resume"])]
+    rows_step, rows_bytes = (statistics.median(o["rows_no_resume"]) / (n + 2),
+                             [b / (n + 2) for b in o["rows_bytes"]])  # 22 steps
+    rows_pct = statistics.median(rows_ms) / rows_step * 100
     figures = [
         Figure("Engine overhead: 20-step job (one step in an iframe, one tab opened and left), "
                "screenshots off (job started → finished; its "
@@ -306,6 +356,26 @@ def main() -> None:
                f"{statistics.median(per_shot):.1f} ms vs "
                f"{statistics.median(raw_per_shot):.1f} ms",
                f"{spread(per_shot, unit='')} vs {spread(raw_per_shot)}"),
+    ]
+    figures += [
+        Figure("Snapshot per step (Retry from step N): the 20-step job with resume: true "
+               "(the default) minus the same job with resume: false, per step (medians of 3 "
+               "alternating runs each, per round)",
+               f"{statistics.median(snap_ms):.1f} ms ({snap_pct:.1f} % of a step's "
+               f"{step_ms:.0f} ms)", f"{spread(snap_ms, unit=' ms')}", "≤ 10 % more per step",
+               f"{statistics.median(snap_cpu):.1f} CPU-ms per step", met=snap_pct <= 10),
+        Figure("Snapshot size per step (storage state, tabs, values, collections; "
+               "compressed, encrypted)", f"{statistics.median(snap_bytes):.0f} bytes",
+               spread(snap_bytes, "{:.0f}", " bytes")),
+        Figure(f"Snapshot per step with a {ROWS}-record collection (the job extracts it at "
+               "step 4; each snapshot holds only the records added since the previous one): "
+               "resume: true minus resume: false, per step",
+               f"{statistics.median(rows_ms):.1f} ms ({rows_pct:.1f} % of a step's "
+               f"{rows_step:.0f} ms)", spread(rows_ms, unit=" ms"), "≤ 10 % more per step",
+               met=rows_pct <= 10),
+        Figure(f"Snapshot size per step with a {ROWS}-record collection",
+               f"{statistics.median(rows_bytes):.0f} bytes",
+               spread(rows_bytes, "{:.0f}", " bytes")),
     ]
     longest = 0.5 if args.quick else 3
     for label, values in [(f"0.2–{longest} s after the previous job", q["first_step"]),

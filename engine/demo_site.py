@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from engine import demo_real_web
+from engine import demo_real_web, demo_recovery
 from engine.demo_html import DEMO_PASSWORD, DEMO_USER
 from engine.demo_html import base as _base
 from engine.demo_html import esc as _e
@@ -364,6 +364,7 @@ def create_demo_app(open_redirect: bool = False) -> Starlette:
         Route("/animated", animated),
         Route("/frozen", frozen),
         *demo_real_web.routes(),
+        *demo_recovery.routes(),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _on_404})
     app.state.open_redirect = open_redirect

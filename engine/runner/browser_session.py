@@ -253,11 +253,14 @@ class JobPage:
 
 
 async def new_job_page(browser: Browser, ctx_settings=None, video_dir=None,
-                       http_credentials: dict | None = None) -> JobPage:
+                       http_credentials: dict | None = None,
+                       storage_state: dict | None = None) -> JobPage:
     """A fresh context, page and CDP session for one job (defaults: a spare for any job
     with the default viewport, no video and no HTTP credentials). Its guard blocks
     everything until the job gives it its policy (`guard.use`). `http_credentials`
-    ({username, password}) answer the sites' HTTP Basic and Digest challenges."""
+    ({username, password}) answer the sites' HTTP Basic and Digest challenges;
+    `storage_state` (Playwright's {cookies, origins}) starts the context with that state
+    (a retried job's, engine/runner/resume.py)."""
     viewport = ctx_settings.viewport if ctx_settings else DEFAULT_VIEWPORT
     guard = NetworkGuard()
     # Chromium would otherwise send loopback and `*.localhost` straight out, unchecked.
@@ -267,6 +270,8 @@ async def new_job_page(browser: Browser, ctx_settings=None, video_dir=None,
         kwargs.update(record_video_dir=str(video_dir), record_video_size=viewport)
     if http_credentials:
         kwargs["http_credentials"] = http_credentials
+    if storage_state is not None:
+        kwargs["storage_state"] = storage_state
     try:
         context = await browser.new_context(**kwargs)
     except BaseException:

@@ -19,11 +19,9 @@ from engine.runbook.model import Runbook, Step
 from engine.runbook.templating import render
 from engine.runner.approvals import wait_for_approval
 from engine.runner.browser_session import (
-    DEFAULT_VIEWPORT,
     JobPage,
     LiveView,
     navigation_blocked,
-    new_job_page,
     on_blocked,
     watch_page,
     watch_requests,
@@ -33,6 +31,8 @@ from engine.runner.closing import close_job_page
 from engine.runner.control_listener import JobControl
 from engine.runner.loops import run_iterations
 from engine.runner.records import JobRecorder
+from engine.runner.resume import Resumption, open_job_page
+from engine.runner.snapshot_taking import Snapshots
 from engine.runner.step_context import JobContext, StepRunState
 from engine.runner.step_tools import settle
 from engine.runner.tabs import describe_tabs, watch_tabs
@@ -62,7 +62,8 @@ class JobExecution:
 
     def __init__(self, job_id: int, runbook: Runbook, values: dict[str, str],
                  secret_values: list[str], browser: Browser, settings,
-                 bus: events.EventBus, spare: JobPage | None = None):
+                 bus: events.EventBus, spare: JobPage | None = None,
+                 resume: dict | None = None, runbook_version: int | None = None):
         self.job_id, self.runbook, self.browser, self.settings = job_id, runbook, browser, settings
         self.bus = bus
         self.recorder = JobRecorder(job_id, bus)
@@ -82,6 +83,9 @@ class JobExecution:
         self.spare_used = False
         self.opened = False  # its context is set up (before that, nothing was recorded)
         self.cancelled_by: str | None = None
+        self.runbook_version = runbook_version
+        self.snapshots = Snapshots(self)  # the state after each step, for Retry from step N
+        self.resuming = Resumption(self, resume) if resume else None  # a retried job's
 
     async def run(self) -> JobStatus:
         """The whole job, from a fresh context to its final record; returns its status."""
@@ -90,13 +94,7 @@ class JobExecution:
         video_dir = store.dir / "video-tmp" if rb.video else None
         self.control = JobControl(self.job_id, self.bus)
         try:
-            if self.spare and video_dir is None and rb.viewport == DEFAULT_VIEWPORT and (
-                    self.http_credentials is None):
-                job_page = self.spare  # opened while the worker was idle
-                self.spare_used = True
-            else:
-                job_page = await new_job_page(self.browser, rb, video_dir,
-                                              self.http_credentials)
+            job_page = await open_job_page(self, video_dir)
         except BaseException:
             self.control.close()
             raise
@@ -123,16 +121,21 @@ class JobExecution:
             self.ctx.on_switch += [lambda tab, _: self.control.watch(tab), self.live.follow]
             self.takeover.start()
             self.opened = True
+            if self.resuming:
+                await self.resuming.restore()
             await self.run_steps(self.runbook.steps)
         except BrowserCrashed:
             pass
         finally:
-            await self.takeover.close()  # a takeover still held: its row, page still open
-            self.control.close()
-            if self.live:
-                self.live.close()
-            await close_job_page(self.job_id, job_page, store, video_dir, rb,
-                                 self.redactor)
+            try:
+                await self.snapshots.flush()  # the last one is on disk before the job ends
+            finally:
+                await self.takeover.close()  # a takeover still held: its row, page open
+                self.control.close()
+                if self.live:
+                    self.live.close()
+                await close_job_page(self.job_id, job_page, store, video_dir, rb,
+                                     self.redactor)
         end: tuple[JobStatus, ErrorKind | None, str | None]
         if self.cancelled_by:
             end = (JobStatus.cancelled, ErrorKind.cancelled,
@@ -146,7 +149,11 @@ class JobExecution:
     # -- steps ---------------------------------------------------------------------------
     async def run_steps(self, steps: list[Step], parent_id: int | None = None,
                         iteration: int | None = None) -> None:
+        start, resumed = self.resuming.start_index(steps, parent_id) if self.resuming \
+            else (0, False)
         for index, step in enumerate(steps):
+            if index < start:  # before the resume point: restored from the old job
+                continue
             if not self.stopped:
                 await self.obey_actions()
             if self.stopped:
@@ -155,7 +162,9 @@ class JobExecution:
                 continue
             if index and self.runbook.settings.step_delay_ms:
                 await asyncio.sleep(self.runbook.settings.step_delay_ms / 1000)
-            if step.when is not None and not await self.condition_holds(step.when):
+            # the step resumed at ran in the old job: its `when` held there
+            if step.when is not None and not (resumed and index == start) and (
+                    not await self.condition_holds(step.when)):
                 await self._skipped(step, parent_id, iteration)
                 continue
             row = None
@@ -228,6 +237,8 @@ class JobExecution:
             self.ctx.page_errors.clear()  # only the step's own count for fail_on_page_errors
             self.ctx.dialog_answer = render(step.dialog, self.values)
         try:
+            if self.resuming:  # a loop on the resume path; a failed restore fails the step
+                await self.resuming.entered(step, row)
             await action.run(self.ctx, st, render(step.args, self.values))
             if not action.nested and self.ctx.navigations and step.action != "goto":
                 await settle(self.ctx, st)  # goto waited for the load itself
@@ -274,13 +285,18 @@ class JobExecution:
                 [{"url": url, "reason": reason} for url, reason in self.ctx.blocks[:20]])}
             self.ctx.blocks.clear()
         page_events = await self._page_events() if not action.nested else {}
-        await asyncio.to_thread(
-            self.recorder.step_finished, row, status, retries=st.used_retries,
-            selector_used=st.selector_used, candidate=st.candidate, visual_change=change,
-            captures=self.redactor.data(captures),
-            error_kind=failure.kind.value if failure else None,
-            error_message=failure.message if failure else None,
-            diagnostics=diagnostics, **page_events)
+        # for Retry from step N: the state is read while the row is written
+        snapshot = self.snapshots.begin(row) if status == StepStatus.success else None
+        try:
+            await asyncio.to_thread(
+                self.recorder.step_finished, row, status, retries=st.used_retries,
+                selector_used=st.selector_used, candidate=st.candidate,
+                visual_change=change, captures=self.redactor.data(captures),
+                error_kind=failure.kind.value if failure else None,
+                error_message=failure.message if failure else None,
+                diagnostics=diagnostics, **page_events)
+        finally:  # never left running on its own
+            await self.snapshots.settle(snapshot, row)
         if failure and failure.kind == ErrorKind.cancelled:
             return
         if failure and failure.kind == ErrorKind.browser_crashed:
@@ -288,7 +304,8 @@ class JobExecution:
             raise BrowserCrashed(failure.message)
         if failure and not step.continue_on_error:
             self.failure = self.failure or failure
-            if rb.stop_on_error or failure.kind == ErrorKind.storage_full:
+            if rb.stop_on_error or failure.kind in (ErrorKind.storage_full,
+                                                    ErrorKind.restore_failed):
                 self.stopped = True
 
     async def run_nested(self, step: Step, row_id: int) -> None:

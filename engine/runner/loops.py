@@ -20,12 +20,19 @@ FOR_EACH_MAX = 1000  # for_each's `max` when the step gives none (runbook-format
 async def run_iterations(job: JobExecution, step: Step, row_id: int) -> None:
     """Run the step's own steps as its iterations (nested under its row `row_id`); raises
     StepFailed when an iteration failed or the job was cancelled, and for a for_each
-    whose items are missing or more than its `max`."""
+    whose items are missing or more than its `max`. A retried job's loop on its resume
+    path starts at the path's iteration (the same item; `while` not checked again for it)."""
     items = _items(job, step) if step.action == "for_each" else None
     assert items is not None or step.max is not None  # the loader requires max on repeat
     count = len(items) if items is not None else step.max or 0
-    for n in range(1, count + 1):
-        if step.while_ is not None and not await job.condition_holds(step.while_):
+    resumed = job.resuming.first_iteration(row_id) if job.resuming else None
+    if resumed is not None and resumed > count:
+        raise StepFailed(ErrorKind.restore_failed, f"the resume point is iteration "
+                         f"{resumed}, and this {step.action} now has {count}; retry from an "
+                         "earlier step")
+    for n in range(resumed or 1, count + 1):
+        if step.while_ is not None and n != resumed and not await job.condition_holds(
+                step.while_):
             return
         if items is not None:
             bind(job.values, step.args["as"], items[n - 1])

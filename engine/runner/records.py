@@ -6,7 +6,7 @@ end computes them again from the step rows with the same rule (docs/console.md, 
 figures mean")."""
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import insert, update
 from sqlmodel import col, select
@@ -23,6 +23,14 @@ FIGURES = ("steps_done", *COUNTED_AS.values(), "retry_count")
 # A row of what a person did by hand (take control, engine/runner/takeover.py): shown in
 # the timeline, but not one of the runbook's steps, so it counts in no figure.
 BY_HAND = "take_control"
+
+
+class RowPlace(NamedTuple):
+    """What engine.store.snapshots.row_path needs of a row to tell its path."""
+
+    name: str
+    parent_id: int | None
+    iteration: int | None
 
 
 def step_figures(step: StepRun) -> dict[str, int]:
@@ -58,6 +66,13 @@ class JobRecorder:
         self.job_id = job_id
         self.bus = bus
         self.ordinal = 0
+        self.places: dict[int, RowPlace] = {}  # each row's id -> its place (snapshot paths)
+
+    @property
+    def rows_started(self) -> int:
+        """How many step rows the job has so far (started, skipped or restored): a
+        snapshot's `rows` (engine/store/snapshots.py)."""
+        return self.ordinal
 
     def record(self, session, kind: str, /, **data) -> events.Event:
         return events.record(session, kind, self.job_id, **data)
@@ -98,6 +113,20 @@ class JobRecorder:
         self.bus.publish(event)
         return step
 
+    def step_warning(self, step: StepRun, text: str) -> None:
+        """A warning about a step learnt after its row was closed (its snapshot could not
+        be taken or written): the row's warnings, then a step_finished event again so
+        that the timeline shows it."""
+        step.warnings = [*step.warnings, text]
+        with session_scope() as session:
+            session.connection().execute(update(StepRun).where(col(StepRun.id) == step.id)
+                                         .values(warnings=step.warnings))
+            event = self.record(session, events.STEP_FINISHED, step_run_id=step.id,
+                                name=step.name, ordinal=step.ordinal,
+                                status=step.status.value, duration_ms=step.duration_ms,
+                                parent_id=step.parent_id)
+        self.bus.publish(event)
+
     def step_skipped(self, name: str, action: str, description: str | None,
                      parent_id: int | None = None, iteration: int | None = None,
                      reached: bool = True) -> StepRun:
@@ -137,11 +166,48 @@ class JobRecorder:
                        description=description, parent_id=parent_id, iteration=iteration,
                        status=status, started_at=started_at, captures={}, diagnostics={})
 
-    @staticmethod
-    def _insert(db, step: StepRun) -> None:
+    def rows_restored(self, rows: list[StepRun], parents: dict[int, int],
+                      from_job: int) -> list[StepRun]:
+        """Copy another job's step rows (`rows`, oldest first, each after its parent) into
+        this one as they ended, each under its parent's copy and marked `restored_from`
+        = `from_job`; they count in the job's figures as they did there. `parents` maps
+        an old row id -> this job's row id and is extended here with each copy. Returns
+        the copies, in order. One INSERT of all the rows, one UPDATE of the figures and
+        one event (STEPS_RESTORED, with the copies' ids) in one transaction."""
+        if not rows:
+            return []
+        copied: list[StepRun] = []
+        with session_scope() as session:
+            db = session.connection()
+            for old in rows:  # ids are needed for the children's parent_id: one by one
+                step = StepRun(**old.model_dump(exclude={"id", "job_id", "ordinal",
+                                                         "parent_id", "restored_from"}))
+                self.ordinal += 1
+                step.job_id, step.ordinal, step.restored_from = self.job_id, self.ordinal, from_job
+                step.parent_id = parents[old.parent_id] if old.parent_id is not None else None
+                self._insert(db, step)
+                assert old.id is not None and step.id is not None
+                parents[old.id] = step.id
+                copied.append(step)
+            add = job_figures(copied)
+            figures = db.execute(
+                update(Job).where(col(Job.id) == self.job_id)
+                .values({name: getattr(Job, name) + add[name] for name in FIGURES})
+                .returning(*(getattr(Job, name) for name in FIGURES))).one()._asdict()
+            event = self.record(session, events.STEP_FINISHED, step_run_id=copied[-1].id,
+                                name=copied[-1].name, ordinal=copied[-1].ordinal,
+                                status=copied[-1].status.value,
+                                duration_ms=copied[-1].duration_ms,
+                                parent_id=copied[-1].parent_id, restored=len(copied),
+                                steps_done=figures.pop("steps_done"), metrics=figures)
+        self.bus.publish(event)
+        return copied
+
+    def _insert(self, db, step: StepRun) -> None:
         values = step.model_dump(exclude={"id"})
         step.id = db.execute(insert(StepRun).values(**values)
                              .returning(col(StepRun.id))).scalar_one()
+        self.places[step.id] = RowPlace(step.name, step.parent_id, step.iteration)
 
     def _ended(self, session, step: StepRun) -> events.Event:
         """The job's figures with this step counted (one UPDATE, in the step's

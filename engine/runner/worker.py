@@ -87,7 +87,7 @@ def _run_claimed(job, *, settings: Settings, bus: events.EventBus, approver=None
         secrets = resolve_secrets(runbook.secrets)
         values = {"console_url": settings.console_url, **job.params, **secrets}
         return HOST.run(_execute(job_id, runbook, values, list(secrets.values()), settings,
-                                 bus, approver))
+                                 bus, approver, job.resume, job.runbook_version))
     except TransitionRefused as exc:  # the sweeper failed it meanwhile (lease ran out)
         log.warning("job %s was ended elsewhere while this worker ran it (%s): its lease "
                     "ran out during database trouble or clock skew; nothing more recorded",
@@ -114,9 +114,12 @@ def _run_claimed(job, *, settings: Settings, bus: events.EventBus, approver=None
 
 
 async def _execute(job_id: int, runbook, values: dict[str, str], secret_values: list[str],
-                   settings: Settings, bus: events.EventBus, approver) -> JobStatus:
+                   settings: Settings, bus: events.EventBus, approver,
+                   resume: dict | None = None, runbook_version: int | None = None
+                   ) -> JobStatus:
     """On the browser loop: one job in a context of its own. A browser found dead while
-    the job's context opens (it crashed under the previous job) is replaced once."""
+    the job's context opens (it crashed under the previous job) is replaced once.
+    `resume`: a retried job's resume point (Job.resume, engine/runner/resume.py)."""
     for attempt in (1, 2):
         browser = await HOST.browser(settings)
         spare = await HOST.take_spare()
@@ -125,7 +128,7 @@ async def _execute(job_id: int, runbook, values: dict[str, str], secret_values: 
         HOST.job_started()
         try:
             execution = JobExecution(job_id, runbook, values, secret_values, browser,
-                                     settings, bus, spare)
+                                     settings, bus, spare, resume, runbook_version)
             execution.approver = approver
             status = await execution.run()
         except PlaywrightError:

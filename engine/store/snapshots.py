@@ -7,6 +7,13 @@ cookies and local storage), the open tabs' URLs, the captured values and loop bi
 and encrypted (Fernet, with a key made once per installation) into
 `artifacts/<job id>/snapshots/<seq>-<rows>.snap`, so it goes with the job's artifacts.
 
+A snapshot holds what changed since the job's previous one, so that its size does not
+grow with the job: per collection the records from index `from` on (`{name: {"from": n,
+"records": [...]}}`: records are appended, so `from` is the length the previous snapshot
+saw; 0 when the list was replaced), and the local storage of the origins whose storage
+changed (an emptied one as []). A job's first snapshot is a whole one (`"whole": true`).
+`read_state` replays snapshots 1..k into the whole state.
+
 `seq` counts the job's snapshots from 1 in the order they were taken; `rows` is how many
 step rows the job had started when it was taken. The state just before step row R
 (ordinal R) is the snapshot with the largest `rows` ≤ R - 1 (`restore_point`).
@@ -19,15 +26,20 @@ import base64
 import hashlib
 import json
 import re
+import weakref
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import Engine
 
+from engine.store.db import get_engine
 from engine.store.instance_secrets import instance_secret
 
-FORMAT = 1
+FORMAT = 2
+KEYS = ("rows", "after_ordinal", "step", "path", "url", "tabs", "current",
+        "storage_state", "values", "collections")  # what every snapshot has
 _NAME = re.compile(r"^(\d{5,})-(\d{5,})\.snap$")
 
 
@@ -48,9 +60,17 @@ def snapshot_dir(data_dir: Path, job_id: int) -> Path:
     return data_dir / "artifacts" / str(job_id) / "snapshots"
 
 
+# by database engine (a test's, a process's): read once, not once per step
+_keys: weakref.WeakKeyDictionary[Engine, Fernet] = weakref.WeakKeyDictionary()
+
+
 def _fernet() -> Fernet:
-    key = hashlib.sha256(instance_secret("snapshot_key").encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+    """The installation's snapshot key (a Fernet key derived from an instance secret)."""
+    engine = get_engine()
+    if engine not in _keys:
+        key = hashlib.sha256(instance_secret("snapshot_key").encode()).digest()
+        _keys[engine] = Fernet(base64.urlsafe_b64encode(key))
+    return _keys[engine]
 
 
 def write_snapshot(data_dir: Path, job_id: int, seq: int, rows: int, state: dict) -> int:
@@ -86,23 +106,66 @@ def restore_point(snapshots: list[SnapshotInfo], ordinal: int) -> SnapshotInfo |
 
 
 def read_snapshot(info: SnapshotInfo) -> dict:
-    """The state written by write_snapshot; SnapshotUnreadable when it cannot be read."""
+    """One snapshot as written by write_snapshot (what changed since the previous one:
+    see read_state); SnapshotUnreadable when it cannot be read or lacks a part."""
     try:
         data = json.loads(zlib.decompress(_fernet().decrypt(info.path.read_bytes())))
     except (OSError, InvalidToken, zlib.error, ValueError) as exc:
         raise SnapshotUnreadable(f"snapshot {info.path.name} cannot be read: "
                                  f"{type(exc).__name__}") from None
-    if data.get("format") != FORMAT:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise SnapshotUnreadable(f"snapshot {info.path.name} has an unknown format")
+    if missing := [k for k in KEYS if k not in data]:
+        raise SnapshotUnreadable(f"snapshot {info.path.name} lacks {', '.join(missing)}")
     return data
 
 
-def row_path(rows_by_id: dict[int, object], row) -> list:
+def read_state(snapshots: list[SnapshotInfo], upto: int) -> dict:
+    """The whole state as of snapshot `upto` (its seq): snapshots 1..upto of one job
+    (`snapshots`: list_snapshots' answer) replayed, `collections` as {name: [records]} and
+    `storage_state` in Playwright's form. SnapshotUnreadable when one of them is missing
+    (the job's artifacts were deleted), cannot be read, or lacks a part."""
+    by_seq = {s.seq: s for s in snapshots}
+    collections: dict[str, list] = {}
+    origins: dict[str, list] = {}
+    data: dict = {}
+    for seq in range(1, upto + 1):
+        if seq not in by_seq:
+            raise SnapshotUnreadable(f"snapshot {seq} is gone (the job's artifacts were "
+                                     "deleted)")
+        data = read_snapshot(by_seq[seq])
+        if data.get("whole"):  # a retried job's first state, or one restored from its old job
+            collections, origins = {}, {}
+        try:
+            for name, added in data["collections"].items():
+                collections[name] = collections.get(name, [])[:added["from"]] + added[
+                    "records"]
+            for origin in data["storage_state"]["origins"]:
+                origins[origin["origin"]] = origin["localStorage"]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise SnapshotUnreadable(f"snapshot {by_seq[seq].path.name} lacks a part "
+                                     f"({exc!r})") from None
+    return {**data, "collections": collections, "storage_state": {
+        "cookies": data["storage_state"]["cookies"],
+        "origins": [{"origin": o, "localStorage": pairs}
+                    for o, pairs in origins.items() if pairs]}}
+
+
+def ancestry(rows_by_id: dict, row) -> list:
+    """The rows a step row is nested in, outermost first (rows_by_id maps id -> row: any
+    object with parent_id; [] for a top-level row)."""
+    found: list = []
+    while row.parent_id is not None:
+        row = rows_by_id[row.parent_id]
+        found.insert(0, row)
+    return found
+
+
+def row_path(rows_by_id: dict, row) -> list:
     """A step row's path (see above) from its parents: rows_by_id maps id -> row (any
     object with name, parent_id, iteration)."""
-    path: list = [row.name]
-    while row.parent_id is not None:
-        path = [row.iteration, *path]
-        row = rows_by_id[row.parent_id]
-        path = [row.name, *path]
+    chain = [*ancestry(rows_by_id, row), row]
+    path: list = [chain[0].name]
+    for inner in chain[1:]:
+        path += [inner.iteration, inner.name]
     return path
