@@ -4,7 +4,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 
@@ -89,16 +89,22 @@ def run(runbook: Path,
     """Run a runbook here with progress; exit 0 completed, 1 failed, 2 invalid input."""
     from engine.cli.run import run_file
 
+    raise typer.Exit(run_file(runbook, _params(param), _settings(public_url=console),
+                              report_json,
+                              as_name=as_name, no_input=no_input,
+                              remind_every_s=remind_every))
+
+
+def _params(items: list[str]) -> dict[str, str]:
+    """`-p name=value` options as a dict; exit 2 for one without `=`."""
     params = {}
-    for item in param:
+    for item in items:
         if "=" not in item:
             typer.echo(f"invalid parameter {item!r}: write it as name=value", err=True)
             raise typer.Exit(2)
         key, value = item.split("=", 1)
         params[key] = value
-    raise typer.Exit(run_file(runbook, params, _settings(public_url=console), report_json,
-                              as_name=as_name, no_input=no_input,
-                              remind_every_s=remind_every))
+    return params
 
 
 @app.command()
@@ -152,7 +158,7 @@ def db_current():
 
 
 jobs_app = typer.Typer(help="List and show jobs, and act on them: approve, reject, pause, "
-                             "resume, cancel, rerun.")
+                             "resume, cancel, rerun, retry.")
 app.add_typer(jobs_app, name="jobs")
 
 
@@ -178,23 +184,49 @@ def jobs_show(job_id: int = typer.Argument(..., help="The job's id."),
     raise typer.Exit(show_command(_settings(), job_id, as_json))
 
 
+JOB_ID = typer.Argument(..., help="The job's id.")
+COMMENT = typer.Option(None, "--comment", "-m")
+ACTOR = typer.Option(None, "--as", help="The user who acts (must exist and be allowed; "
+                     "recorded). Needed to approve or reject while JOBDECK_FOUR_EYES is on.")
+
+
+def _act(job_id: int, action: str, comment: Optional[str], as_name: Optional[str],
+         **options) -> None:
+    from engine.cli.jobs import act_command
+
+    raise typer.Exit(act_command(_settings(), job_id, action, comment, as_name, **options))
+
+
 def _action_command(action: str, summary: str) -> None:
-    def command(job_id: int = typer.Argument(..., help="The job's id."),
-                comment: Optional[str] = typer.Option(None, "--comment", "-m"),
-                as_name: Optional[str] = typer.Option(
-                    None, "--as", help="The user who acts (must exist and be allowed; "
-                    "recorded). Needed to approve or reject while JOBDECK_FOUR_EYES is on.")):
-        from engine.cli.jobs import act_command
+    def command(job_id: int = JOB_ID, comment: Optional[str] = COMMENT,
+                as_name: Optional[str] = ACTOR):
+        _act(job_id, action, comment, as_name)
 
-        raise typer.Exit(act_command(_settings(), job_id, action, comment, as_name))
+    def rerun(job_id: int = JOB_ID, param: list[str] = typer.Option(
+            [], "-p", "--param", help="name=value to change, repeatable (name=@path: a file "
+            "param's new file); the others keep the job's values."),
+            comment: Optional[str] = COMMENT, as_name: Optional[str] = ACTOR):
+        _act(job_id, action, comment, as_name, params=_params(param))
 
-    command.__doc__ = (summary + ". Exit 0 done, 1 not possible now or not allowed, "
-                       "2 no such job or user.")
-    jobs_app.command(action)(command)
+    def retry(job_id: int = JOB_ID, from_step: Optional[str] = typer.Option(
+            None, "--from", help="The step to start from: its name, or its number as `jobs "
+            "show --json` lists the steps (ordinal); default: the failed step."),
+            version: str = typer.Option("old", "--version", help="old: the runbook version "
+                                        "the job ran; new: the runbook as it is now."),
+            comment: Optional[str] = COMMENT, as_name: Optional[str] = ACTOR):
+        _act(job_id, action, comment, as_name, from_step=from_step, version=version)
+
+    variants: dict[str, Callable[..., None]] = {"rerun": rerun, "retry": retry}
+    chosen = variants.get(action, command)
+    chosen.__doc__ = (summary + ". Exit 0 done, 1 not possible now or not allowed, "
+                      "2 no such job or user" + (", or bad input." if chosen is not command
+                                                 else "."))
+    jobs_app.command(action)(chosen)
 
 
 def _job_action_commands() -> None:
-    """`jobs approve|reject|pause|resume|cancel|rerun ID`, from the one table of actions."""
+    """`jobs approve|reject|pause|resume|cancel|rerun|retry ID`, from the one table of
+    actions."""
     from models import JOB_ACTIONS
 
     for action, rule in JOB_ACTIONS.items():

@@ -93,6 +93,9 @@ class JobRead(BaseModel):
     schedule_id: int | None = Field(description="the schedule that made this job")
     scheduled_for: IsoTime | None = Field(
         description="the schedule's occurrence the job stands for: when a Scheduled job runs")
+    rerun_of: int | None = Field(description="the job this one re-runs (trigger rerun)")
+    retry_of: int | None = Field(description="the job this one retries from a step, its "
+                                 "browser state restored (trigger retry)")
     created_at: IsoTime | None
     started_at: IsoTime | None
     finished_at: IsoTime | None
@@ -131,6 +134,9 @@ class StepRunRead(BaseModel):
                                     "an approval step's includes the wait")
     retries: int
     selector_used: str | None
+    candidate: int | None = Field(
+        None, description="0-based index of the selector candidate that resolved (0: the "
+        "first; a later one: the step healed)")
     captures: dict[str, Any]
     error_kind: str | None
     error_message: str | None
@@ -142,6 +148,12 @@ class StepRunRead(BaseModel):
                                        description="tabs opened during the step, each {url, title}")
     warnings: list[str] = Field(default_factory=list,
                                 description="what went unexpected without failing the step")
+    restored_from: int | None = Field(
+        None, description="a retried job's step before its resume point: the job whose "
+        "result this row restores (the step did not run again)")
+    visual_change: float | None = Field(
+        None, description="share of the step's screenshot that changed (0.0-1.0) against "
+        "the same step in the runbook's last completed job; None: not compared")
 
 
 class ArtifactRead(BaseModel):
@@ -168,6 +180,33 @@ class JobReport(JobRead, _ReportHead):
     params: dict[str, str]
     steps: list[StepRunRead]
     artifacts: list[ArtifactRead]
+
+
+class RetryPoint(BaseModel):
+    """A step a failed or cancelled job can be retried from (engine.service.recovery)."""
+
+    ordinal: int = Field(description="the step row's ordinal in the job: give it (or the "
+                         "name) as from_step")
+    name: str
+    place: str = Field(description='where inside a loop: "item 3", "iteration 2"; "" '
+                       "outside one")
+    status: StepStatus = Field(description="how the step ended in the job")
+    path: list[str | int] = Field(description="the step's place: its top-level step's name, "
+                                  "then each loop's iteration and nested step's name")
+
+
+class RetryOptions(BaseModel):
+    """Where a job can be retried from, and what changed in its runbook since it ran."""
+
+    points: list[RetryPoint] = Field(description="in order, up to the failed step")
+    default: int | None = Field(description="the failed step's ordinal: where a retry "
+                                "starts without from_step")
+    refused: str | None = Field(description="why this job cannot be retried at all "
+                                "(None: it can)")
+    job_version: int = Field(description="the runbook version the job ran")
+    current_version: int = Field(description="the runbook's version now")
+    diff: str = Field(description='unified diff of the runbook\'s YAML from the job\'s '
+                      'version to the current one ("" when they are the same)')
 
 
 class RunbookParam(BaseModel):

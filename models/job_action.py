@@ -18,6 +18,7 @@ class JobAction(StrEnum):  # str() and f-strings give the value: "cancel"
     resume = "resume"
     cancel = "cancel"
     rerun = "rerun"
+    retry = "retry"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class JobActionRule:
     summary: str  # one line: API route summary, CLI help
     activity: str  # for refusals: "<name> is a viewer: pausing jobs needs the operator role"
     decision: bool = False  # a decision on an approval: the four-eyes rule applies
+    # it starts a new job (the API answers 201 with it; the console opens a dialog first)
+    starts_job: bool = False
 
 
 JOB_ACTIONS: dict[JobAction, JobActionRule] = {
@@ -48,6 +51,13 @@ JOB_ACTIONS: dict[JobAction, JobActionRule] = {
         "cancelling jobs"),
     JobAction.rerun: JobActionRule(
         frozenset({S.completed, S.failed, S.cancelled}), Role.operator, "re-run",
-        "Start the same runbook version with the same params again",
-        "re-running jobs"),
+        "Start the same runbook version again, with the same or changed params",
+        "re-running jobs", starts_job=True),
+    # Retry from step N (docs/recovery.md): a new job that restores the browser state the
+    # job had reached before step N and runs from there; engine.service.recovery says when
+    # a job cannot be retried (no snapshot, a step after the failed one).
+    JobAction.retry: JobActionRule(
+        frozenset({S.failed, S.cancelled}), Role.operator, "retried",
+        "Retry a failed or cancelled job from a step, its browser state restored",
+        "retrying jobs", starts_job=True),
 }

@@ -2,6 +2,7 @@
 engine calls as the console and the API; `--json` gives what the API gives)."""
 
 import json
+from contextlib import ExitStack
 from datetime import datetime
 
 from rich import box
@@ -11,6 +12,7 @@ from rich.table import Table
 from engine.bus import events
 from engine.cli.as_user import SOURCE, decider
 from engine.cli.errors import exit_code
+from engine.cli.run import split_params
 from engine.errors import JobdeckError, NotFound
 from engine.limits import excerpt
 from engine.runtime import Runtime, open_records
@@ -101,6 +103,8 @@ def _summary(report: dict, settings: Settings) -> list[str]:
         f"trigger     {report['trigger']}" + (f" (schedule {report['schedule_id']})"
                                               if report["schedule_id"] else ""),
         f"started by  {report['started_by'] or '-'}",
+        *([f"re-run of   job {report['rerun_of']}"] if report["rerun_of"] else []),
+        *([f"retry of    job {report['retry_of']}"] if report["retry_of"] else []),
         f"created     {_time(report['created_at'])}",
         f"started     {_time(report['started_at'])}",
         f"finished    {_time(report['finished_at'])}",
@@ -137,18 +141,28 @@ def _waiting(job_id: int, settings: Settings) -> list[str]:
 
 
 def act_command(settings: Settings, job_id: int, action: str, comment: str | None,
-                as_name: str | None) -> int:
+                as_name: str | None, *, params: dict[str, str] | None = None,
+                from_step: str | None = None, version: str = "old") -> int:
     """0 done (or asked of the worker), 1 not possible in the job's status or not allowed
-    for this person, 2 no such job or user, or --as missing where four eyes need it."""
+    for this person, 2 no such job or user, bad params or step, or --as missing where four
+    eyes need it. `params` (rerun): -p values to change, name=@path giving a file param a
+    new file; `from_step` (retry): a step's name or its row's ordinal."""
     Runtime(settings)
     try:
         by = decider(as_name, action, job_id, settings)
-        job = job_actions.act(job_id, action, by=by, comment=comment, source=SOURCE)
+        with ExitStack() as opened:
+            options = _options(job_id, action, params, from_step, version, opened)
+            job = job_actions.act(job_id, action, by=by, comment=comment, source=SOURCE,
+                                  **options)
     except JobdeckError as exc:
         err.print(str(exc), style="red", markup=False)
         return exit_code(exc)
     if action == "rerun":
         console.print(f"job {job_id} re-run as job {job.id} (queued)")
+    elif action == "retry":
+        where = (job.resume or {}).get("path") or []
+        console.print(f"job {job_id} retried as job {job.id} (queued)" + (
+            f", from step {' / '.join(map(str, where))}" if where else ""), markup=False)
     elif job.status.is_final:
         console.print(f"job {job_id} is {job.status.value}")
     else:
@@ -156,3 +170,19 @@ def act_command(settings: Settings, job_id: int, action: str, comment: str | Non
                       "carries it out within a second (a pause once the running step has "
                       "finished)")
     return 0
+
+
+def _options(job_id: int, action: str, params: dict[str, str] | None,
+             from_step: str | None, version: str, opened: ExitStack) -> dict:
+    """job_actions.act's keywords for a re-run (texts and files, the files opened in
+    `opened`) or a retry (the engine reads an all-digit step as an ordinal, unless a step
+    has that name)."""
+    if action == "retry":
+        return {"from_step": from_step, "version": version}
+    if action != "rerun" or not params:
+        return {}
+    spec = jobs.job_runbook(job_id)
+    if spec is None:
+        raise NotFound(f"there is no job {job_id}")
+    texts, files = split_params(spec, params, opened)
+    return {"params": texts, "files": files}

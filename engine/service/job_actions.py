@@ -1,4 +1,5 @@
-"""Job actions: approve, reject, pause, resume, cancel and re-run, one function for all.
+"""Job actions: approve, reject, pause, resume, cancel, re-run and retry, one function for
+all.
 
 The console, the API and the CLI call `act`. An action is written to the job's row
 (`requested_action`) with a compare-and-set, so of two racing actions exactly one wins;
@@ -14,6 +15,8 @@ from engine.errors import ActionRefused, Forbidden, InvalidInput, NotFound
 from engine.identity import audit
 from engine.identity.access import four_eyes_forbids, may
 from engine.identity.accounts import list_users
+from engine.service import recovery
+from engine.service.job_files import JobFiles
 from engine.service.jobs import rerun_job
 from engine.service.report import publish_report
 from engine.service.schedule_firing import skip_occurrence
@@ -35,18 +38,30 @@ def available_actions(job: Job) -> list[JobAction]:
 
 
 def act(job_id: int, action: JobAction | str, *, by: str = "someone",
-        comment: str | None = None, source: str | None = None) -> Job:
-    """Request `action` on a job; returns the job (for `rerun`, the new one).
+        comment: str | None = None, source: str | None = None,
+        params: dict[str, str] | None = None, files: JobFiles | None = None,
+        from_step: str | int | None = None, version: str = "old") -> Job:
+    """Request `action` on a job; returns the job (for `rerun` and `retry`, the new one).
 
-    Raises NotFound: no such job; ActionRefused: the job's status does not allow it;
-    Forbidden: `by` started the job and may not decide on it (four eyes); InvalidInput:
-    no such action. Nothing changes when refused; a Forbidden attempt is recorded in the
-    audit log."""
+    `params`, `files`: a re-run's changed text params and files (jobs.rerun_job);
+    `from_step` (a step's name or its row's ordinal; None: the failed step) and `version`
+    ("old": the job's runbook version, "new": the current one): where a retry starts and
+    what it runs (recovery.retry_job). The other actions take none of them.
+
+    Raises NotFound: no such job; ActionRefused: the job's status does not allow it (a
+    retry also: no snapshot, a step after the failed one); Forbidden: `by` started the job
+    and may not decide on it (four eyes); InvalidInput: no such action, or params, a step
+    or a version that do not fit. Nothing changes when refused; a Forbidden attempt is
+    recorded in the audit log."""
     if action not in JobAction.__members__:
         raise InvalidInput(f"unknown action {action!r}: use one of {', '.join(JobAction)}")
     action = JobAction(action)
     if action == JobAction.rerun:
-        return rerun_job(job_id, by=by, comment=comment, source=source)
+        return rerun_job(job_id, by=by, comment=comment, source=source, params=params,
+                         files=files)
+    if action == JobAction.retry:
+        return recovery.retry_job(job_id, from_step, version, by=by, comment=comment,
+                                  source=source)
     if JOB_ACTIONS[action].decision:
         check_four_eyes(job_id, action, by, source)
     published = []

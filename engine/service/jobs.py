@@ -27,6 +27,7 @@ from engine.service.job_files import (
 from engine.settings import current_settings
 from engine.store import job_counts
 from engine.store.artifacts import artifact_file
+from engine.store.artifacts import is_diff_image as is_diff_image  # for pages
 from engine.store.db import read_scope, session_scope
 from engine.store.disk import storage_guard
 from models import (
@@ -61,7 +62,9 @@ def resolve_params(spec: RunbookSpec, given: dict[str, str],
     unknown or missing ones, and for files that are missing, too large or for a text
     param (job_files.check_files). `files`: param -> (file name, content); None where
     files cannot be given at all (a schedule)."""
-    problems = [f'unknown parameter "{k}" (this runbook takes: '
+    problems = [f'"{k}" is a secret, not a parameter: its value comes from the secret '
+                "store (an admin sets it on the Secrets page), never from a job"
+                if k in spec.secrets else f'unknown parameter "{k}" (this runbook takes: '
                 f'{", ".join(spec.params) or "none"})' for k in given if k not in spec.params]
     values, file_problems = check_files(spec, given, files,
                                         current_settings().max_upload_bytes)
@@ -129,11 +132,17 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
 
 
 def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
-              source: str | None = None) -> Job:
-    """A new job of the same runbook version with the same params (secrets are looked up
-    afresh when it runs) and copies of its input files, trigger `rerun`, pointing back at
-    the original."""
-    data_dir, job, files = current_settings().data_dir, None, None
+              source: str | None = None, params: dict[str, str] | None = None,
+              files: JobFiles | None = None) -> Job:
+    """A new job of the same runbook version, trigger `rerun`, pointing back at the
+    original: its params, except those in `params` (text params: name -> new value), and
+    copies of its input files, except those in `files` (file param -> (file name, bytes or
+    a binary file)). Secrets are never params: they are looked up afresh when it runs.
+
+    Raises NotFound: no such job; ActionRefused: the job has not finished; InvalidParams:
+    an unknown param, a text value for a file param, a file that is gone, a secret no
+    longer set (the message lists each); StorageFull/Unavailable: the disk refused."""
+    data_dir, job, copied = current_settings().data_dir, None, None
     try:
         with storage_guard(data_dir), session_scope() as session, ExitStack() as opened:
             old = session.get(Job, job_id)
@@ -143,37 +152,66 @@ def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
                 raise ActionRefused(f"job {job_id} is {old.status.value.replace('_', ' ')}: "
                                     "only a finished job can be re-run")
             spec = stored_runbook(old.source, f"{old.runbook_name}.yaml")
-            files, gone = files_of_job(data_dir, job_id, spec, old.params, opened)
+            kept, gone = files_of_job(data_dir, job_id, spec, old.params, opened)
+            copied = {**kept, **(files or {})}
+            gone = [name for name in gone if name not in copied]
             if gone:
                 raise InvalidParams(f"job {job_id}'s file for {', '.join(gone)} is gone: "
-                                    "start a new job and give the file again")
-            texts = {k: v for k, v in old.params.items() if k not in files}
-            resolve_params(spec, texts, files)  # secrets must still be set
+                                    "give the file again (the Run dialog, or -p NAME=@FILE)")
+            texts = {k: v for k, v in old.params.items()
+                     if k not in copied and k in spec.params}
+            values = resolve_params(spec, {**texts, **(params or {})}, copied)
+            # what the person changed: a param given a new value, a file given anew (even
+            # under the same name); not a param the old job lacked that took its default
+            changed = sorted({k for k in params or {} if values.get(k) != old.params.get(k)}
+                             | set(files or {}))
             now = utcnow()
             job = Job(runbook_id=old.runbook_id, runbook_name=old.runbook_name,
                       runbook_title=old.runbook_title, runbook_version=old.runbook_version,
                       source=old.source, status=JobStatus.queued, trigger=Trigger.rerun,
-                      started_by=by, params=dict(old.params), created_at=now, queued_at=now,
+                      started_by=by, params=values, created_at=now, queued_at=now,
                       step_count=old.step_count, rerun_of=old.id)
             session.add(job)
             session.flush()
             assert job.id is not None  # the flush assigned it
-            store_files(session, data_dir, job.id, files)
+            store_files(session, data_dir, job.id, copied)
+            # which params changed, never their values: the audit log outlives the jobs
+            after = f"re-run as job {job.id}" + (
+                f" (changed: {', '.join(changed)})" if changed else "")
             audit.record(by, "rerun", job_id=old.id, comment=comment, source=source,
-                         before=old.status.value, after=f"re-run as job {job.id}",
-                         session=session)
+                         before=old.status.value, after=after, session=session)
             event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
     except BaseException:
-        discard_files(data_dir, job.id if job else None, files)
+        discard_files(data_dir, job.id if job else None, copied)
         raise
     events.get_bus().publish(event)
     enqueue_job(job.id)
     return job
 
 
+def rerun_form(job_id: int) -> tuple[dict, dict[str, str], list[str]] | None:
+    """What the Re-run dialog offers: (the params as the job's own runbook version declares
+    them, shaped like Runbook.summary["params"]; the job's values, a file param's being the
+    kept file's name; the secrets it uses, by name only). None: no such job."""
+    with read_scope() as session:
+        job = session.get(Job, job_id)
+    if job is None:
+        return None
+    summary = stored_runbook(job.source, f"{job.runbook_name}.yaml").summary()
+    return summary["params"], dict(job.params), summary["secrets"]
+
+
 def reruns_of(job_id: int) -> list[Job]:
+    """The jobs that re-ran this one, oldest first."""
     with read_scope() as session:
         return list(session.exec(select(Job).where(Job.rerun_of == job_id).order_by(col(Job.id))))
+
+
+def retries_of(job_id: int) -> list[Job]:
+    """The jobs that retried this one from a step (Job.retry_of), oldest first."""
+    with read_scope() as session:
+        return list(session.exec(select(Job).where(Job.retry_of == job_id)
+                                 .order_by(col(Job.id))))
 
 
 def start_job(runbook_name: str, params: dict[str, str] | None = None,
@@ -186,6 +224,14 @@ def start_job(runbook_name: str, params: dict[str, str] | None = None,
     assert job.id is not None  # create_job committed the row
     enqueue_job(job.id)
     return job
+
+
+def job_runbook(job_id: int) -> RunbookSpec | None:
+    """The runbook version a job ran, parsed from its stored YAML (one row read, not its
+    steps or artifacts); None: no such job. RunbookInvalid when that YAML no longer reads."""
+    with read_scope() as session:
+        job = session.get(Job, job_id)
+    return None if job is None else stored_runbook(job.source, f"{job.runbook_name}.yaml")
 
 
 def job_exists(job_id: int) -> bool:

@@ -48,6 +48,8 @@ def job_summary(job: Job) -> dict:
         "started_by": job.started_by,
         "schedule_id": job.schedule_id,  # the schedule that made it (None: none did)
         "scheduled_for": _iso(job.scheduled_for),  # the occurrence it stands for
+        "rerun_of": job.rerun_of,  # the job this one re-runs (None: not a re-run)
+        "retry_of": job.retry_of,  # the job whose state this one restored (Retry from step)
         "created_at": _iso(job.created_at),
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),
@@ -98,10 +100,12 @@ def build_report(job_id: int, data_dir) -> dict | None:
             "action": s.action, "description": s.description, "status": s.status.value,
             "iteration": s.iteration, "started_at": _iso(s.started_at),
             "duration_ms": s.duration_ms, "retries": s.retries,
-            "selector_used": s.selector_used, "captures": s.captures,
+            "selector_used": s.selector_used, "candidate": s.candidate,
+            "captures": s.captures,
             "error_kind": s.error_kind, "error_message": s.error_message,
             "diagnostics": s.diagnostics, "dialogs": s.dialogs, "tabs": s.tabs,
-            "warnings": s.warnings,
+            "warnings": s.warnings, "restored_from": s.restored_from,
+            "visual_change": s.visual_change,
         } for s in detail.steps],
         "artifacts": [{
             "id": a.id, "kind": a.kind.value, "name": a.name, "size": a.size,

@@ -1,19 +1,19 @@
 """The REST API (documented at /docs): the same engine functions the pages call."""
 
 import re
+from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import InvalidInput, NotFound
 from engine.identity import audit
 from engine.identity.access import NEEDS, Actor, may
-from engine.service import job_actions, jobs, runbooks
+from engine.service import job_actions, jobs, recovery, runbooks
 from engine.service.report import build_report, job_summary, public_report
 from engine.settings import current_settings
 from models import (
@@ -31,8 +31,10 @@ from models import (
     RunbookWithSource,
     Trigger,
 )
+from models.api import RetryOptions
 from pages.api import start_body
 from pages.api.access import REFUSED, UNSIGNED, Invalid, actor_of, allowed
+from pages.api.action_bodies import BODIES, Comment
 from pages.api.limits import MAX_INT, allow_body, refuse_control_characters
 
 router = APIRouter(prefix="/api", tags=["api"], responses=UNSIGNED)
@@ -44,12 +46,12 @@ NO_JOB: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "No such job"}}
 NO_RUNBOOK: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "No such runbook"}}
+# what a 422 means for the actions that start a job (JobActionRule.starts_job)
+INVALID = {JobAction.rerun: "An unknown param, a text value for a file param, a file that "
+           "is gone, a secret no longer set: the message says which",
+           JobAction.retry: "No such step, or a version other than old and new"}
 JobId = Annotated[int, Path(ge=1, le=MAX_INT, description="the job's id")]
 ArtifactId = Annotated[int, Path(ge=1, le=MAX_INT, description="the artifact's id")]
-
-
-class Comment(BaseModel):
-    comment: str | None = None
 
 
 def _job_document(job_id: int) -> dict:
@@ -104,19 +106,33 @@ def _action_route(action: JobAction) -> None:
     def take(job_id: JobId, body: Comment | None = None,
              actor: Actor = allowed(action.value)) -> dict:
         job = job_actions.act(job_id, action, by=actor.name, source=actor.source,
-                          comment=body.comment if body else None)
+                              comment=body.comment if body else None,
+                              **(body.options() if body else {}))
         return job_summary(job)
 
     take.__name__ = action.value
+    # FastAPI reads the body's schema from the signature: each action's own model
+    take.__annotations__["body"] = BODIES.get(action, Comment) | None
+    starts = JOB_ACTIONS[action].starts_job  # answers with a new job
     router.post(f"/jobs/{{job_id}}/{action.value}", summary=JOB_ACTIONS[action].summary,
-                status_code=201 if action == JobAction.rerun else 200,
-                response_model=JobRead, responses={**NO_JOB, **REFUSED, 409: {
-                    "model": ErrorDetail,
-                    "description": "The job's status does not allow it now"}})(take)
+                status_code=201 if starts else 200, response_model=JobRead, responses={
+                    **NO_JOB, **REFUSED, **({422: {"model": Invalid, "description":
+                                                   INVALID[action]}} if starts else {}),
+                    409: {"model": ErrorDetail,
+                          "description": "The job's status does not allow it now" + (
+                              "; or it has no snapshot to restore from, or the step comes "
+                              "after the failed one" if action == JobAction.retry else "")}
+                })(take)
 
 
 for _action in JobAction:
     _action_route(_action)
+
+
+@router.get("/jobs/{job_id}/retry", summary="The steps a job can be retried from, and the "
+            "runbook's changes since it ran", response_model=RetryOptions, responses=NO_JOB)
+def retry_options(job_id: JobId) -> dict:
+    return asdict(recovery.retry_options(job_id))
 
 
 def _runbook_document(row, with_source: bool = False) -> dict:

@@ -37,7 +37,8 @@ OPENAPI_BODY = {"requestBody": {"required": False, "content": {
                                  "named after the param"}}}}}}
 
 
-def _texts(params: dict[str, str | int | float | bool]) -> dict[str, str]:
+def param_texts(params: dict[str, str | int | float | bool]) -> dict[str, str]:
+    """JSON params as the text a param holds: true -> "true", 2 -> "2", 2.5 -> "2.5"."""
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
 
 
@@ -52,7 +53,7 @@ async def json_params(request: Request) -> dict[str, str]:
     if not body.strip():
         return {}
     try:
-        return _texts(StartJob.model_validate_json(body).params)
+        return param_texts(StartJob.model_validate_json(body).params)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             raise InvalidInput('the body is not JSON: send {"params": {...}} with Content-Type: '
@@ -85,7 +86,7 @@ def form_params(form: FormData) -> tuple[dict[str, str], dict[str, tuple[str, An
         try:
             if not isinstance(raw, str):
                 raise ValueError("a file")
-            texts = _texts(StartJob(params=json.loads(raw)).params)
+            texts = param_texts(StartJob(params=json.loads(raw)).params)
         except (ValueError, ValidationError, RecursionError):
             raise InvalidInput('the form field "params" holds the text params as a JSON '
                                'object of names and values, e.g. {"status": "open"}') from None

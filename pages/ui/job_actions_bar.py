@@ -8,8 +8,11 @@ from engine.identity.access import four_eyes_forbids
 from engine.service import job_actions
 from engine.settings import current_settings
 from models import JOB_ACTIONS, AuditEvent, JobAction
+from pages.ui.dialogs import lasting_dialog
 from pages.ui.display import exact_time, relative_time
 from pages.ui.identity import acting, allowed, viewer
+from pages.ui.retry_dialog import open_retry_dialog
+from pages.ui.start_job_dialog import open_rerun_dialog
 
 A = JobAction
 # How each job action looks: (label, icon, colour, needs a confirmation). Keyed by
@@ -21,6 +24,7 @@ BUTTONS: dict[str, tuple[str, str, str, bool]] = {
     A.resume: ("Resume", "play_arrow", "primary", False),
     A.cancel: ("Cancel job", "block", "negative", True),
     A.rerun: ("Re-run", "replay", "primary", False),
+    A.retry: ("Retry from step…", "restart_alt", "primary", False),
 }
 DONE: dict[str, str] = {
     A.approve: "Approved: the step runs now", A.reject: "Rejected: the job fails here",
@@ -41,38 +45,42 @@ async def perform(job_id: int, action: str, comment: str | None = None) -> bool:
         return False
     if result is None:  # the server is stopping
         return False
-    if action == "rerun":
+    if JOB_ACTIONS[A(action)].starts_job:  # a new job: show it
         ui.navigate.to(f"/jobs/{result.id}")
     else:
         ui.notify(DONE[action], type="positive")
     return True
 
 
-def action_buttons(job_id: int, available: list[str], on_done, started_by: str | None) -> int:
-    """The buttons this person may use now; how many."""
+def action_buttons(job_id: int, available: list[str], on_done, started_by: str | None, *,
+                   title: str = "", refused: dict[str, str] | None = None) -> int:
+    """The buttons this person may use now; how many. `refused`: action -> why it cannot
+    be taken on this job after all (a retry without a snapshot): its button is shown
+    disabled, the reason as its tooltip. `title`: the job's, for the Re-run dialog."""
     mine = [action for action in available if allowed(action)
             and not own_job(action, started_by)]
     for action in mine:
         label, icon, color, confirm = BUTTONS[action]
 
         async def click(a=action, needs=confirm) -> None:
-            if needs:
+            if a == A.rerun:
+                await open_rerun_dialog(job_id, title)
+            elif a == A.retry:
+                await open_retry_dialog(job_id)
+            elif needs:
                 confirm_dialog(job_id, a, on_done)
             elif await perform(job_id, a):
                 await on_done()
 
-        ui.button(label, icon=icon, color=color, on_click=click).props(
-            f'unelevated no-caps data-action="{action}"')
+        why = (refused or {}).get(action)
+        # a disabled button takes no pointer events: its wrapper shows why
+        with ui.element("span").props(f'data-refused="{action}"' if why else ""):
+            button = ui.button(label, icon=icon, color=color, on_click=click).props(
+                f'unelevated no-caps data-action="{action}"').mark(f"action-{action}")
+            if why:
+                button.disable()
+                ui.tooltip(why)
     return len(mine)
-
-
-def lasting_dialog() -> ui.dialog:
-    """An open dialog that outlives redraws of the part of the page that opened it (the job
-    page redraws its header on every event), and is removed once closed."""
-    with ui.context.client.content, ui.element() as holder:
-        dialog = ui.dialog(value=True)
-    dialog.on("hide", holder.delete)
-    return dialog
 
 
 def confirm_dialog(job_id: int, action: str, on_done) -> None:

@@ -19,19 +19,18 @@ from nicegui import run, ui
 
 from engine.bus import events
 from engine.runbook import RunbookInvalid, stored_runbook
-from engine.secrets.values import MASK
 from engine.service import job_actions, jobs
-from engine.service.report import artifact_url
 from engine.settings import current_settings
 from models import ArtifactKind, JobStatus
 from pages.ui import live
-from pages.ui.display import exact_time, job_status_look, relative_time
 from pages.ui.frame import frame
-from pages.ui.job_actions_bar import action_buttons, activity, decision_buttons, lasting_dialog
+from pages.ui.job_actions_bar import action_buttons, activity
 from pages.ui.job_artifacts import render_artifacts, url
+from pages.ui.job_header import approval_dialog, job_header, show_facts
 from pages.ui.job_metrics import MetricCards
 from pages.ui.job_report import report_section
-from pages.ui.job_timeline import Timeline, risk_badge, timeline_rows
+from pages.ui.job_timeline import Timeline, timeline_rows
+from pages.ui.retry_dialog import refusals
 from pages.ui.take_control import ControlPanel, handover_request
 
 FRAME_INTERVAL_S = 0.1  # at most 10 live frames a second per viewer
@@ -58,8 +57,10 @@ class PageState(TypedDict):
 def load_job(job_id: int, plan: tuple | None = None) -> dict | None:
     """Everything the page shows, read in one go off the UI loop.
 
-    `plan` (planned steps, secret names) comes from the job's own YAML, which never
-    changes: it is parsed on the first load only.
+    `plan` is what does not change once known: (planned steps, secret names) from the
+    job's own YAML, parsed on the first load only; and, once the job has ended, why the
+    actions it offers are refused after all (a retry without a snapshot: only deleting
+    its artifacts changes that), worked out on the first load that sees it ended.
     """
     detail = jobs.get_job(job_id)
     if detail is None:
@@ -67,18 +68,24 @@ def load_job(job_id: int, plan: tuple | None = None) -> dict | None:
     if plan is None:
         try:
             spec = stored_runbook(detail.job.source, f"{detail.job.runbook_name}.yaml")
-            plan = ([{"name": s.name, "action": s.action} for s in spec.steps], spec.secrets)
+            plan = ([{"name": s.name, "action": s.action} for s in spec.steps], spec.secrets,
+                    None)
         except RunbookInvalid:
-            plan = ([], [])
-    planned, secrets = plan
+            plan = ([], [], None)
+    planned, secrets, refused = plan
+    actions = job_actions.available_actions(detail.job)
+    if refused is None and detail.job.status.is_final:  # retry is for ended jobs only
+        refused = refusals(detail.job, actions)
+        plan = (planned, secrets, refused)
     approval = None
     if detail.job.status == JobStatus.waiting_for_approval:
         approval = next((e.data for e in reversed(events.recorded_after(job_id))
                          if e.kind == events.APPROVAL_REQUESTED), None)
     return {"detail": detail, "planned": planned, "secrets": secrets, "approval": approval,
             "handover": handover_request(job_id, detail.job.status),
-            "plan": plan, "actions": job_actions.available_actions(detail.job),
-            "activity": job_actions.audit_trail(job_id), "reruns": jobs.reruns_of(job_id)}
+            "plan": plan, "actions": actions,
+            "activity": job_actions.audit_trail(job_id), "reruns": jobs.reruns_of(job_id),
+            "retries": jobs.retries_of(job_id), "refused": refused or {}}
 
 
 async def job_page(job_id: int) -> None:
@@ -119,15 +126,17 @@ async def job_page(job_id: int) -> None:
     def header() -> None:
         job = state["view"]["detail"].job
         facts.clear()
-        facts.update(_header(job, state["view"]["secrets"], state["view"]["reruns"]))
-        _show_facts(facts, job)
+        facts.update(job_header(job, state["view"]["secrets"], state["view"]["reruns"],
+                                state["view"]["retries"]))
+        show_facts(facts, job)
 
     @ui.refreshable
     def actions() -> None:
         # Drawn again only when what can be done changes: a click on a button that a redraw
         # has just replaced would be lost.
         job = state["view"]["detail"].job
-        if action_buttons(job_id, state["view"]["actions"], reread.now, job.started_by):
+        if action_buttons(job_id, state["view"]["actions"], reread.now, job.started_by,
+                          title=job.runbook_title, refused=state["view"]["refused"]):
             ui.space()
         activity(state["view"]["activity"])
 
@@ -197,7 +206,9 @@ async def job_page(job_id: int) -> None:
         control.show(job, v["handover"])
         screenshots = _screenshots(detail)
         timeline.show(timeline_rows(v["planned"], detail.steps),
-                      {a.step_run_id: a.id for a in screenshots if a.step_run_id})
+                      {a.step_run_id: a.id for a in screenshots if a.step_run_id},
+                      {a.step_run_id: a.id for a in detail.artifacts
+                       if a.step_run_id and jobs.is_diff_image(a)})
         if screenshots and (job.status.is_final or not live_image.source):
             live_image.set_source(url(screenshots[-1]))
             live_caption.text = f"{screenshots[-1].name}"
@@ -207,12 +218,12 @@ async def job_page(job_id: int) -> None:
             state["dialog"], state["approval_shown"] = None, False
         if v["approval"] and not state["approval_shown"]:
             state["approval_shown"] = True
-            state["dialog"] = _approval_dialog(job.id, v["approval"], reread.now,
-                                               job.started_by)
+            state["dialog"] = approval_dialog(job.id, v["approval"], reread.now,
+                                              job.started_by)
 
     def show_metrics() -> None:  # also every second: times and the duration keep moving
         detail = state["view"]["detail"]
-        _show_facts(facts, detail.job)
+        show_facts(facts, detail.job)
         metrics.show(detail.job)
 
     def _show(shot) -> None:
@@ -245,8 +256,8 @@ async def job_page(job_id: int) -> None:
             return
         if event.kind == events.APPROVAL_REQUESTED and not state["approval_shown"]:
             state["approval_shown"] = True
-            state["dialog"] = _approval_dialog(job_id, event.data, reread.now,
-                                               state["view"]["detail"].job.started_by)
+            state["dialog"] = approval_dialog(job_id, event.data, reread.now,
+                                              state["view"]["detail"].job.started_by)
         if event.kind in (events.STEP_STARTED, events.STEP_FINISHED):
             timeline.step_event(event.data)  # at once; the next read fills in the rest
             if state["replay"] is not None:
@@ -289,8 +300,10 @@ def _part_keys(view: dict) -> dict[str, Any]:
     job = detail.job
     return {
         "header": (job.status, job.worker_id, job.error_kind, job.error_message,
-                   job.started_at, job.finished_at, tuple(r.id for r in view["reruns"])),
-        "actions": (tuple(view["actions"]), tuple(a.id for a in view["activity"])),
+                   job.started_at, job.finished_at, tuple(r.id for r in view["reruns"]),
+                   tuple(r.id for r in view["retries"])),
+        "actions": (tuple(view["actions"]), tuple(a.id for a in view["activity"]),
+                    tuple(view["refused"].items())),
         "artifacts": tuple(a.id for a in detail.artifacts),
         "strip": tuple(a.id for a in _screenshots(detail)) if job.status.is_final else (),
         "report": job.status.is_final,
@@ -298,96 +311,11 @@ def _part_keys(view: dict) -> dict[str, Any]:
 
 
 def _screenshots(detail) -> list:
-    return [a for a in detail.artifacts if a.kind == ArtifactKind.screenshot]
+    """The job's pictures of its pages: screenshots, not the diff images of visual checks
+    (those are listed with the artifacts and marked on their step)."""
+    return [a for a in detail.artifacts
+            if a.kind == ArtifactKind.screenshot and not jobs.is_diff_image(a)]
 
 
 def _attr(text: str) -> str:
     return text.replace('"', "'")
-
-
-def _header(job, secrets: list[str], reruns: list) -> dict[str, ui.label]:
-    """Title, status, facts, parameters and error. Returns the labels of the facts that
-    change while the rest stays (times, current step), which _show_facts keeps up to date."""
-    label, color, icon = job_status_look(job.status)
-    with ui.row().classes("w-full items-center gap-3 flex-wrap"):
-        ui.link(job.runbook_title, f"/runbooks/{job.runbook_name}").classes(
-            "text-2xl font-semibold no-underline text-inherit")
-        with ui.badge(color=color).classes("text-sm py-1 px-2").props(
-                f'data-job-status="{job.status.value}"'):
-            ui.icon(icon, size="16px").classes("mr-1")
-            ui.label(label)
-        ui.label(f"#{job.id} · {job.runbook_name} v{job.runbook_version}").classes(
-            "text-grey-7")
-    with ui.row().classes("gap-x-6 gap-y-1 text-sm flex-wrap"):
-        _fact("Trigger", job.trigger.value)
-        _fact("Started by", job.started_by or "—")
-        facts = {"started": _fact("Started", "", exact_time(job.started_at)),
-                 "finished": _fact("Finished", "", exact_time(job.finished_at)),
-                 "current_step": _fact("Current step", "")}
-        if job.worker_id:  # which machine and process: what one asks first at scale
-            _fact("Worker", job.worker_id)
-        if job.schedule_id:
-            with ui.column().classes("gap-0"):
-                ui.label("Schedule").classes("text-xs text-grey-7")
-                ui.link(f"#{job.schedule_id}", "/schedules")
-        if job.scheduled_for:
-            facts["scheduled_for"] = _fact("Scheduled for", "", exact_time(job.scheduled_for))
-        if job.rerun_of:
-            with ui.column().classes("gap-0"):
-                ui.label("Re-run of").classes("text-xs text-grey-7")
-                ui.link(f"#{job.rerun_of}", f"/jobs/{job.rerun_of}")
-        if reruns:
-            with ui.column().classes("gap-0"):
-                ui.label("Re-runs").classes("text-xs text-grey-7")
-                with ui.row().classes("gap-2"):
-                    for rerun in reruns:
-                        ui.link(f"#{rerun.id}", f"/jobs/{rerun.id}")
-    params = {**job.params, **{name: MASK for name in secrets}}
-    if params:
-        with ui.row().classes("gap-2 flex-wrap"):
-            for key, value in params.items():
-                ui.chip(f"{key} = {value}").props("dense outline square").classes(
-                    "font-mono text-xs")
-    if job.error_message:
-        with ui.card().classes("w-full bg-red-50 dark:bg-red-950 shadow-none p-3"):
-            ui.label(job.error_kind or "error").classes("font-mono text-negative text-sm")
-            ui.label(job.error_message).classes("whitespace-pre-wrap").props("data-job-error")
-    return facts
-
-
-def _fact(label: str, value: str, hover: str | None = None) -> ui.label:
-    """A fact under its name; returns the label that shows it (hidden with it while empty)."""
-    with ui.column().classes("gap-0") as fact:
-        ui.label(label).classes("text-xs text-grey-7")
-        shown = ui.label(value)
-        if hover:
-            shown.tooltip(hover)
-    fact.bind_visibility_from(shown, "text", backward=bool)
-    return shown
-
-
-def _show_facts(facts: dict[str, ui.label], job) -> None:
-    """The facts that change as time goes by and steps go by, in place."""
-    facts["started"].text = relative_time(job.started_at)
-    facts["finished"].text = relative_time(job.finished_at)
-    facts["current_step"].text = job.current_step or ""
-    if "scheduled_for" in facts:
-        facts["scheduled_for"].text = relative_time(job.scheduled_for)
-
-
-def _approval_dialog(job_id: int, request: dict, on_done, started_by: str | None
-                     ) -> ui.dialog:
-    with lasting_dialog() as dialog, ui.card().classes("max-w-xl").props("data-approval"):
-        with ui.row().classes("items-center gap-2"):
-            ui.icon("front_hand", color="deep-orange-7", size="28px")
-            ui.label("Approval needed").classes("text-lg font-medium")
-        ui.label(f'Step "{request.get("step")}"').classes("font-medium")
-        for key in ("description", "message"):
-            if request.get(key):
-                ui.label(str(request[key])).classes("whitespace-pre-wrap")
-        if request.get("risk"):
-            risk_badge(request["risk"])
-        if request.get("artifact_id"):
-            ui.image(artifact_url(request["artifact_id"])).classes("w-full border")
-        decision_buttons(job_id, dialog, on_done, started_by)
-    return dialog

@@ -1,33 +1,37 @@
-"""The dialog that asks for a runbook's params (a file picker for each file param) and
-starts a job; its params form is also the schedule dialog's."""
+"""The Run dialog: asks for a runbook's params (a file picker for each file param) and
+starts a job, or re-runs a finished job with its params filled in and editable; its params
+form is also the schedule dialog's."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from nicegui import run, ui
 from nicegui.elements.upload_files import FileUpload
 from nicegui.events import UploadEventArguments
 
-from engine.errors import Unavailable
-from engine.service import jobs
+from engine.errors import JobdeckError
+from engine.service import job_actions, jobs
 from engine.service.job_files import JobFiles
 from engine.settings import current_settings
-from models import Runbook
+from models import Job, Runbook
+from pages.ui.dialogs import lasting_dialog
 from pages.ui.identity import acting
 
 
 def params_form(params: dict, values: dict | None = None, *,
                 chosen: dict[str, FileUpload] | None = None,
+                kept: dict[str, str] | None = None,
                 on_file_change: Callable[[], object] = lambda: None) -> dict[str, ui.input]:
     """One input per text param (`params`: Runbook.summary["params"]), holding `values`
     or else the param's default, its description as hint, `*` when it must be given.
     File params get a picker whose upload lands in `chosen` (then `on_file_change` is
-    called); without `chosen` (a schedule cannot keep a file) a note says they cannot be
-    given here. Returns param -> input."""
+    called); `kept`: param -> the file a re-run keeps unless another is chosen. Without
+    `chosen` (a schedule cannot keep a file) a note says they cannot be given here.
+    Returns param -> input."""
     inputs: dict[str, ui.input] = {}
     for name, spec in params.items():
         if spec.get("type") == "file":
             if chosen is not None:
-                _file_picker(name, spec, chosen, on_file_change)
+                _file_picker(name, spec, chosen, on_file_change, (kept or {}).get(name))
             else:
                 ui.label(f'"{name}" is a file parameter: a schedule cannot give it a file, '
                          "so this runbook is not schedulable (start it with Run)").classes(
@@ -49,39 +53,102 @@ def given_values(inputs: dict[str, ui.input]) -> dict[str, str]:
     return {k: field.value for k, field in inputs.items() if field.value not in (None, "")}
 
 
+def edited_values(inputs: dict[str, ui.input], shown: dict[str, str], params: dict
+                  ) -> tuple[dict[str, str], list[str]]:
+    """A re-run's changes: (param -> value for each field that no longer holds what it was
+    `shown` with, problems). The other params keep the job's values (jobs.rerun_job). An
+    emptied field means the param's default; without one, the empty text a start gives an
+    optional param, and a problem for a required one."""
+    changed: dict[str, str] = {}
+    problems = []
+    for name, field in inputs.items():
+        value = field.value or ""
+        if value == (shown.get(name) or ""):
+            continue
+        default = params[name].get("default")
+        if value or (default is None and not params[name].get("required")):
+            changed[name] = value
+        elif default is not None:
+            changed[name] = default
+        else:
+            problems.append(f'"{name}" is required: give it a value')
+    return changed, problems
+
+
 def open_start_dialog(runbook: Runbook) -> None:
-    params = runbook.summary.get("params", {})
-    with ui.dialog() as dialog, ui.card().classes("w-full max-w-lg").props("data-start-dialog"):
-        ui.label(f"Run {runbook.title}").classes("text-lg font-medium")
-        if runbook.summary.get("description"):
-            ui.label(runbook.summary["description"]).classes("text-sm text-grey-7")
+    """The Run dialog: the runbook's params (defaults filled in); Start job goes to the job."""
+
+    async def start(actor, given: dict[str, str], files: JobFiles) -> Job | None:
+        return await run.io_bound(jobs.start_job, runbook.name, given, started_by=actor.name,
+                                  source=actor.source, files=files)
+
+    _run_dialog(f"Run {runbook.title}", runbook.summary.get("description"),
+                runbook.summary.get("params", {}), runbook.summary.get("secrets", []),
+                "start", start)
+
+
+async def open_rerun_dialog(job_id: int, title: str) -> None:
+    """The Run dialog for a re-run of a finished job: its runbook version's params holding
+    the job's values, each editable; a file param keeps the job's file unless another is
+    chosen; secrets are named, never shown. Re-run goes to the new job."""
+    try:
+        form = await run.io_bound(jobs.rerun_form, job_id)
+    except JobdeckError as exc:  # its YAML no longer reads: the message says why
+        ui.notify(str(exc), type="negative", multi_line=True)
+        return
+    if not form:  # no such job (any more), or the server is stopping
+        ui.notify(f"There is no job {job_id}.", type="negative")
+        return
+    params, values, secrets = form
+
+    async def rerun(actor, given: dict[str, str], files: JobFiles) -> Job | None:
+        return await run.io_bound(job_actions.act, job_id, "rerun", by=actor.name,
+                                  source=actor.source, params=given, files=files)
+
+    _run_dialog(f"Re-run #{job_id}: {title}", None, params, secrets, "rerun", rerun,
+                values=values)
+
+
+def _run_dialog(heading: str, description: str | None, params: dict, secrets: list[str],
+                action: str, submit: Callable[..., Awaitable[Job | None]], *,
+                values: dict[str, str] | None = None) -> None:
+    """`submit(actor, text params, files)` starts the job; `values`: a re-run's, where a
+    file param's value is the name of the file it keeps."""
+    rerun = values is not None
+    kept = {n: (values or {}).get(n, "") for n, spec in params.items()
+            if rerun and spec.get("type") == "file"}
+    with lasting_dialog() as dialog, ui.card().classes("w-full max-w-lg").props(
+            f"data-{action}-dialog"):
+        ui.label(heading).classes("text-lg font-medium")
+        if description:
+            ui.label(description).classes("text-sm text-grey-7")
         chosen: dict[str, FileUpload] = {}  # file param -> the file uploaded for it
         file_names = [n for n, spec in params.items() if spec.get("type") == "file"]
-        inputs = params_form(params, chosen=chosen,
+        inputs = params_form(params, values, chosen=chosen, kept=kept,
                              on_file_change=lambda: error.set_text(""))
-        secrets = runbook.summary.get("secrets", [])
+        shown = {n: field.value for n, field in inputs.items()}  # what a re-run may change
         if secrets:
             ui.label("Uses secrets: " + ", ".join(secrets) + " (from the server's secret "
                      "store, never typed here)").classes("text-xs text-grey-7")
         error = ui.label().classes("text-negative text-sm whitespace-pre-wrap")
 
-        async def start() -> None:
-            given = given_values(inputs)
-            missing = [n for n in file_names if n not in chosen]
-            if missing:
-                error.text = "\n".join(f'"{n}" needs a file: choose one above'
-                                        for n in missing)
+        async def go() -> None:
+            # a re-run sends only what was edited: an unsent param keeps the job's value
+            given, problems = edited_values(inputs, shown, params) if rerun else (
+                given_values(inputs), [])
+            problems += [f'"{n}" needs a file: choose one above' for n in file_names
+                         if n not in chosen and n not in kept]
+            if problems:
+                error.text = "\n".join(problems)
                 return
-            actor = await acting("start")
+            actor = await acting(action)
             if actor is None:
                 return
             files: JobFiles = {n: (upload.name, await upload.read())
                                for n, upload in chosen.items()}
             try:
-                job = await run.io_bound(jobs.start_job, runbook.name, given,
-                                         started_by=actor.name, source=actor.source,
-                                         files=files)
-            except (jobs.InvalidParams, LookupError, Unavailable) as exc:
+                job = await submit(actor, given, files)
+            except (JobdeckError, LookupError) as exc:
                 error.text = str(exc)
                 return
             if job is None:  # the server is stopping
@@ -91,15 +158,16 @@ def open_start_dialog(runbook: Runbook) -> None:
 
         with ui.row().classes("w-full justify-end"):
             ui.button("Cancel", on_click=dialog.close).props("flat")
-            ui.button("Start job", icon="play_arrow", on_click=start).mark("start-job")
-    dialog.open()
+            ui.button("Re-run" if rerun else "Start job", icon="replay" if rerun
+                      else "play_arrow", on_click=go).mark(f"{action}-job")
 
 
 def _file_picker(name: str, spec: dict, chosen: dict[str, FileUpload],
-                 on_change: Callable[[], object]) -> None:
+                 on_change: Callable[[], object], kept: str | None = None) -> None:
     """A file param's picker: one file, uploaded at once, no larger than the server takes
     (JOBDECK_MAX_UPLOAD_MB; the server checks again when the job starts). Clearing the
-    uploaded file (the picker's own button) forgets it."""
+    uploaded file (the picker's own button) forgets it. `kept`: the file a re-run keeps
+    (its name) unless one is chosen."""
     limit_mb = current_settings().max_upload_mb
 
     def picked(e: UploadEventArguments) -> None:
@@ -113,6 +181,9 @@ def _file_picker(name: str, spec: dict, chosen: dict[str, FileUpload],
         ui.label(f"{name} *").classes("text-sm font-medium")
         if spec.get("description"):
             ui.label(spec["description"]).classes("text-xs text-grey-7")
+        if kept is not None:
+            ui.label(f"Keeps the job's file {kept or '(unnamed)'}; choose a file to replace "
+                     "it").classes("text-xs").mark(f"kept-{name}")
         ui.upload(label=f"a file, up to {limit_mb:g} MB", auto_upload=True, max_files=1,
                   max_file_size=int(limit_mb * 1024 * 1024), on_upload=picked,
                   on_rejected=lambda: ui.notify(f"{name}: choose one file of at most "

@@ -26,7 +26,7 @@ NO_BODY = {("delete", "/api/schedules/{schedule_id}"),  # 204 No Content
 JOB_FIELDS = {"id", "runbook", "runbook_title", "runbook_version", "status", "trigger",
               "started_by", "created_at", "started_at", "finished_at", "step_count",
               "steps_done", "current_step", "worker", "error", "metrics", "schedule_id",
-              "scheduled_for", "control"}
+              "scheduled_for", "control", "rerun_of", "retry_of"}
 
 
 @pytest_asyncio.fixture
@@ -85,7 +85,7 @@ async def test_every_api_response_body_has_a_named_schema(api: httpx.AsyncClient
     summary = schemas[job_ref.rsplit("/", 1)[1]]
     assert JOB_FIELDS <= set(summary["properties"])
     assert JOB_FIELDS <= set(summary["required"])  # always sent, null when not known
-    for action in ("approve", "cancel", "rerun"):  # an action answers with the job
+    for action in ("approve", "cancel", "rerun", "retry"):  # an action answers with the job
         responses = operations["post", f"/api/jobs/{{job_id}}/{action}"]["responses"]
         assert [json_schema_of(r) for code, r in responses.items()
                 if code.startswith("2")] == [{"$ref": job_ref}]

@@ -261,7 +261,8 @@ def test_cancel_from_the_job_page_stops_a_running_step(console, site, settings):
         return job["id"], page.locator("[data-action]").all_inner_texts()
 
     job_id, buttons = in_browser(settings, scenario, console)
-    assert len(buttons) == 1 and "Re-run" in buttons[0]  # all a cancelled job offers
+    # all a cancelled job offers
+    assert len(buttons) == 2 and "Re-run" in buttons[0] and "Retry from step" in buttons[1]
     done = job_of(console, job_id)
     assert done["status"] == "cancelled"
     assert next(s for s in done["steps"] if s["name"] == "slow")["error_kind"] == "cancelled"
