@@ -21,6 +21,14 @@ COOKIE = "recovery_session"
 SIGN_INS: Counter[str] = Counter()  # key -> sign-ins so far
 SESSIONS: dict[str, set[str]] = {}  # key -> session tokens the site accepts
 ARMED: Counter[tuple[str, str]] = Counter()  # (key, what) -> failures still to answer
+# The demo site is open without signing in: what any caller can add to stays bounded.
+MAX_KEYS, MAX_SESSIONS = 1000, 50
+
+
+def _bounded(table: dict) -> None:
+    """Forget the oldest entries (dicts keep insertion order) beyond MAX_KEYS."""
+    while len(table) > MAX_KEYS:
+        del table[next(iter(table))]
 
 
 def _root(request: Request) -> str:
@@ -52,7 +60,12 @@ async def login(request: Request) -> Response:
         if form.get("username") == DEMO_USER and form.get("password") == DEMO_PASSWORD:
             SIGN_INS[key] += 1
             token = secrets.token_hex(8)
-            SESSIONS.setdefault(key, set()).add(token)
+            tokens = SESSIONS.setdefault(key, set())
+            if len(tokens) >= MAX_SESSIONS:
+                tokens.pop()
+            tokens.add(token)
+            _bounded(SIGN_INS)
+            _bounded(SESSIONS)
             response = RedirectResponse(root + "/rows?page=1", status_code=303)
             response.set_cookie(COOKIE, token, path=root, httponly=True, samesite="lax")
             return response
@@ -99,7 +112,8 @@ async def export(request: Request) -> Response:
 async def arm(request: Request) -> Response:
     """Test-only: the next request for `what` (`export`, `item-P1-2`) answers 500 once."""
     key, what = request.path_params["key"], request.query_params.get("what", "export")
-    ARMED[(key, what)] += 1
+    ARMED[(key, what[:40])] += 1
+    _bounded(ARMED)
     return JSONResponse({"armed": what})
 
 

@@ -27,12 +27,14 @@ def refusals(job: Job, actions: list[JobAction]) -> dict[str, str]:
 
 
 def point_label(point) -> str:
-    """"14. export (item 3) — failed": the step row's ordinal, name, place in a loop, and
-    how it ended in the job."""
+    """"pages › more (iteration 2) — success": the step as the timeline nests it (the loops
+    it is in, then its name), its place in those loops, and how it ended in the job. No
+    number: the timeline numbers top-level steps, the rows' ordinals count nested runs."""
     place = f" ({point.place})" if point.place else ""
     status = str(point.status)
     ended = STEP_STATUS_LOOK[status][0] if status in STEP_STATUS_LOOK else status
-    return f"{point.ordinal}. {point.name}{place} — {ended}"
+    names = " › ".join(part for part in point.path if isinstance(part, str))
+    return f"{names}{place} — {ended}"
 
 
 async def open_retry_dialog(job_id: int) -> None:
