@@ -47,15 +47,15 @@ from models.notification import (
     NotificationEvent,
     NotifierCursor,
 )
-from models.runbook import Runbook
+from models.runbook import Runbook, RunbookVersion
 from models.schedule import Schedule, SchedulerLock
 from models.step_run import StepRun
 
 __all__ = [
     "ACTIVE_STATUSES", "JOB_ACTIONS", "ApiToken", "Artifact", "ArtifactKind", "AuditEvent",
     "ErrorKind", "InstanceSecret", "Job", "JobAction", "JobActionRule", "JobEvent", "JobStatus",
-    "LoginSession", "Role", "Runbook", "Schedule", "ScheduleOverlap", "SchedulerLock", "StepRun",
-    "StepStatus", "Trigger", "User", "utcnow",
+    "LoginSession", "Role", "Runbook", "RunbookVersion", "Schedule", "ScheduleOverlap",
+    "SchedulerLock", "StepRun", "StepStatus", "Trigger", "User", "utcnow",
     "DeliveryStatus", "NotificationChannel", "NotificationDelivery", "NotificationEvent",
     "NotifierCursor",
     # the API's response bodies (models/api.py)

@@ -62,3 +62,7 @@ class Job(SQLModel, table=True):
     control_holder: str | None = None
     control_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     control_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Retention (docs/retention.md): a kept job's files are never swept; when the sweep
+    # deleted this job's artifact files and snapshots (its row and figures stay).
+    keep: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    artifacts_deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -58,6 +58,10 @@ def test_an_existing_database_is_counted_once(runtime, settings):
         for table, column in (("job", "retry_of"), ("job", "resume"), ("steprun", "candidate"),
                               ("steprun", "restored_from"), ("steprun", "visual_change")):
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.execute("DROP TABLE runbookversion")  # 0009
+        for table, column in (("runbook", "archived_at"), ("runbook", "archived_by"),
+                              ("job", "keep"), ("job", "artifacts_deleted_at")):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("DROP TABLE job_status_count")
         db.execute("DROP TABLE alembic_version")
         db.execute("DROP TABLE instance_secret")
