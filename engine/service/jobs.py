@@ -2,7 +2,7 @@
 
 import logging
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import func
@@ -17,6 +17,7 @@ from engine.runbook import stored_runbook
 from engine.runbook.templating import render_builtins
 from engine.secrets.store import SecretStoreError
 from engine.secrets.values import missing_secrets, secret_env_name
+from engine.service import job_search
 from engine.service.job_files import (
     JobFiles,
     check_files,
@@ -24,6 +25,8 @@ from engine.service.job_files import (
     files_of_job,
     store_files,
 )
+from engine.service.job_search import JobFilter
+from engine.service.runbooks import refuse_archived
 from engine.settings import current_settings
 from engine.store import job_counts
 from engine.store.artifacts import artifact_file
@@ -101,13 +104,14 @@ def create_job(runbook_name: str, params: dict[str, str] | None = None,
     started it, which the audit log records in the same transaction. `files` (param ->
     (file name, bytes or a binary file)) are stored as the job's inputs in that same
     transaction: the job exists with all its files or not at all. StorageFull when the data
-    directory's disk is full."""
+    directory's disk is full; RunbookArchived (a Conflict) when the runbook is archived."""
     data_dir, job = current_settings().data_dir, None
     try:
         with storage_guard(data_dir), session_scope() as session:
             row = session.exec(select(Runbook).where(Runbook.name == runbook_name)).first()
             if row is None:
                 raise NotFound(f'no runbook named "{runbook_name}"')
+            refuse_archived(row)  # RunbookArchived (409): restore it to run it
             spec = stored_runbook(row.source, f"{row.name}.yaml")
             values = resolve_params(spec, params or {}, files or {})
             now = utcnow()
@@ -151,6 +155,8 @@ def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
             if old.status not in JOB_ACTIONS[JobAction.rerun].statuses:
                 raise ActionRefused(f"job {job_id} is {old.status.value.replace('_', ' ')}: "
                                     "only a finished job can be re-run")
+            if (runbook := session.get(Runbook, old.runbook_id)) is not None:
+                refuse_archived(runbook)
             spec = stored_runbook(old.source, f"{old.runbook_name}.yaml")
             kept, gone = files_of_job(data_dir, job_id, spec, old.params, opened)
             copied = {**kept, **(files or {})}
@@ -252,46 +258,52 @@ def get_job(job_id: int) -> JobDetail | None:
         return JobDetail(job, list(steps), list(artifacts))
 
 
-def _filtered(query, status: list[JobStatus] | None, search: str | None,
-              runbook: str | None):
-    if status:
-        query = query.where(col(Job.status).in_(status))
-    if runbook:
-        query = query.where(Job.runbook_name == runbook)
-    if search:
-        like = f"%{search}%"
-        query = query.where(col(Job.runbook_name).ilike(like) | col(Job.runbook_title).ilike(like))
-    return query
-
-
 def list_jobs(status: list[JobStatus] | None = None, search: str | None = None,
               limit: int = 50, offset: int = 0, runbook: str | None = None,
-              count_total: bool = True) -> tuple[list[Job], int | None]:
-    """Newest first, with the total count for pagination (None when not asked for)."""
-    query = _filtered(select(Job), status, search, runbook)
-    count = _filtered(select(func.count()).select_from(Job), status, search, runbook)
+              count_total: bool = True, *, filters: JobFilter | None = None
+              ) -> tuple[list[Job], int | None]:
+    """Newest first (created_at, then id), with how many match in all for pagination (None
+    when not asked for). `filters` (job_search.parse_filter) narrows by everything the list
+    offers; `status`, `search` (its `q`) and `runbook` are added to it."""
+    found = _combined(filters, status, search, runbook)
     with read_scope() as session:
-        jobs = session.exec(query.order_by(col(Job.created_at).desc(), col(Job.id).desc())
+        dialect = session.connection().dialect.name
+        jobs = session.exec(job_search.jobs_query(found, dialect)
                             .offset(offset).limit(limit)).all()
         if not count_total:
             return list(jobs), None
-        if search or runbook:
+        if found.narrows:
+            count = job_search.where(select(func.count()).select_from(Job), found, dialect)
             return list(jobs), session.exec(count).one()
         counts = job_counts.read(session.connection())
-        return list(jobs), sum(counts.get(s.value, 0) for s in (status or list(JobStatus)))
+        return list(jobs), sum(counts.get(s.value, 0) for s in (found.statuses or JobStatus))
 
 
-def count_jobs_by_status(search: str | None = None, runbook: str | None = None
-                         ) -> dict[JobStatus, int]:
-    """How many jobs have each status (the list's tab counts); absent statuses count 0."""
+def count_jobs_by_status(search: str | None = None, runbook: str | None = None, *,
+                         filters: JobFilter | None = None) -> dict[JobStatus, int]:
+    """How many jobs have each status (the list's tab counts) among those `filters` (its
+    statuses aside), `search` and `runbook` admit; absent statuses count 0. Unfiltered,
+    one read of the counts the database keeps (engine/store/job_counts.py)."""
+    found = _combined(filters, None, search, runbook).with_statuses(())
     with read_scope() as session:
-        if search or runbook:
-            query = _filtered(select(Job.status, func.count()).group_by(Job.status), None,
-                              search, runbook)
+        if found.narrows:
+            dialect = session.connection().dialect.name
+            query = job_search.where(select(Job.status, func.count()).group_by(Job.status),
+                                     found, dialect)
             counts = {s.value: n for s, n in session.exec(query).all()}
         else:
             counts = job_counts.read(session.connection())
     return {status: counts.get(status.value, 0) for status in JobStatus}
+
+
+def _combined(filters: JobFilter | None, status: list[JobStatus] | None,
+              search: str | None, runbook: str | None) -> JobFilter:
+    found = filters or JobFilter()
+    if status:
+        found = found.with_statuses(status)
+    if search or runbook:
+        found = replace(found, q=search or found.q, runbook=runbook or found.runbook)
+    return found
 
 
 def get_artifact(artifact_id: int) -> Artifact | None:

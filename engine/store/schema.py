@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 from engine.errors import Unavailable
-from engine.store import job_counts
+from engine.store import job_counts, job_fts
 from engine.store.db import describe, make_engine, unavailable, use_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -76,6 +76,7 @@ def prepare(engine: Engine) -> None:
             # Alembic's recipe for a new database: the tables as the models say, then stamp.
             SQLModel.metadata.create_all(connection)
             job_counts.install(connection)
+            job_fts.install(connection)  # what the models cannot say: FTS5, GIN, triggers
             MigrationContext.configure(connection).stamp(_scripts(), "head")
             return
     raise OutdatedDatabase(_refusal(engine, current))
@@ -108,7 +109,8 @@ def upgrade(engine: Engine) -> tuple[str, str]:
             _adopt(engine, connection)
         command.upgrade(_config(connection), "head")
         job_counts.install(connection)  # SQLite's batch migrations drop a rebuilt table's
-        return before, head()           # triggers; this puts them back (idempotent)
+        job_fts.install(connection)     # triggers; these put them back (idempotent)
+        return before, head()
 
 
 def _adopt(engine: Engine, connection: Connection) -> None:

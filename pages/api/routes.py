@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from engine.errors import InvalidInput, NotFound
 from engine.identity import audit
 from engine.identity.access import NEEDS, Actor, may
-from engine.service import job_actions, jobs, recovery, runbooks
+from engine.service import job_actions, job_search, jobs, recovery, runbooks
 from engine.service.report import build_report, job_summary, public_report
 from engine.settings import current_settings
 from models import (
@@ -24,7 +24,6 @@ from models import (
     JobPage,
     JobRead,
     JobReport,
-    JobStatus,
     RunbookProblems,
     RunbookRead,
     RunbookSaved,
@@ -61,17 +60,6 @@ def _job_document(job_id: int) -> dict:
     return public_report(report)
 
 
-def _statuses(status: str | None) -> list[JobStatus] | None:
-    if not status:
-        return None
-    wanted = [s.strip() for s in status.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in JobStatus.__members__]
-    if unknown:
-        raise HTTPException(422, f"unknown status {', '.join(unknown)}: use one or more of "
-                                 f"{', '.join(JobStatus.__members__)}, comma-separated")
-    return [JobStatus(s) for s in wanted]
-
-
 @router.get("/me", summary="Who you are signed in as, and what your role may do",
             response_model=ActorRead)
 def me(actor: Actor = Depends(actor_of)) -> dict:
@@ -79,12 +67,29 @@ def me(actor: Actor = Depends(actor_of)) -> dict:
             "may": [action for action in NEEDS if may(actor.role, action)]}
 
 
-@router.get("/jobs", summary="List jobs, newest first", response_model=JobPage)
+@router.get("/jobs", summary="List jobs, newest first, narrowed by any of the filters",
+            response_model=JobPage, responses={422: {"model": Invalid, "description":
+                                                     "A filter's value is not usable: the "
+                                                     "message says which and what is"}})
 def list_jobs(status: str | None = Query(None, description="comma-separated statuses"),
-              runbook: str | None = None, q: str | None = None,
+              runbook: str | None = Query(None, description="the runbook's name"),
+              trigger: str | None = Query(None, description="comma-separated triggers: "
+                                          "manual, schedule, api, rerun, retry, cli"),
+              started_by: str | None = Query(None, description="who started the job"),
+              since: str | None = Query(None, description="created at or after: ISO 8601 "
+                                        "date or date and time, UTC unless an offset"),
+              until: str | None = Query(None, description="created before (a date: to the "
+                                        "end of that day), ISO 8601, UTC unless an offset"),
+              error_kind: str | None = Query(None, description="the job's error kind"),
+              q: str | None = Query(None, description="full-text: every word in the "
+                                    "runbook's name or title, who started it, the error "
+                                    "message or the params' values; the last word a prefix"),
               limit: int = Query(50, ge=1, le=500),
               offset: int = Query(0, ge=0, le=MAX_INT)) -> dict:
-    found, total = jobs.list_jobs(_statuses(status), q, limit, offset, runbook=runbook)
+    wanted = job_search.parse_filter(runbook=runbook, status=status, trigger=trigger,
+                                     started_by=started_by, since=since, until=until,
+                                     error_kind=error_kind, q=q)
+    found, total = jobs.list_jobs(limit=limit, offset=offset, filters=wanted)
     return {"items": [job_summary(j) for j in found], "total": total}
 
 
@@ -138,15 +143,19 @@ def retry_options(job_id: JobId) -> dict:
 def _runbook_document(row, with_source: bool = False) -> dict:
     doc = {"name": row.name, "title": row.title, "version": row.version,
            "updated_at": row.updated_at.isoformat(), **{
-               k: row.summary.get(k) for k in ("description", "params", "secrets", "steps")}}
+               k: row.summary.get(k) for k in ("description", "params", "secrets", "steps")},
+           "archived_at": row.archived_at and row.archived_at.isoformat(),
+           "archived_by": row.archived_by}
     if with_source:
         doc["source"] = row.source
     return doc
 
 
-@router.get("/runbooks", summary="List runbooks", response_model=list[RunbookRead])
-def list_runbooks() -> list[dict]:
-    return [_runbook_document(r) for r in runbooks.list_runbooks()]
+@router.get("/runbooks", summary="List runbooks (archived ones only when asked)",
+            response_model=list[RunbookRead])
+def list_runbooks(archived: bool = Query(False, description="true: archived runbooks too "
+                                         "(their `archived_at` is set)")) -> list[dict]:
+    return [_runbook_document(r) for r in runbooks.list_runbooks(archived=archived)]
 
 
 @router.get("/runbooks/{name}", summary="A runbook with its YAML",
@@ -164,6 +173,8 @@ def get_runbook(name: str) -> dict:
                  201: {"description": "Created, or a new version of it"},
                  200: {"model": RunbookSaved, "description": "Unchanged: the same YAML"},
                  **REFUSED,
+                 409: {"model": ErrorDetail, "description": "A runbook of that name is "
+                       "archived: restore it first"},
                  415: {"model": ErrorDetail, "description": "The body is not YAML"},
                  422: {"model": RunbookProblems, "description": "The runbook is invalid"}},
              openapi_extra={"requestBody": {"content": {
@@ -188,7 +199,9 @@ async def add_runbook(request: Request, response: Response,
 @router.post("/runbooks/{name}/jobs", summary="Start a job of a runbook (JSON, or "
              "multipart/form-data to give the files of its file params)", status_code=201,
              response_model=JobRead, openapi_extra=start_body.OPENAPI_BODY, responses={
-                 **NO_RUNBOOK, **REFUSED, 413: {
+                 **NO_RUNBOOK, **REFUSED, 409: {
+                     "model": ErrorDetail, "description": "The runbook is archived: "
+                     "restore it to run it"}, 413: {
                      "model": ErrorDetail, "description": "Larger than its files may be"},
                  422: {
                      "model": Invalid, "description": "Unknown or missing params, a "

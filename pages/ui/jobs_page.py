@@ -1,12 +1,13 @@
-"""The jobs list: status tabs with counts, search, server-side pages, live refresh."""
+"""The jobs list: status tabs with counts, filters and search in the URL, an error column,
+server-side pages, live refresh."""
 
 from typing import Any
-from urllib.parse import urlencode
 
 from nicegui import run, ui
 
 from engine.bus import events
-from engine.service import jobs
+from engine.service import jobs, runbooks
+from engine.service.job_search import JobFilter
 from engine.service.report import job_duration_ms, progress_text
 from models import Job, JobStatus
 from pages.ui import live
@@ -15,6 +16,7 @@ from pages.ui.frame import frame
 from pages.ui.identity import allowed
 from pages.ui.job_actions_bar import own_job
 from pages.ui.jobs_bulk import approve_row, bulk_bar
+from pages.ui.jobs_filters import FILTERS, FilterBar, error_cell, url_of, usable
 
 PAGE_SIZE = 25
 REFRESH_EVERY_S = 1.0  # events re-read the list at most once a second, however many come
@@ -48,6 +50,8 @@ COLUMNS = [
      **HIDE_ON_PHONE},
     {"name": "retries", "label": "Retries", "field": "retries", "align": "right",
      **HIDE_ON_PHONE},
+    {"name": "error", "label": "Error", "field": "error_kind", "align": "left",
+     **HIDE_ON_PHONE},
     {"name": "act", "label": "", "field": "id", "align": "right"},
 ]
 
@@ -73,6 +77,10 @@ SLOTS = {
     color="positive" icon="check" label="Approve" data-row-approve
     title="An approver must act: approve the step it waits at"
     @click.stop="$parent.$emit('approve', props.row.id)"/></q-td>""",
+    "body-cell-error": """<q-td :props="props" style="max-width: 24rem">
+  <template v-if="props.row.error_kind"><code class="text-xs text-negative">{{
+    props.row.error_kind }}</code><div class="text-xs text-grey-8" :title="props.row.error_full"
+    style="overflow-wrap: anywhere">{{ props.row.error_line }}</div></template></q-td>""",
     "body-cell-started": """<q-td :props="props"><span :title="props.row.started_exact">
   {{ props.row.started }}</span></q-td>""",
 }
@@ -89,37 +97,46 @@ def job_row(job: Job) -> dict:
         "started": relative_time(job.started_at or job.scheduled_for or job.created_at),
         "started_exact": exact_time(job.started_at or job.scheduled_for or job.created_at),
         "duration": duration(job_duration_ms(job)), "retries": job.retry_count,
-        "started_by": job.started_by,
+        "started_by": job.started_by, "error_kind": job.error_kind,
+        **dict(zip(("error_line", "error_full"), error_cell(job.error_kind, job.error_message))),
     }
 
 
-def load_view(tab: str, page: int, search: str) -> dict:
-    """One read for everything the list shows: rows, total and tab counts."""
+def load_view(tab: str, page: int, filters: JobFilter) -> dict:
+    """One read for everything the list shows: rows, total and tab counts (under the
+    filters: the counts table answers only when there is none)."""
     statuses = TABS[tab][1]
-    found, _ = jobs.list_jobs(statuses or None, search or None, limit=PAGE_SIZE,
-                              offset=(page - 1) * PAGE_SIZE, count_total=False)
-    by_status = jobs.count_jobs_by_status(search or None)
+    found, _ = jobs.list_jobs(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                              count_total=False, filters=filters.with_statuses(statuses))
+    by_status = jobs.count_jobs_by_status(filters=filters)
     counts = {name: sum(by_status[s] for s in (sts or list(S))) for name, (_, sts) in TABS.items()}
     return {"rows": [job_row(j) for j in found], "total": counts[tab], "counts": counts}
 
 
-async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
+async def jobs_page(tab: str = "all", page: int = 1, q: str = "", runbook: str = "",
+                    trigger: str = "", started_by: str = "", since: str = "", until: str = "",
+                    error_kind: str = "") -> None:
     live.connect()
-    # tab, page, q (what the URL says); change() sets them by name
+    # tab, page and the filters (what the URL says); change() sets them by name
     state: dict[str, Any] = {"tab": tab if tab in TABS else "all", "page": max(page, 1),
-                             "q": q}
+                             "q": q, "runbook": runbook, "trigger": trigger,
+                             "started_by": started_by, "since": since, "until": until,
+                             "error_kind": error_kind}
+    titles = {r.name: r.title for r in await run.io_bound(runbooks.list_runbooks) or []}
     may_approve = allowed("approve")
     with frame("Jobs"):
         with ui.row().classes("w-full items-center gap-3"):
             ui.label("Jobs").classes("text-2xl font-semibold")
             ui.space()
-            search = ui.input(placeholder="Search runbooks", value=q).props(
-                'dense outlined clearable debounce=300 aria-label="Search runbooks"').classes(
+            search = ui.input(placeholder="Search jobs", value=q).props(
+                'dense outlined clearable debounce=300 aria-label="Search jobs"').classes(
                 "w-64").mark("search").on_value_change(lambda e: change(q=e.value or "", page=1))
             with search.add_slot("prepend"):
                 ui.icon("search")
             if allowed("start"):
                 ui.button("New job", icon="add", on_click=lambda: ui.navigate.to("/runbooks"))
+        filter_bar = FilterBar(state, titles, lambda **values: change(**values))
+        filter_bar.fields["q"] = search
         approval_banner = ui.button(on_click=lambda: change(tab="approval", page=1)).props(
             "color=deep-orange-7 icon=front_hand no-caps unelevated").classes("w-full")
         approval_banner.set_visibility(False)
@@ -150,7 +167,8 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
             "max-pages=7 boundary-numbers").mark("pager")  # not one button per page
 
     async def refresh() -> None:
-        view = await run.io_bound(load_view, state["tab"], state["page"], state["q"])
+        filters, problem = usable(state)
+        view = await run.io_bound(load_view, state["tab"], state["page"], filters)
         if view is None:  # the server is shutting down
             return
         pages = max(1, -(-view["total"] // PAGE_SIZE))
@@ -163,6 +181,9 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
         table.rows = view["rows"]
         table.selected = [row for row in table.rows if row["id"] in kept]
         empty.set_visibility(not view["rows"])
+        empty.text = ("No jobs match these filters." if any(state[f] for f in FILTERS)
+                      else "No jobs here yet. Start one from the Runbooks page.")
+        filter_bar.show(problem)
         pager.max, pager.value = pages, state["page"]
         pager.set_visibility(pages > 1)
         for name, badge in badges.items():
@@ -177,9 +198,7 @@ async def jobs_page(tab: str = "all", page: int = 1, q: str = "") -> None:
             return
         state.update(values)
         tabs.value = state["tab"]
-        query = {k: v for k, v in (("tab", state["tab"]), ("page", state["page"]),
-                                   ("q", state["q"])) if v not in ("all", 1, "")}
-        ui.navigate.history.replace("/jobs" + (f"?{urlencode(query)}" if query else ""))
+        ui.navigate.history.replace(url_of(state))
         await refresh()
 
     async def on_event(event: events.Event) -> None:

@@ -5,7 +5,7 @@ import sqlite3
 
 from engine.service.jobs import count_jobs_by_status, create_job, list_jobs
 from engine.service.runbooks import add_runbook
-from engine.store import schema
+from engine.store import job_fts, schema
 from engine.store.db import make_engine, session_scope
 from engine.store.schema import init_db
 from engine.store.transitions import transition_job
@@ -37,6 +37,11 @@ def test_an_existing_database_is_counted_once(runtime, settings):
     for _ in range(3):
         create_job("counted")
     with sqlite3.connect(settings.db_path) as db:  # as if made before counts and migrations
+        for trigger in ("insert", "update", "delete"):  # the full-text index (0010)
+            db.execute(f"DROP TRIGGER job_fts_{trigger}")
+        db.execute("DROP TABLE job_fts")
+        for index in job_fts.FILTER_INDEXES:  # the filters' indexes (0010)
+            db.execute(f"DROP INDEX {index}")
         for table in ("login_session", "api_token", "user_account"):  # no accounts (0003)
             db.execute(f"DROP TABLE {table}")
         for index in ("ix_auditevent_at", "ix_auditevent_action"):
