@@ -40,7 +40,7 @@ audit: install
 # Each script also runs alone; together they rewrite the table in docs/benchmarks.md.
 BENCH := engine_overhead browser_cost network_guard console_live take_control job_actions \
 	job_list_scale schedule_lateness throughput_memory scale_out vs_prefect access_cost \
-	console_under_load visual_compare
+	console_under_load visual_compare runbook_page_scale
 
 bench: browser
 	@start=$$(date +%s); times=""; for script in $(BENCH); do t=$$(date +%s); \

@@ -21,7 +21,8 @@ BEGIN, END = "<!-- bench:begin (rewritten by make bench) -->", "<!-- bench:end -
 # The table's row order: the order `make bench` runs the scripts in.
 SCRIPTS = ("engine_overhead", "browser_cost", "network_guard", "console_live", "take_control",
            "job_actions", "job_list_scale", "schedule_lateness", "throughput_memory",
-           "scale_out", "vs_prefect", "access_cost", "console_under_load", "visual_compare")
+           "scale_out", "vs_prefect", "access_cost", "console_under_load", "visual_compare",
+           "runbook_page_scale")
 COLUMNS = ("Figure", "Target", "Median", "Min–max", "Ratio", "Verdict", "Script, run at")
 
 

@@ -1,14 +1,22 @@
-"""The runbooks: the list with Run, and adding one by pasting or uploading YAML."""
+"""The runbooks: the list with each one's health and Run (sorted by name or the most failing
+first, archived ones on request), and adding one by pasting or uploading YAML."""
+
+from typing import Any
+from urllib.parse import urlencode
 
 from nicegui import events as ui_events
 from nicegui import run, ui
 
+from engine.bus import events
 from engine.errors import StorageFull
 from engine.runbook import Problem, RunbookInvalid
-from engine.service import runbooks
+from engine.service import runbook_history, runbooks
+from engine.service.runbook_history import RunbookHealth
+from pages.ui import live
 from pages.ui.display import relative_time
 from pages.ui.frame import follow_dark_mode, frame
 from pages.ui.identity import acting, allowed
+from pages.ui.runbook_health import health_line
 from pages.ui.start_job_dialog import open_start_dialog
 
 # Valid as it stands and runnable on any console: {{console_url}} is this console's address.
@@ -20,19 +28,32 @@ steps:
     action: goto
     url: "{{console_url}}/demo/"
 """
+REFRESH_EVERY_S = 5.0  # jobs ending re-read the health at most this often
 
 
-async def runbooks_page() -> None:
+SORTS = {"name": "By name", "failing": "Most failing"}
+
+
+async def runbooks_page(sort: str = "name", archived: bool = False) -> None:
+    live.connect()
+    state: dict[str, Any] = {"sort": sort if sort in SORTS else "name", "archived": archived}
     with frame("Runbooks"):
-        with ui.row().classes("w-full items-center"):
+        with ui.row().classes("w-full items-center gap-3"):
             ui.label("Runbooks").classes("text-2xl font-semibold")
             ui.space()
+            ui.toggle(SORTS, value=state["sort"], on_change=lambda e: change(sort=e.value)
+                      ).props("dense no-caps").mark("sort")
+            ui.switch("Show archived", value=archived,
+                      on_change=lambda e: change(archived=e.value)).mark("show-archived")
             if allowed("runbooks"):
                 ui.button("Add runbook", icon="add", on_click=lambda: add_dialog(refresh))
         listing = ui.column().classes("w-full gap-2")
 
     async def refresh() -> None:
-        rows = await run.io_bound(runbooks.list_runbooks) or []
+        rows = await run.io_bound(runbook_history.runbook_health, archived=state["archived"],
+                                  most_failing=state["sort"] == "failing")
+        if rows is None:  # the server is stopping
+            return
         listing.clear()
         with listing:
             if not rows:
@@ -40,25 +61,43 @@ async def runbooks_page() -> None:
             for row in rows:
                 _runbook_card(row)
 
-    await refresh()
+    async def change(**values) -> None:
+        state.update(values)
+        query = {k: v for k, v in (("sort", state["sort"]), ("archived", state["archived"]))
+                 if v not in ("name", False)}
+        ui.navigate.history.replace("/runbooks" + (f"?{urlencode(query)}" if query else ""))
+        await refresh()
+
+    async def on_event(event: events.Event) -> None:
+        if event.kind in (events.JOB_STATUS, events.RESYNC):
+            await reread.soon()
+
+    await refresh()  # before the timer: a timer makes NiceGUI send the page without waiting
+    reread = live.Reread(refresh, REFRESH_EVERY_S)
+    live.job_events.subscribe(on_event)
 
 
-def _runbook_card(row) -> None:
+def _runbook_card(health: RunbookHealth) -> None:
+    row = health.runbook
     summary = row.summary
     with ui.card().classes("w-full").props(f'data-runbook="{row.name}"'):
         with ui.row().classes("w-full items-center gap-3 no-wrap"):
             with ui.column().classes("gap-0 grow min-w-0"):
-                ui.link(row.title, f"/runbooks/{row.name}").classes(
-                    "text-lg font-medium no-underline")
+                with ui.row().classes("items-center gap-2"):
+                    ui.link(row.title, f"/runbooks/{row.name}").classes(
+                        "text-lg font-medium no-underline")
+                    if row.archived_at is not None:
+                        ui.badge("archived", color="grey-7").mark(f"archived-{row.name}")
                 ui.label(f"{row.name} · v{row.version} · {len(summary.get('steps', []))} steps"
                          f" · updated {relative_time(row.updated_at)}").classes(
                     "text-xs text-grey-7")
                 if summary.get("description"):
                     ui.label(summary["description"]).classes("text-sm")
-            if allowed("start"):
+            if allowed("start") and row.archived_at is None:
                 ui.button("Run", icon="play_arrow",
                           on_click=lambda r=row: open_start_dialog(r)).props("outline").mark(
                     f"run-{row.name}")
+        health_line(health)
 
 
 def add_dialog(on_added) -> None:
