@@ -147,6 +147,8 @@ def test_the_executable_serves_the_console_and_runs_the_demo_example(elsewhere, 
         assert "Jobs · Jobdeck" in client.get("/jobs").text
         names = [r["name"] for r in client.get("/api/runbooks").json()]
         assert "quotes-export" in names  # the shipped examples are inside
+        worker = client.get("/trace/sw.bundle.js")  # Playwright's trace viewer is inside
+        assert worker.status_code == 200 and "javascript" in worker.headers["content-type"]
 
         started = client.post("/api/runbooks/quotes-export/jobs",
                               json={"params": {"site": f"{url}/demo"}})

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 
 from nicegui import run, ui
@@ -10,7 +11,7 @@ from nicegui import run, ui
 from engine.limits import excerpt
 from engine.service.report import artifact_url
 from models import Artifact, ArtifactKind
-from pages.ui.display import file_size
+from pages.ui.display import exact_time, file_size
 
 PREVIEW_ROWS = 100
 KIND_ICONS = {"screenshot": "image", "video": "movie", "export": "table_view",
@@ -50,8 +51,14 @@ def previewable(artifact: Artifact) -> bool:
         artifact.media_type.split(";")[0] in ("text/csv", "application/json"))
 
 
-def render_artifacts(artifacts: list[Artifact], step_names: dict[int | None, str], data_dir: Path
-                     ) -> None:
+def render_artifacts(artifacts: list[Artifact], step_names: dict[int | None, str], data_dir: Path,
+                     deleted_at: datetime | None = None) -> None:
+    """The list; `deleted_at`: when the retention sweep deleted the job's files."""
+    if deleted_at is not None and not artifacts:  # docs/retention.md
+        ui.label(f"Artifacts deleted by the retention sweep on {exact_time(deleted_at)}. The "
+                 "job's steps and figures are kept.").classes("text-grey-7").mark(
+            "artifacts-deleted")
+        return
     if not artifacts:
         ui.label("No artifacts yet.").classes("text-grey-7")
         return
@@ -73,6 +80,9 @@ def render_artifacts(artifacts: list[Artifact], step_names: dict[int | None, str
                     ui.button("View", icon="visibility",
                               on_click=lambda a=artifact: show_artifact(a, data_dir)).props(
                         "flat dense no-caps")
+                if artifact.kind == ArtifactKind.trace:  # Playwright's viewer, in the console
+                    ui.button("Open trace", icon="timeline").props(
+                        f'flat dense no-caps href="/jobs/{artifact.job_id}/trace"')
                 ui.button("Download", icon="download",
                           on_click=lambda a=artifact: ui.navigate.to(url(a, True))).props(
                     "flat dense no-caps")
