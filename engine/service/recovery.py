@@ -19,6 +19,7 @@ from engine.runbook import stored_runbook
 from engine.runner.records import BY_HAND
 from engine.service.job_files import discard_files, files_of_job, store_files
 from engine.service.jobs import InvalidParams, resolve_params
+from engine.service.runbooks import refuse_archived
 from engine.settings import current_settings
 from engine.store.db import read_scope, session_scope
 from engine.store.disk import storage_guard
@@ -139,6 +140,10 @@ def _refusal(session, job: Job) -> str | None:
     folder = snapshot_dir(current_settings().data_dir, job.id)
     if folder.is_dir() and next(folder.glob("*.snap"), None) is not None:
         return None
+    if job.artifacts_deleted_at is not None:  # docs/retention.md
+        return (f"job {job.id}'s browser snapshots were deleted by the retention sweep on "
+                f"{job.artifacts_deleted_at:%Y-%m-%d} with its other files, so it cannot "
+                "resume; re-run it instead (Keep a job to spare its files)")
     if session.exec(select(StepRun.id).where(StepRun.job_id == job.id,
                                              StepRun.status == StepStatus.success)
                     .limit(1)).first() is not None:
@@ -281,6 +286,8 @@ def retry_job(job_id: int, from_step: str | int | None = None, version: str = "o
         with storage_guard(data_dir), session_scope() as session, ExitStack() as opened:
             plan = _plan(session, job_id)
             old = plan.job
+            if (runbook := session.get(Runbook, old.runbook_id)) is not None:
+                refuse_archived(runbook)  # first: restoring it is the way on
             if plan.options.refused:
                 raise ActionRefused(plan.options.refused)
             row = _chosen(plan, from_step)

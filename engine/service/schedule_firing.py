@@ -33,8 +33,9 @@ BUSY = frozenset(ACTIVE_STATUSES | {JobStatus.queued})
 def fire(schedule_id: int, occurrence: datetime, now: datetime | None = None) -> Job | None:
     """Queue the job of this occurrence and plan the next. However often it is called for
     one occurrence (two schedulers, a retry), one job is queued. None when nothing was:
-    fired already, cancelled, skipped by the overlap rule, or (overlap `queue`) waiting
-    for the schedule's previous job; `waiting_for` says which."""
+    fired already, cancelled, skipped by the overlap rule or because the runbook is
+    archived (both recorded as misses), or (overlap `queue`) waiting for the schedule's
+    previous job; `waiting_for` says which."""
     now = now or utcnow()
     with session_scope() as session:
         schedule = session.get(Schedule, schedule_id)
@@ -43,13 +44,15 @@ def fire(schedule_id: int, occurrence: datetime, now: datetime | None = None) ->
                                              Job.status == JobStatus.scheduled)).first()
         if schedule is None or job is None:
             return None
-        busy = _busy(session, schedule)
-        if busy is not None and schedule.overlap == ScheduleOverlap.queue:
-            return None  # it waits; the scheduler fires it when the busy job ends
-        if busy is not None:  # overlap skip
+        busy, skipped = _busy(session, schedule), _archived(session, schedule)
+        if skipped is None and busy is not None:
+            if schedule.overlap == ScheduleOverlap.queue:
+                return None  # it waits; the scheduler fires it when the busy job ends
+            skipped = (f"job {busy.id} of this schedule was still {busy.status.value} "
+                       "(overlap: skip)")
+        if skipped is not None:  # overlap skip, or an archived runbook
             _drop_pending(session, schedule_id)
-            _record_misses(schedule, [occurrence], f"job {busy.id} of this schedule was "
-                           f"still {busy.status.value} (overlap: skip)")
+            _record_misses(schedule, [occurrence], skipped)
             published = plan_next(session, schedule, occurrence, now)
             published.append(changed(schedule))
             session.add(schedule)
@@ -85,6 +88,15 @@ def waiting_for(schedule_id: int, now: datetime | None = None) -> int | None:
             return None
         busy = _busy(session, schedule)
         return busy.id if busy is not None else None
+
+
+def _archived(session, schedule: Schedule) -> str | None:
+    """Why the schedule's runbook does not run now (it is archived), else None."""
+    runbook = session.exec(select(Runbook).where(Runbook.name == schedule.runbook_name)).first()
+    if runbook is None or runbook.archived_at is None:
+        return None
+    return (f'runbook "{runbook.name}" is archived (by {runbook.archived_by or "someone"}): '
+            "restore it to run it")
 
 
 def _busy(session, schedule: Schedule) -> Job | None:

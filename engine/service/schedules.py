@@ -13,6 +13,7 @@ from engine.identity.access import Actor
 from engine.runbook import stored_runbook
 from engine.service import schedule_firing
 from engine.service.jobs import resolve_params
+from engine.service.runbooks import refuse_archived
 from engine.service.schedule_firing import fire, make_up_missed
 from engine.service.schedule_times import InvalidSchedule, occurrences, of_schedule, preview, zone
 from engine.store.db import read_scope, session_scope
@@ -43,6 +44,7 @@ def _check(session, schedule: Schedule, new_times: bool) -> None:
     row = session.exec(select(Runbook).where(Runbook.name == schedule.runbook_name)).first()
     if row is None:
         raise InvalidSchedule(f'there is no runbook named "{schedule.runbook_name}"')
+    refuse_archived(row, "schedule it")
     occurrences(schedule.cron, schedule.interval_s, schedule.at, schedule.timezone,
                 new=new_times)
     if schedule.at is not None and schedule.at.tzinfo is None:  # a wall time in its zone

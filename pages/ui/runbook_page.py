@@ -7,7 +7,9 @@ from pages.ui.display import job_status_look, relative_time
 from pages.ui.frame import follow_dark_mode, frame
 from pages.ui.identity import allowed
 from pages.ui.runbook_changes import page_changes
+from pages.ui.runbook_grid import run_history
 from pages.ui.runbook_healing import healed_selectors
+from pages.ui.runbook_versions import archive_button, archived_banner, runbook_versions
 from pages.ui.schedules_page import describe, schedule_dialog
 from pages.ui.start_job_dialog import open_start_dialog
 
@@ -16,7 +18,7 @@ async def to_schedules() -> None:
     ui.navigate.to("/schedules")
 
 
-async def runbook_page(name: str) -> None:
+async def runbook_page(name: str, version: str | None = None) -> None:
     row = await run.io_bound(runbooks.get_runbook, name)
     with frame(row.title if row else "Runbook"):
         if row is None:
@@ -29,12 +31,15 @@ async def runbook_page(name: str) -> None:
                 ui.label(row.title).classes("text-2xl font-semibold")
                 ui.label(f"{row.name} · version {row.version} · updated "
                          f"{relative_time(row.updated_at)}").classes("text-grey-7 text-sm")
-            if allowed("schedules"):
+            archive_button(row)  # admins: Archive, or Restore when archived
+            runnable = row.archived_at is None  # an archived runbook neither runs nor fires
+            if allowed("schedules") and runnable:
                 ui.button("Run at…", icon="schedule", on_click=lambda: schedule_dialog(
                     to_schedules, runbook=row.name, first_kind="at")).props(
                     "outline").mark("run-at")
-            if allowed("start"):
+            if allowed("start") and runnable:
                 ui.button("Run", icon="play_arrow", on_click=lambda: open_start_dialog(row))
+        archived_banner(row)
         if summary.get("description"):
             ui.label(summary["description"])
         with ui.row().classes("w-full gap-4 items-start flex-wrap lg:flex-nowrap"):
@@ -61,6 +66,7 @@ async def runbook_page(name: str) -> None:
                 ui.label("YAML").classes("text-lg font-medium")
                 follow_dark_mode(ui.codemirror(row.source, language="YAML").classes(
                     "w-full border border-gray-300 dark:border-gray-600").disable())
+        await runbook_versions(row, version)  # ?version=N: that version's YAML and diff
         mine = [s for s in await run.io_bound(schedules.list_schedules) or []
                 if s.runbook_name == row.name]
         if mine:
@@ -68,6 +74,7 @@ async def runbook_page(name: str) -> None:
             for schedule in mine:
                 ui.link(describe(schedule) + ("" if schedule.enabled else " (off)"),
                         f"/schedules/{schedule.id}").classes("font-mono text-sm")
+        await run_history(row.name)  # the run grid and its trends
         ui.label("Recent jobs").classes("text-lg font-medium")
         listed = await run.io_bound(jobs.list_jobs, None, None, 10, 0, row.name)
         recent = listed[0] if listed is not None else []  # None: the server is stopping
