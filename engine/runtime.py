@@ -5,6 +5,7 @@ import logging
 import signal
 
 from engine.background.notifier import Notifier
+from engine.background.retention import RetentionSweeper
 from engine.background.scheduler import JobScheduler
 from engine.background.sweeper import Sweeper
 from engine.background.worker_process import WorkerProcess
@@ -54,6 +55,7 @@ class Runtime:
         self.scheduler: JobScheduler | None = None
         self.sweeper: Sweeper | None = None
         self.notifier: Notifier | None = None
+        self.retention: RetentionSweeper | None = None
 
     @staticmethod
     def _connect_bus(settings: Settings):
@@ -128,6 +130,12 @@ class Runtime:
         self.notifier = Notifier(self.bus)
         self.notifier.start()
 
+    def start_retention(self) -> None:
+        """Sweep old jobs' artifact files shortly after start and daily (docs/retention.md;
+        one console at a time); not in workers or CLI commands."""
+        self.retention = RetentionSweeper(self.settings)
+        self.retention.start()
+
     def check_browser(self) -> None:
         """Say in the log at start when no browser can run jobs (they fail until one is)."""
         try:
@@ -148,6 +156,9 @@ class Runtime:
         if self.notifier is not None:
             self.notifier.stop()
             self.notifier = None
+        if self.retention is not None:
+            self.retention.stop()
+            self.retention = None
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None

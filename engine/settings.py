@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     # deliveries failed for good in a row a channel is marked unhealthy.
     notify_retry_seconds: str = "10,60,300,1800"
     notify_unhealthy_after: int = 5
+    # Retention (docs/retention.md): a daily sweep deletes the artifact files and snapshots
+    # of finished jobs that ended more than this many days ago (0: keep them for ever), or
+    # that are beyond the newest this-many finished jobs of their runbook (unset: no count
+    # limit). Job rows, their steps, figures and the audit log are kept.
+    retention_days: int = 30
+    retention_jobs_per_runbook: int | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -127,6 +133,28 @@ class Settings(BaseSettings):
                                  "each retry, comma-separated, e.g. 10,60,300,1800 (empty: "
                                  "no retries)")
         return waits
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention_days(cls, days: int) -> int:
+        if days < 0:
+            raise ValueError("give the days a finished job's files are kept, e.g. 30 "
+                             "(0: keep them for ever)")
+        return days
+
+    @field_validator("retention_jobs_per_runbook", mode="before")
+    @classmethod
+    def _retention_jobs(cls, jobs: object) -> int | None:
+        if jobs is None or (isinstance(jobs, str) and not jobs.strip()):
+            return None  # set but empty: no count limit, like unset
+        try:
+            count = int(str(jobs).strip())
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise ValueError("give how many of each runbook's newest finished jobs keep their "
+                             "files, 1 or more (leave it unset for no count limit)")
+        return count
 
     @property
     def notify_retry_delays(self) -> list[float]:

@@ -109,6 +109,11 @@ class JobRead(BaseModel):
     control: JobControl | None = Field(
         description="who has taken control of the job's browser page, if anyone")
     metrics: JobMetrics
+    keep: bool = Field(description="kept (pinned): the retention sweep never deletes its "
+                       "files (PUT /api/jobs/{id}/keep)")
+    artifacts_deleted_at: IsoTime | None = Field(
+        description="when the retention sweep deleted its artifact files and snapshots "
+        "(its row, steps and figures stay); null while it has them")
 
 
 class JobPage(BaseModel):
@@ -237,6 +242,9 @@ class RunbookRead(BaseModel):
     params: dict[str, RunbookParam] | None
     secrets: list[str] | None = Field(description="names of the secrets it uses")
     steps: list[RunbookStep] | None
+    archived_at: IsoTime | None = Field(None, description="when it was archived (hidden, "
+                                        "not runnable) or null; restore it to run it")
+    archived_by: str | None = Field(None, description="who archived it")
 
 
 class RunbookWithSource(RunbookRead):

@@ -13,6 +13,7 @@ from pages.api.errors import install_error_handlers
 from pages.api.limits import RequestLimits
 from pages.api.routers import API_ROUTERS
 from pages.auth_gate import AuthGate
+from pages.trace_viewer import router as trace_viewer_router
 from pages.ui import sign_in
 from pages.ui.account_page import account_page
 from pages.ui.audit_page import audit_page
@@ -24,15 +25,18 @@ from pages.ui.runbooks_page import runbooks_page
 from pages.ui.schedule_page import schedule_page
 from pages.ui.schedules_page import schedules_page
 from pages.ui.secrets_page import secrets_page
+from pages.ui.storage_page import storage_page
+from pages.ui.trace_page import trace_page
 from pages.ui.users_page import users_page
 
 PAGES: dict[str, Callable[..., Any]] = {
     "/": jobs_page, "/jobs": jobs_page, "/jobs/{job_id}": job_page,
+    "/jobs/{job_id}/trace": trace_page,  # Playwright's trace viewer in the console
     "/runbooks": runbooks_page, "/runbooks/{name}": runbook_page,
     "/schedules": schedules_page, "/schedules/{schedule_id}": schedule_page,
     "/account": account_page, "/users": users_page,
     "/audit": audit_page, "/secrets": secrets_page,
-    "/notifications": notifications_page}
+    "/notifications": notifications_page, "/storage": storage_page}
 
 
 def build_console(settings: Settings, with_demo: bool = True) -> None:
@@ -48,6 +52,7 @@ def build_console(settings: Settings, with_demo: bool = True) -> None:
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router)
+    app.include_router(trace_viewer_router)  # the viewer's files, under /trace/
     app.include_router(api_allow.router)  # last: what no API route took
     mount_docs()
     if with_demo:

@@ -71,6 +71,7 @@ def run_server(settings: Settings) -> None:
     def on_startup() -> None:
         runtime.start_sweeper()
         runtime.start_notifier()
+        runtime.start_retention()
         if settings.scheduler:
             runtime.start_scheduler()
         if settings.workers > 0:

@@ -23,6 +23,9 @@ RULES: dict[str, tuple[Role, str]] = {
     # Apply only puts first a selector candidate the runbook already lists, which an
     # operator may judge: the role that starts jobs, not the admin's who writes runbooks
     "heal": (Role.operator, "applying a healed selector"),
+    # Keep spares a job's files from the retention sweep: whoever starts jobs may judge
+    "keep": (Role.operator, "keeping a job's files"),
+    "storage": (Role.admin, "storage and the retention sweep"),
     "runbooks": (Role.admin, "changing runbooks"),
     "schedules": (Role.admin, "changing schedules"),
     "secrets": (Role.admin, "changing secrets"),

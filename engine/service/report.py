@@ -68,6 +68,8 @@ def job_summary(job: Job) -> dict:
             "steps_failed": job.steps_failed, "steps_skipped": job.steps_skipped,
             "steps_cancelled": job.steps_cancelled, "retry_count": job.retry_count,
         },
+        "keep": job.keep,  # kept from the retention sweep (docs/retention.md)
+        "artifacts_deleted_at": _iso(job.artifacts_deleted_at),  # swept then (None: not)
     }
 
 

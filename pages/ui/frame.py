@@ -65,6 +65,7 @@ async def _check_session() -> None:
 
 ADMIN_PAGES = [("Users", "/users", "group", "users"), ("Secrets", "/secrets", "key", "secrets"),
                ("Notifications", "/notifications", "notifications", "notifications"),
+               ("Storage", "/storage", "storage", "storage"),
                ("Audit log", "/audit", "policy", "audit")]
 
 

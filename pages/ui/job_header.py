@@ -9,6 +9,7 @@ from engine.service.report import artifact_url
 from pages.ui.dialogs import lasting_dialog
 from pages.ui.display import exact_time, job_status_look, relative_time
 from pages.ui.job_actions_bar import decision_buttons
+from pages.ui.job_keep import keep_toggle
 from pages.ui.job_timeline import risk_badge
 
 
@@ -25,8 +26,13 @@ def job_header(job, secrets: list[str], reruns: list, retries: list) -> dict[str
                 f'data-job-status="{job.status.value}"'):
             ui.icon(icon, size="16px").classes("mr-1")
             ui.label(label)
-        ui.label(f"#{job.id} · {job.runbook_name} v{job.runbook_version}").classes(
-            "text-grey-7")
+        with ui.row().classes("items-baseline gap-1 text-grey-7"):
+            ui.label(f"#{job.id} ·")
+            # the exact version it ran, as saved (its YAML and its diff with the current one)
+            ui.link(f"{job.runbook_name} v{job.runbook_version}",
+                    f"/runbooks/{job.runbook_name}?version={job.runbook_version}").classes(
+                "text-grey-7").mark("job-version")
+        keep_toggle(job)  # spared by the retention sweep (docs/retention.md)
     with ui.row().classes("gap-x-6 gap-y-1 text-sm flex-wrap"):
         _fact("Trigger", job.trigger.value)
         _fact("Started by", job.started_by or "—")

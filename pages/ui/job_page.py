@@ -146,7 +146,8 @@ async def job_page(job_id: int) -> None:
             ui.spinner()
             return
         detail = state["view"]["detail"]
-        render_artifacts(detail.artifacts, {s.id: s.name for s in detail.steps}, data_dir)
+        render_artifacts(detail.artifacts, {s.id: s.name for s in detail.steps}, data_dir,
+                         detail.job.artifacts_deleted_at)
 
     @ui.refreshable
     def strip() -> None:  # a finished job's screenshots, to show in the live view's place

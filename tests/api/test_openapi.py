@@ -26,7 +26,8 @@ NO_BODY = {("delete", "/api/schedules/{schedule_id}"),  # 204 No Content
 JOB_FIELDS = {"id", "runbook", "runbook_title", "runbook_version", "status", "trigger",
               "started_by", "created_at", "started_at", "finished_at", "step_count",
               "steps_done", "current_step", "worker", "error", "metrics", "schedule_id",
-              "scheduled_for", "control", "rerun_of", "retry_of"}
+              "scheduled_for", "control", "rerun_of", "retry_of", "keep",
+              "artifacts_deleted_at"}
 
 
 @pytest_asyncio.fixture
@@ -126,6 +127,7 @@ async def test_the_api_sends_every_key_the_builders_make(run_runbook, api, setti
     assert runbook["params"] == {"who": {"description": "Whose table", "default": "ada",
                                          "required": False, "type": "text"}}
     assert set(runbook) == {"name", "title", "version", "updated_at", "description",
-                            "params", "secrets", "steps", "source"}
+                            "params", "secrets", "steps", "source", "archived_at",
+                            "archived_by"}
     [entry] = (await api.get("/api/runbooks")).json()
     assert entry == {k: v for k, v in runbook.items() if k != "source"}

@@ -104,6 +104,9 @@ ACTIONS = [  # (what, method, path, the least role)
     ("add a schedule", "POST", "/api/schedules", "admin"),
     ("change a schedule", "PATCH", "/api/schedules/999", "admin"),
     ("delete a schedule", "DELETE", "/api/schedules/999", "admin"),
+    ("keep a job's files", "PUT", "/api/jobs/{done}/keep", "operator"),
+    ("see the storage", "GET", "/api/storage", "admin"),
+    ("sweep old files now", "POST", "/api/storage/sweep", "admin"),
 ]
 RANK = ["viewer", "operator", "approver", "admin"]
 
