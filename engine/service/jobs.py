@@ -177,19 +177,32 @@ def rerun_job(job_id: int, *, by: str = "someone", comment: str | None = None,
                       source=old.source, status=JobStatus.queued, trigger=Trigger.rerun,
                       started_by=by, params=values, created_at=now, queued_at=now,
                       step_count=old.step_count, rerun_of=old.id)
-            session.add(job)
-            session.flush()
-            assert job.id is not None  # the flush assigned it
-            store_files(session, data_dir, job.id, copied)
+            event = add_queued(session, job, data_dir, copied)
             # which params changed, never their values: the audit log outlives the jobs
             after = f"re-run as job {job.id}" + (
                 f" (changed: {', '.join(changed)})" if changed else "")
             audit.record(by, "rerun", job_id=old.id, comment=comment, source=source,
                          before=old.status.value, after=after, session=session)
-            event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
     except BaseException:
         discard_files(data_dir, job.id if job else None, copied)
         raise
+    return published_and_queued(job, event)
+
+
+def add_queued(session, job: Job, data_dir: Path, files: JobFiles) -> events.Event:
+    """Insert a queued job made from another (a re-run, a retry) with copies of its input
+    `files`, in the caller's transaction; `job.id` is set on return. Returns its status
+    event, to publish once the transaction committed (published_and_queued)."""
+    session.add(job)
+    session.flush()
+    assert job.id is not None  # the flush assigned it
+    store_files(session, data_dir, job.id, files)
+    return events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
+
+
+def published_and_queued(job: Job, event: events.Event) -> Job:
+    """After add_queued's transaction committed: its status event, then onto the queue."""
+    assert job.id is not None  # add_queued's flush assigned it
     events.get_bus().publish(event)
     enqueue_job(job.id)
     return job

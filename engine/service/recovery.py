@@ -10,15 +10,18 @@ from typing import cast
 
 from sqlmodel import col, select
 
-from engine.bus import events
 from engine.errors import ActionRefused, InvalidInput, NotFound
 from engine.identity import audit
-from engine.queue.huey_queue import enqueue_job
 from engine.runbook import Runbook as RunbookSpec
 from engine.runbook import stored_runbook
 from engine.runner.records import BY_HAND
-from engine.service.job_files import discard_files, files_of_job, store_files
-from engine.service.jobs import InvalidParams, resolve_params
+from engine.service.job_files import discard_files, files_of_job
+from engine.service.jobs import (
+    InvalidParams,
+    add_queued,
+    published_and_queued,
+    resolve_params,
+)
 from engine.service.runbooks import refuse_archived
 from engine.settings import current_settings
 from engine.store.db import read_scope, session_scope
@@ -324,18 +327,12 @@ def retry_job(job_id: int, from_step: str | int | None = None, version: str = "o
                       step_count=len(spec.steps), retry_of=old.id,
                       resume={"job": old.id, "from_ordinal": row.ordinal, "path": path,
                               "snapshot": snap.seq if snap else None, "version": version})
-            session.add(job)
-            session.flush()
-            assert job.id is not None  # the flush assigned it
-            store_files(session, data_dir, job.id, files)
+            event = add_queued(session, job, data_dir, files)
             audit.record(by, "retry", job_id=old.id, comment=comment, source=source,
                          before=old.status.value,
                          after=f'retried as job {job.id} from step "{row.name}" '
                                f"(#{row.ordinal}, version {number})", session=session)
-            event = events.record(session, events.JOB_STATUS, job.id, status=job.status.value)
     except BaseException:
         discard_files(data_dir, job.id if job else None, files)
         raise
-    events.get_bus().publish(event)
-    enqueue_job(job.id)
-    return job
+    return published_and_queued(job, event)

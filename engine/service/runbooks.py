@@ -227,20 +227,7 @@ def archive_runbook(name: str, *, by: Actor) -> Runbook:
 
     Raises Forbidden: below the admin role ("runbooks"); NotFound: no such runbook;
     Conflict: it is archived already."""
-    require(by, "runbooks", target=f"runbook {name}")
-    with session_scope() as session:
-        row = _runbook(session, name)
-        # compare-and-set: of two people archiving at once, one is told it already is
-        changed = session.exec(update(Runbook).where(
-            col(Runbook.id) == row.id, col(Runbook.archived_at).is_(None)).values(
-            archived_at=utcnow(), archived_by=by.name))
-        session.refresh(row)
-        if changed.rowcount != 1:
-            raise Conflict(f'runbook "{name}" is archived already (by '
-                           f'{row.archived_by or "someone"}): nothing changed')
-        audit.record(by.name, "runbook_archived", target=f"runbook {name}",
-                     source=by.source, after=f"version {row.version}", session=session)
-    return row
+    return _set_archived(name, by, archived=True)
 
 
 def restore_runbook(name: str, *, by: Actor) -> Runbook:
@@ -249,15 +236,26 @@ def restore_runbook(name: str, *, by: Actor) -> Runbook:
 
     Raises Forbidden: below the admin role ("runbooks"); NotFound: no such runbook;
     Conflict: it is not archived."""
+    return _set_archived(name, by, archived=False)
+
+
+def _set_archived(name: str, by: Actor, *, archived: bool) -> Runbook:
     require(by, "runbooks", target=f"runbook {name}")
     with session_scope() as session:
         row = _runbook(session, name)
-        changed = session.exec(update(Runbook).where(
-            col(Runbook.id) == row.id, col(Runbook.archived_at).is_not(None)).values(
-            archived_at=None, archived_by=None))
-        if changed.rowcount != 1:
-            raise Conflict(f'runbook "{name}" is not archived: nothing to restore')
+        # compare-and-set: of two people archiving (restoring) at once, one is told it
+        # already is (is not)
+        was = col(Runbook.archived_at).is_(None) if archived else col(
+            Runbook.archived_at).is_not(None)
+        changed = session.exec(update(Runbook).where(col(Runbook.id) == row.id, was).values(
+            archived_at=utcnow() if archived else None,
+            archived_by=by.name if archived else None))
         session.refresh(row)
-        audit.record(by.name, "runbook_restored", target=f"runbook {name}",
-                     source=by.source, after=f"version {row.version}", session=session)
+        if changed.rowcount != 1:
+            raise Conflict(f'runbook "{name}" is archived already (by '
+                           f'{row.archived_by or "someone"}): nothing changed' if archived
+                           else f'runbook "{name}" is not archived: nothing to restore')
+        audit.record(by.name, "runbook_archived" if archived else "runbook_restored",
+                     target=f"runbook {name}", source=by.source,
+                     after=f"version {row.version}", session=session)
     return row
